@@ -1,0 +1,138 @@
+//! Wiring: settings → store → bootstrap → router, bound to a listener, served until a shutdown
+//! signal with in-flight requests finished.
+
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::{MasterKeySource, Settings};
+use crate::crypto::sealing::MasterKey;
+use crate::domain::issuer::Issuer;
+use crate::http::{AppState, build_router, discovery};
+use crate::management::Tenant;
+use crate::management::bootstrap::{self, CreatedBootstrapClient};
+use crate::oauth::token::TokenIssuer;
+use crate::store::Store;
+use crate::time_util::now_millis;
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    /// Set when this start created the bootstrap client; its secret is shown once.
+    pub created_bootstrap_client: Option<CreatedBootstrapClient>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let master_key = load_master_key(&settings.master_key)?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let issuer = match settings.issuer {
+            Some(issuer) => issuer,
+            None => Issuer::parse(&format!("http://{}/", listener.local_addr()?))
+                .map_err(anyhow::Error::msg)?,
+        };
+        let store = Store::connect(&settings.database_url)
+            .await
+            .context("cannot open the database")?;
+        let tenant = Tenant {
+            store,
+            master_key: Arc::new(master_key),
+            issuer: issuer.clone(),
+        };
+        let booted = bootstrap::run(&tenant, settings.bootstrap.as_ref(), now_millis())
+            .await
+            .context("cannot prepare the tenant")?;
+        let keys = Arc::new(booted.keys);
+        let state = AppState {
+            token_issuer: Arc::new(TokenIssuer {
+                tenant: tenant.clone(),
+                keys: keys.clone(),
+            }),
+            management_audience: issuer.management_audience(),
+            discovery_document: Arc::new(discovery::document(&issuer)),
+            jwks: Arc::new(keys.jwks()),
+            keys,
+            tenant,
+        };
+        Ok(Self {
+            listener,
+            state,
+            created_bootstrap_client: booted.created_client,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn issuer(&self) -> &Issuer {
+        &self.state.tenant.issuer
+    }
+
+    /// Serves until `shutdown` completes, then waits for in-flight requests and closes the pool.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let store = self.state.tenant.store.clone();
+        let router = build_router(self.state);
+        let served = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        store.close().await;
+        served
+    }
+}
+
+/// The master key from SIGNET_MASTER_KEY, or from its key file, created (mode 0600) on first
+/// start. Two servers creating it at once: the loser reads the winner's file.
+fn load_master_key(source: &MasterKeySource) -> anyhow::Result<MasterKey> {
+    match source {
+        MasterKeySource::Inline(secret) => {
+            MasterKey::from_base64(secret.expose()).context("invalid SIGNET_MASTER_KEY")
+        }
+        MasterKeySource::File(path) => {
+            if !path.exists() {
+                create_key_file(path)?;
+            }
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the master key file {}", path.display()))?;
+            MasterKey::from_base64(&text)
+                .with_context(|| format!("invalid master key in {}", path.display()))
+        }
+    }
+}
+
+fn create_key_file(path: &Path) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(MasterKey::generate_base64().as_bytes())?;
+            file.sync_all()?;
+            tracing::info!(path = %path.display(), "created a new master key file; back it up");
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => {
+            Err(e).with_context(|| format!("cannot create the master key file {}", path.display()))
+        }
+    }
+}

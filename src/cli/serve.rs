@@ -1,0 +1,73 @@
+//! `signet serve`.
+
+use std::process::ExitCode;
+
+use crate::app::Application;
+use crate::config::ServeArgs;
+
+pub fn run(args: ServeArgs) -> ExitCode {
+    crate::telemetry::init(args.log_format);
+    let settings = match args.into_settings() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("signet: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("signet: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("signet: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: crate::config::Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    if let Some(created) = &app.created_bootstrap_client {
+        // Printed once, to stderr, and never logged: this is the only time the secret is shown.
+        eprintln!(
+            "\nsignet: created the bootstrap client (it holds every Management API scope).\n\
+             \x20 client_id:     {}\n\
+             \x20 client_secret: {}\n\
+             Store the secret now; it is not shown again.\n",
+            created.client_id,
+            created.client_secret.expose()
+        );
+    }
+    tracing::info!(address = %app.local_addr(), issuer = %app.issuer(), "signet is listening");
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("signet stopped");
+    Ok(())
+}
+
+/// SIGINT or SIGTERM: stop accepting connections and finish in-flight requests.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

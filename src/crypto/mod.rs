@@ -1,0 +1,9 @@
+//! Cryptography: randomness, secrets, at-rest sealing, RSA key intake, the tenant signing key and
+//! compact JWT handling. Nothing here knows about HTTP or storage.
+
+pub mod jwt;
+pub mod public_key;
+pub mod random;
+pub mod sealing;
+pub mod secret;
+pub mod signing;

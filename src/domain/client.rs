@@ -1,0 +1,281 @@
+//! Applications (Auth0 "clients") and their rules (SPEC A.2, B.9, B.11).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Invalid, check_len};
+use crate::crypto::secret::Secret;
+use crate::time_util::Millis;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppType {
+    NonInteractive,
+    Spa,
+    Native,
+    RegularWeb,
+}
+
+impl AppType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NonInteractive => "non_interactive",
+            Self::Spa => "spa",
+            Self::Native => "native",
+            Self::RegularWeb => "regular_web",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "non_interactive" => Self::NonInteractive,
+            "spa" => Self::Spa,
+            "native" => Self::Native,
+            "regular_web" => Self::RegularWeb,
+            _ => return None,
+        })
+    }
+
+    /// Auth0's defaults when a client is created without `grant_types`; a `non_interactive`
+    /// client may then use `client_credentials` (SPEC B.11).
+    pub fn default_grant_types(self) -> Vec<String> {
+        let list: &[&str] = match self {
+            Self::NonInteractive => &["client_credentials"],
+            Self::RegularWeb => &[
+                "authorization_code",
+                "implicit",
+                "refresh_token",
+                "client_credentials",
+            ],
+            Self::Spa | Self::Native => &["authorization_code", "implicit", "refresh_token"],
+        };
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    /// Browser and native apps cannot keep a secret, so they start without one in use.
+    pub fn default_auth_method(self) -> TokenEndpointAuthMethod {
+        match self {
+            Self::Spa | Self::Native => TokenEndpointAuthMethod::None,
+            Self::NonInteractive | Self::RegularWeb => TokenEndpointAuthMethod::ClientSecretPost,
+        }
+    }
+}
+
+/// Auth0's `token_endpoint_auth_method` values. `private_key_jwt` is not one of them: Private
+/// Key JWT lives in `client_authentication_methods` (SPEC B.11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEndpointAuthMethod {
+    None,
+    ClientSecretPost,
+    ClientSecretBasic,
+}
+
+impl TokenEndpointAuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::ClientSecretBasic => "client_secret_basic",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "none" => Self::None,
+            "client_secret_post" => Self::ClientSecretPost,
+            "client_secret_basic" => Self::ClientSecretBasic,
+            _ => return None,
+        })
+    }
+
+    pub fn uses_secret(self) -> bool {
+        !matches!(self, Self::None)
+    }
+}
+
+/// Algorithms Auth0 accepts in `jwt_configuration.alg`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JwtConfigAlg {
+    HS256,
+    RS256,
+    RS512,
+    PS256,
+}
+
+pub const DEFAULT_JWT_LIFETIME: i64 = 36_000;
+pub const MAX_JWT_LIFETIME: i64 = 2_592_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwtConfiguration {
+    pub alg: JwtConfigAlg,
+    pub lifetime_in_seconds: i64,
+}
+
+impl Default for JwtConfiguration {
+    fn default() -> Self {
+        Self {
+            alg: JwtConfigAlg::RS256,
+            lifetime_in_seconds: DEFAULT_JWT_LIFETIME,
+        }
+    }
+}
+
+impl JwtConfiguration {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if !(1..=MAX_JWT_LIFETIME).contains(&self.lifetime_in_seconds) {
+            return Err(Invalid(format!(
+                "jwt_configuration.lifetime_in_seconds must be between 1 and {MAX_JWT_LIFETIME}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+pub const GRANT_TYPES: &[&str] = &[
+    "authorization_code",
+    "implicit",
+    "refresh_token",
+    "client_credentials",
+    "password",
+    "http://auth0.com/oauth/grant-type/password-realm",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",
+];
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    pub description: String,
+    pub app_type: AppType,
+    pub is_first_party: bool,
+    /// `None` while Private Key JWT is the client's method (they are mutually exclusive).
+    pub token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
+    pub grant_types: Vec<String>,
+    pub jwt_configuration: JwtConfiguration,
+    pub client_metadata: BTreeMap<String, String>,
+    pub secret: Secret,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl Client {
+    pub fn may_use_client_credentials(&self) -> bool {
+        self.grant_types.iter().any(|g| g == "client_credentials")
+    }
+}
+
+/// Client ids are what assertions carry in `iss`/`sub` (≤ 64 characters, SPEC A.6).
+pub fn validate_client_id(id: &str) -> Result<(), String> {
+    if !(8..=64).contains(&id.len()) {
+        return Err("a client id must be 8 to 64 characters long".into());
+    }
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err("a client id may only contain A-Z, a-z, 0-9, '-' and '_'".into());
+    }
+    Ok(())
+}
+
+pub fn validate_name(name: &str) -> Result<(), Invalid> {
+    check_len("name", name, 1, 255)?;
+    if name.trim().is_empty() {
+        return Err(Invalid::new("name must not be blank"));
+    }
+    if name.contains(['<', '>']) {
+        return Err(Invalid::new("name must not contain '<' or '>'"));
+    }
+    Ok(())
+}
+
+pub fn validate_description(description: &str) -> Result<(), Invalid> {
+    check_len("description", description, 0, 140)
+}
+
+pub fn validate_grant_types(grant_types: &[String]) -> Result<(), Invalid> {
+    if grant_types.len() > GRANT_TYPES.len() {
+        return Err(Invalid::new("grant_types has too many entries"));
+    }
+    for g in grant_types {
+        if !GRANT_TYPES.contains(&g.as_str()) {
+            return Err(Invalid(format!(
+                "grant_types: {g:?} is not a supported grant type"
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<(), Invalid> {
+    if metadata.len() > 10 {
+        return Err(Invalid::new("client_metadata may have at most 10 keys"));
+    }
+    for (k, v) in metadata {
+        if k.is_empty()
+            || k.len() > 255
+            || !k
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(Invalid(format!(
+                "client_metadata key {k:?} must be 1 to 255 characters of A-Z, a-z, 0-9, '_' or '-'"
+            )));
+        }
+        check_len(&format!("client_metadata.{k}"), v, 0, 255)?;
+    }
+    Ok(())
+}
+
+pub fn validate_client_secret(secret: &str) -> Result<(), Invalid> {
+    if !(16..=256).contains(&secret.len()) || !secret.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Invalid::new(
+            "client_secret must be 16 to 256 printable ASCII characters without spaces",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_interactive_clients_default_to_client_credentials() {
+        assert_eq!(
+            AppType::NonInteractive.default_grant_types(),
+            vec!["client_credentials"]
+        );
+        assert!(
+            !AppType::Spa
+                .default_grant_types()
+                .contains(&"client_credentials".to_owned())
+        );
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(validate_name("Billing worker").is_ok());
+        assert!(validate_name("").is_err());
+        assert!(validate_name("   ").is_err());
+        assert!(validate_name("<script>").is_err());
+        assert!(validate_name(&"x".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn unknown_grant_types_are_refused() {
+        assert!(validate_grant_types(&["client_credentials".into()]).is_ok());
+        assert!(validate_grant_types(&["magic".into()]).is_err());
+    }
+
+    #[test]
+    fn client_ids_fit_assertion_limits() {
+        assert!(validate_client_id("abcdefgh").is_ok());
+        assert!(validate_client_id("short").is_err());
+        assert!(validate_client_id(&"a".repeat(65)).is_err());
+        assert!(validate_client_id("has space1").is_err());
+    }
+}

@@ -1,0 +1,48 @@
+//! Discovery document and JWKS (SPEC A.7): only what is implemented is advertised.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::AppState;
+use crate::domain::issuer::Issuer;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route("/.well-known/jwks.json", get(jwks))
+}
+
+pub fn document(issuer: &Issuer) -> serde_json::Value {
+    json!({
+        "issuer": issuer.as_str(),
+        "token_endpoint": issuer.token_endpoint(),
+        "jwks_uri": format!("{}.well-known/jwks.json", issuer.as_str()),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "response_types_supported": ["token"],
+        "scopes_supported": [],
+    })
+}
+
+const CACHE: &str = "public, max-age=300";
+
+async fn openid_configuration(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, CACHE)],
+        Json(state.discovery_document.as_ref().clone()),
+    )
+}
+
+async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, CACHE)],
+        Json(state.jwks.as_ref().clone()),
+    )
+}

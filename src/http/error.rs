@@ -1,0 +1,113 @@
+//! The Management API's error shape (Auth0's `{"statusCode","error","message","errorCode"}`),
+//! chosen here and nowhere else. A 5xx logs its cause and answers a fixed message.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::domain::Invalid;
+use crate::management::ManagementError;
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub error_code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error_code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            error_code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_body(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_body", message)
+    }
+
+    pub fn invalid_query(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_query_string", message)
+    }
+
+    pub fn invalid_token() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_token", "Invalid token.")
+    }
+
+    pub fn insufficient_scope(expected: &[&str]) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            format!(
+                "Insufficient scope, expected any of: {}",
+                expected.join(",")
+            ),
+        )
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("Payload content length greater than maximum allowed: {limit}"),
+        )
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal error.",
+        )
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        Self::invalid_body(e.0)
+    }
+}
+
+impl From<ManagementError> for ApiError {
+    fn from(e: ManagementError) -> Self {
+        match e {
+            ManagementError::Invalid(i) => Self::invalid_body(i.0),
+            ManagementError::NotFound {
+                error_code,
+                message,
+            } => Self::new(StatusCode::NOT_FOUND, error_code, message),
+            ManagementError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            ManagementError::NotAllowed(m) => {
+                Self::new(StatusCode::BAD_REQUEST, "operation_not_supported", m)
+            }
+            ManagementError::Internal(cause) => {
+                tracing::error!(error = %cause, "management operation failed");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "statusCode": self.status.as_u16(),
+            "error": self.status.canonical_reason().unwrap_or("Error"),
+            "message": self.message,
+            "errorCode": self.error_code,
+        });
+        let mut res = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        res
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,154 @@
+//! `/api/v2/clients`: applications.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{listing, parse_page, select_fields};
+use crate::domain::client::Client;
+use crate::http::AppState;
+use crate::http::error::ApiResult;
+use crate::http::extract::{ApiJson, ApiQuery, Principal};
+use crate::management::clients::{self, CreateClient, UpdateClient};
+use crate::time_util::now_millis;
+
+const READ: &[&str] = &[
+    "read:clients",
+    "read:client_keys",
+    "read:client_credentials",
+    "read:client_summary",
+];
+/// Scopes that reveal `client_secret` (SPEC A.2).
+const READ_KEYS: &[&str] = &["read:client_keys", "read:client_credentials"];
+
+pub fn router() -> axum::Router<AppState> {
+    Router::new()
+        .route("/clients", get(list).post(create))
+        .route("/clients/{id}", get(read).patch(update).delete(remove))
+        .route("/clients/{id}/rotate-secret", post(rotate_secret))
+}
+
+/// The Auth0 client object; secrets only when `show_secret`.
+pub fn view(c: &Client, show_secret: bool) -> Value {
+    let mut v = json!({
+        "client_id": c.client_id,
+        "name": c.name,
+        "description": c.description,
+        "app_type": c.app_type.as_str(),
+        "is_first_party": c.is_first_party,
+        "token_endpoint_auth_method": c.token_endpoint_auth_method.map(|m| m.as_str()),
+        "grant_types": c.grant_types,
+        "jwt_configuration": {
+            "alg": c.jwt_configuration.alg,
+            "lifetime_in_seconds": c.jwt_configuration.lifetime_in_seconds,
+            "secret_encoded": false,
+        },
+        "client_metadata": c.client_metadata,
+    });
+    if show_secret {
+        v["client_secret"] = json!(c.secret.expose());
+    }
+    v
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    page: Option<i64>,
+    per_page: Option<i64>,
+    include_totals: Option<bool>,
+    fields: Option<String>,
+    include_fields: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldsQuery {
+    fields: Option<String>,
+    include_fields: Option<bool>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    principal.require_any(READ)?;
+    let page = parse_page(q.page, q.per_page)?;
+    let found = clients::list(&state.tenant, page, q.include_totals.unwrap_or(false)).await?;
+    let show = principal.has_any(READ_KEYS);
+    let include = q.include_fields.unwrap_or(true);
+    Ok(Json(listing(found, page, "clients", |c| {
+        select_fields(view(c, show), q.fields.as_deref(), include)
+    })))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<FieldsQuery>,
+) -> ApiResult<Json<Value>> {
+    principal.require_any(READ)?;
+    let c = clients::get(&state.tenant, &id).await?;
+    let v = view(&c, principal.has_any(READ_KEYS));
+    Ok(Json(select_fields(
+        v,
+        q.fields.as_deref(),
+        q.include_fields.unwrap_or(true),
+    )))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreateClient>,
+) -> ApiResult<impl IntoResponse> {
+    principal.require_any(&["create:clients"])?;
+    let c = clients::create(&state.tenant, body, now_millis()).await?;
+    // The creator needs the generated secret once, as with Auth0.
+    Ok((StatusCode::CREATED, Json(view(&c, true))))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateClient>,
+) -> ApiResult<Json<Value>> {
+    principal.require_any(&["update:clients", "update:client_keys"])?;
+    if body.changes_secret() {
+        principal.require_any(&["update:client_keys"])?;
+    }
+    let c = clients::update(&state.tenant, &id, body, now_millis()).await?;
+    let show = principal.has_any(&[
+        "read:client_keys",
+        "read:client_credentials",
+        "update:client_keys",
+    ]);
+    Ok(Json(view(&c, show)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    principal.require_any(&["delete:clients"])?;
+    clients::delete(&state.tenant, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rotate_secret(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.require_any(&["update:client_keys"])?;
+    let c = clients::rotate_secret(&state.tenant, &id, now_millis()).await?;
+    Ok(Json(view(&c, true)))
+}

@@ -1,0 +1,91 @@
+//! The Management API (`/api/v2/…`): Auth0's routes, shapes, status codes and scopes.
+
+mod clients;
+mod grants;
+mod resource_servers;
+
+use axum::Router;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::paging::Page;
+use crate::management::Listing;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(clients::router())
+        .merge(resource_servers::router())
+        .merge(grants::router())
+}
+
+/// `page`, `per_page`, `include_totals` as every list endpoint takes them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+    pub include_totals: Option<bool>,
+}
+
+impl PageQuery {
+    fn page(&self) -> Result<Page, ApiError> {
+        parse_page(self.page, self.per_page)
+    }
+}
+
+// Query structs list these fields themselves: `#[serde(flatten)]` would turn numbers into
+// strings under serde_urlencoded and cannot be combined with `deny_unknown_fields`.
+fn parse_page(page: Option<i64>, per_page: Option<i64>) -> Result<Page, ApiError> {
+    Page::parse(page, per_page).map_err(|e| ApiError::invalid_query(e.0))
+}
+
+/// A list answer: a plain array, or Auth0's `{"total","start","limit","<name>":[…]}`.
+fn listing<T>(listing: Listing<T>, page: Page, name: &str, view: impl Fn(&T) -> Value) -> Value {
+    let items: Vec<Value> = listing.items.iter().map(view).collect();
+    match listing.total {
+        None => Value::Array(items),
+        Some(total) => json!({
+            "total": total,
+            "start": page.offset(),
+            "limit": page.per_page,
+            name: items,
+        }),
+    }
+}
+
+/// Auth0's `fields` + `include_fields`: keep (or drop) the named top-level properties.
+fn select_fields(value: Value, fields: Option<&str>, include: bool) -> Value {
+    let Some(fields) = fields.filter(|f| !f.is_empty()) else {
+        return value;
+    };
+    let wanted: Vec<&str> = fields.split(',').map(str::trim).collect();
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(k, _)| wanted.contains(&k.as_str()) == include)
+                .collect::<Map<_, _>>(),
+        ),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_kept_or_dropped() {
+        let v = json!({"a": 1, "b": 2, "c": 3});
+        assert_eq!(
+            select_fields(v.clone(), Some("a,c"), true),
+            json!({"a": 1, "c": 3})
+        );
+        assert_eq!(
+            select_fields(v.clone(), Some("a"), false),
+            json!({"b": 2, "c": 3})
+        );
+        assert_eq!(select_fields(v.clone(), None, true), v);
+    }
+}

@@ -1,0 +1,91 @@
+//! `/api/v2/resource-servers`: APIs.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::{PageQuery, listing};
+use crate::domain::resource_server::ResourceServer;
+use crate::http::AppState;
+use crate::http::error::ApiResult;
+use crate::http::extract::{ApiJson, ApiQuery, Principal};
+use crate::management::resource_servers::{self, CreateResourceServer, UpdateResourceServer};
+use crate::time_util::now_millis;
+
+pub fn router() -> axum::Router<AppState> {
+    Router::new()
+        .route("/resource-servers", get(list).post(create))
+        .route(
+            "/resource-servers/{id}",
+            get(read).patch(update).delete(remove),
+        )
+}
+
+fn view(rs: &ResourceServer) -> Value {
+    json!({
+        "id": rs.id,
+        "name": rs.name,
+        "identifier": rs.identifier,
+        "scopes": rs.scopes,
+        "signing_alg": rs.signing_alg,
+        "token_lifetime": rs.token_lifetime,
+        "is_system": rs.is_system,
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Value>> {
+    principal.require_any(&["read:resource_servers"])?;
+    let page = q.page()?;
+    let found =
+        resource_servers::list(&state.tenant, page, q.include_totals.unwrap_or(false)).await?;
+    Ok(Json(listing(found, page, "resource_servers", view)))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.require_any(&["read:resource_servers"])?;
+    Ok(Json(view(
+        &resource_servers::get(&state.tenant, &id).await?,
+    )))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreateResourceServer>,
+) -> ApiResult<impl IntoResponse> {
+    principal.require_any(&["create:resource_servers"])?;
+    let rs = resource_servers::create(&state.tenant, body, now_millis()).await?;
+    Ok((StatusCode::CREATED, Json(view(&rs))))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateResourceServer>,
+) -> ApiResult<Json<Value>> {
+    principal.require_any(&["update:resource_servers"])?;
+    let rs = resource_servers::update(&state.tenant, &id, body, now_millis()).await?;
+    Ok(Json(view(&rs)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    principal.require_any(&["delete:resource_servers"])?;
+    resource_servers::delete(&state.tenant, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,71 @@
+//! HTTP: axum routers per area, merged in one place. Handlers are thin: extract, authorise,
+//! call one function, map to the wire type.
+
+pub mod discovery;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod management;
+pub mod token;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::crypto::signing::KeyRing;
+use crate::management::Tenant;
+use crate::oauth::token::TokenIssuer;
+use error::ApiError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub tenant: Tenant,
+    pub keys: Arc<KeyRing>,
+    pub token_issuer: Arc<TokenIssuer>,
+    pub management_audience: String,
+    /// Rendered once at start: they only change with the configuration.
+    pub discovery_document: Arc<serde_json::Value>,
+    pub jwks: Arc<serde_json::Value>,
+}
+
+pub fn build_router(state: AppState) -> Router {
+    let management = management::router()
+        .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
+        .fallback(not_found);
+    Router::new()
+        .merge(discovery::router())
+        .merge(health::router())
+        .merge(token::router())
+        .nest("/api/v2", management)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        // Authorization headers and cookies never reach the logs.
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ]))
+}
+
+async fn not_found() -> impl IntoResponse {
+    ApiError::new(StatusCode::NOT_FOUND, "inexistent_route", "Not Found")
+}
+
+async fn method_not_allowed() -> impl IntoResponse {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method Not Allowed",
+    )
+}

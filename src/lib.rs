@@ -1,0 +1,17 @@
+//! signet: a self-hosted, Auth0-compatible OAuth 2.0 authorization server for machine-to-machine
+//! applications.
+//!
+//! Dependency direction: `http` → `oauth`, `management` → `domain`, `crypto`, `store`;
+//! `store` → `domain`; `domain` and `crypto` depend on nothing of ours.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod http;
+pub mod management;
+pub mod oauth;
+pub mod store;
+pub mod telemetry;
+pub mod time_util;

@@ -1,0 +1,131 @@
+//! Client grants: authorise an application for an API with some of the API's scopes.
+
+use serde::Deserialize;
+
+use super::{Listing, ManagementError, Tenant};
+use crate::crypto::random;
+use crate::domain::grant::{ClientGrant, normalise_granted_scopes};
+use crate::domain::paging::Page;
+use crate::store;
+use crate::store::grants::Filter;
+use crate::time_util::Millis;
+
+/// `POST /api/v2/client-grants` body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGrant {
+    pub client_id: String,
+    pub audience: String,
+    pub scope: Vec<String>,
+}
+
+/// `PATCH /api/v2/client-grants/{id}` body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateGrant {
+    pub scope: Vec<String>,
+}
+
+pub async fn create(
+    tenant: &Tenant,
+    req: CreateGrant,
+    now: Millis,
+) -> Result<ClientGrant, ManagementError> {
+    let mut tx = tenant.store.begin().await?;
+    if store::clients::get(&mut tx, &tenant.master_key, &req.client_id)
+        .await?
+        .is_none()
+    {
+        return Err(ManagementError::client_not_found());
+    }
+    let api = store::resource_servers::get_by_identifier(&mut tx, &req.audience)
+        .await?
+        .ok_or_else(ManagementError::resource_server_not_found)?;
+    let grant = ClientGrant {
+        id: format!("cgr_{}", random::base62(16)),
+        scope: normalise_granted_scopes(&api, &req.scope)?,
+        client_id: req.client_id,
+        audience: api.identifier.clone(),
+    };
+    store::grants::insert(&mut tx, &grant, &api.id, now).await?;
+    store::commit(tx).await?;
+    Ok(grant)
+}
+
+/// Grants every scope of the API to the client, creating or widening its grant (used to keep the
+/// bootstrap client in charge of the whole Management API).
+pub async fn ensure_full_grant(
+    conn: &mut store::Conn,
+    client_id: &str,
+    api: &crate::domain::resource_server::ResourceServer,
+    now: Millis,
+) -> Result<(), ManagementError> {
+    let all: Vec<String> = api.scopes.iter().map(|s| s.value.clone()).collect();
+    match store::grants::find(conn, client_id, &api.id).await? {
+        Some(existing) if existing.scope == all => Ok(()),
+        Some(existing) => {
+            store::grants::update_scope(conn, &existing.id, &all).await?;
+            Ok(())
+        }
+        None => {
+            let grant = ClientGrant {
+                id: format!("cgr_{}", random::base62(16)),
+                client_id: client_id.to_owned(),
+                audience: api.identifier.clone(),
+                scope: all,
+            };
+            store::grants::insert(conn, &grant, &api.id, now).await?;
+            Ok(())
+        }
+    }
+}
+
+pub async fn get(tenant: &Tenant, id: &str) -> Result<ClientGrant, ManagementError> {
+    let mut conn = tenant.store.acquire().await?;
+    store::grants::get(&mut conn, id)
+        .await?
+        .ok_or_else(ManagementError::client_grant_not_found)
+}
+
+pub async fn list(
+    tenant: &Tenant,
+    filter: &Filter,
+    page: Page,
+    include_totals: bool,
+) -> Result<Listing<ClientGrant>, ManagementError> {
+    let mut conn = tenant.store.acquire().await?;
+    let items = store::grants::list(&mut conn, filter, page).await?;
+    let total = if include_totals {
+        Some(store::grants::count(&mut conn, filter).await?)
+    } else {
+        None
+    };
+    Ok(Listing { items, total })
+}
+
+pub async fn update(
+    tenant: &Tenant,
+    id: &str,
+    req: UpdateGrant,
+) -> Result<ClientGrant, ManagementError> {
+    let mut tx = tenant.store.begin().await?;
+    let mut grant = store::grants::get(&mut tx, id)
+        .await?
+        .ok_or_else(ManagementError::client_grant_not_found)?;
+    let api = store::resource_servers::get_by_identifier(&mut tx, &grant.audience)
+        .await?
+        .ok_or_else(ManagementError::resource_server_not_found)?;
+    grant.scope = normalise_granted_scopes(&api, &req.scope)?;
+    store::grants::update_scope(&mut tx, id, &grant.scope).await?;
+    store::commit(tx).await?;
+    Ok(grant)
+}
+
+pub async fn delete(tenant: &Tenant, id: &str) -> Result<(), ManagementError> {
+    let mut tx = tenant.store.begin().await?;
+    if !store::grants::delete(&mut tx, id).await? {
+        return Err(ManagementError::client_grant_not_found());
+    }
+    store::commit(tx).await?;
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! The tenant's administrative operations — applications, APIs, client grants and start-up
+//! bootstrapping — as plain functions over the store. The Management API and the dashboard both
+//! call these; neither talks SQL.
+
+pub mod bootstrap;
+pub mod clients;
+pub mod grants;
+pub mod resource_servers;
+
+use std::sync::Arc;
+
+use crate::crypto::sealing::MasterKey;
+use crate::domain::Invalid;
+use crate::domain::issuer::Issuer;
+use crate::store::{Store, StoreError};
+
+/// What every operation needs: the store and the key that seals secrets in it.
+#[derive(Clone)]
+pub struct Tenant {
+    pub store: Store,
+    pub master_key: Arc<MasterKey>,
+    pub issuer: Issuer,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManagementError {
+    #[error("{0}")]
+    Invalid(#[from] Invalid),
+    #[error("{message}")]
+    NotFound {
+        error_code: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    /// A well-formed request for something the tenant does not allow (e.g. deleting the
+    /// Management API).
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error(transparent)]
+    Internal(StoreError),
+}
+
+impl From<StoreError> for ManagementError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(message) => Self::Conflict(message),
+            other => Self::Internal(other),
+        }
+    }
+}
+
+impl ManagementError {
+    pub fn client_not_found() -> Self {
+        Self::NotFound {
+            error_code: "inexistent_client",
+            message: "The client does not exist".into(),
+        }
+    }
+
+    pub fn resource_server_not_found() -> Self {
+        Self::NotFound {
+            error_code: "inexistent_resource_server",
+            message: "The resource server does not exist".into(),
+        }
+    }
+
+    pub fn client_grant_not_found() -> Self {
+        Self::NotFound {
+            error_code: "inexistent_client_grant",
+            message: "The client grant does not exist".into(),
+        }
+    }
+}
+
+/// For optional request fields that are not nullable: absent is `None`, an explicit `null` is
+/// an error naming the field (it must not silently mean "unchanged").
+pub fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// A list page, with the total when the caller asked for it.
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub total: Option<i64>,
+}

@@ -1,0 +1,188 @@
+//! APIs (resource servers): the audiences applications get tokens for.
+
+use serde::Deserialize;
+
+use super::{Listing, ManagementError, Tenant};
+use crate::crypto::random;
+use crate::domain::Invalid;
+use crate::domain::paging::Page;
+use crate::domain::resource_server::{
+    self as rs, DEFAULT_TOKEN_LIFETIME, ResourceServer, ScopeDefinition,
+};
+use crate::domain::scope::MANAGEMENT_SCOPES;
+use crate::store;
+use crate::time_util::Millis;
+
+/// A scope as a request carries it (`description` optional).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeInput {
+    pub value: String,
+    #[serde(default, deserialize_with = "crate::management::present")]
+    pub description: Option<String>,
+}
+
+fn scopes_from(input: Vec<ScopeInput>) -> Result<Vec<ScopeDefinition>, Invalid> {
+    let scopes: Vec<ScopeDefinition> = input
+        .into_iter()
+        .map(|s| ScopeDefinition {
+            value: s.value,
+            description: s.description.unwrap_or_default(),
+        })
+        .collect();
+    rs::validate_scopes(&scopes)?;
+    Ok(scopes)
+}
+
+/// `POST /api/v2/resource-servers` body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateResourceServer {
+    pub identifier: String,
+    #[serde(default, deserialize_with = "crate::management::present")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::management::present")]
+    pub scopes: Option<Vec<ScopeInput>>,
+    #[serde(default, deserialize_with = "crate::management::present")]
+    pub signing_alg: Option<String>,
+    #[serde(default, deserialize_with = "crate::management::present")]
+    pub token_lifetime: Option<i64>,
+}
+
+/// `PATCH /api/v2/resource-servers/{id}` body (`identifier` is immutable).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateResourceServer {
+    #[serde(default, deserialize_with = "crate::management::present")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::management::present")]
+    pub scopes: Option<Vec<ScopeInput>>,
+    #[serde(default, deserialize_with = "crate::management::present")]
+    pub signing_alg: Option<String>,
+    #[serde(default, deserialize_with = "crate::management::present")]
+    pub token_lifetime: Option<i64>,
+}
+
+/// The built-in Management API as it must look for this issuer and version.
+pub fn management_api(tenant: &Tenant, now: Millis) -> ResourceServer {
+    ResourceServer {
+        id: random::hex(24),
+        name: "signet Management API".into(),
+        identifier: tenant.issuer.management_audience(),
+        scopes: MANAGEMENT_SCOPES
+            .iter()
+            .map(|s| ScopeDefinition {
+                value: (*s).to_owned(),
+                description: String::new(),
+            })
+            .collect(),
+        signing_alg: "RS256".into(),
+        token_lifetime: DEFAULT_TOKEN_LIFETIME,
+        is_system: true,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+pub async fn create(
+    tenant: &Tenant,
+    req: CreateResourceServer,
+    now: Millis,
+) -> Result<ResourceServer, ManagementError> {
+    rs::validate_identifier(&req.identifier)?;
+    let name = req.name.unwrap_or_else(|| req.identifier.clone());
+    rs::validate_name(&name)?;
+    let signing_alg = req.signing_alg.unwrap_or_else(|| "RS256".into());
+    rs::validate_signing_alg(&signing_alg)?;
+    let token_lifetime = req.token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME);
+    rs::validate_token_lifetime(token_lifetime)?;
+    let api = ResourceServer {
+        id: random::hex(24),
+        name,
+        identifier: req.identifier,
+        scopes: scopes_from(req.scopes.unwrap_or_default())?,
+        signing_alg,
+        token_lifetime,
+        is_system: false,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut tx = tenant.store.begin().await?;
+    store::resource_servers::insert(&mut tx, &api).await?;
+    store::commit(tx).await?;
+    Ok(api)
+}
+
+pub async fn get(tenant: &Tenant, id: &str) -> Result<ResourceServer, ManagementError> {
+    let mut conn = tenant.store.acquire().await?;
+    store::resource_servers::get(&mut conn, id)
+        .await?
+        .ok_or_else(ManagementError::resource_server_not_found)
+}
+
+pub async fn list(
+    tenant: &Tenant,
+    page: Page,
+    include_totals: bool,
+) -> Result<Listing<ResourceServer>, ManagementError> {
+    let mut conn = tenant.store.acquire().await?;
+    let items = store::resource_servers::list(&mut conn, page).await?;
+    let total = if include_totals {
+        Some(store::resource_servers::count(&mut conn).await?)
+    } else {
+        None
+    };
+    Ok(Listing { items, total })
+}
+
+pub async fn update(
+    tenant: &Tenant,
+    id: &str,
+    req: UpdateResourceServer,
+    now: Millis,
+) -> Result<ResourceServer, ManagementError> {
+    let mut tx = tenant.store.begin().await?;
+    let mut api = store::resource_servers::get(&mut tx, id)
+        .await?
+        .ok_or_else(ManagementError::resource_server_not_found)?;
+    if api.is_system && (req.name.is_some() || req.scopes.is_some() || req.signing_alg.is_some()) {
+        return Err(ManagementError::NotAllowed(
+            "Only token_lifetime can be changed on the Management API".into(),
+        ));
+    }
+    if let Some(name) = req.name {
+        rs::validate_name(&name)?;
+        api.name = name;
+    }
+    if let Some(scopes) = req.scopes {
+        api.scopes = scopes_from(scopes)?;
+    }
+    if let Some(alg) = req.signing_alg {
+        rs::validate_signing_alg(&alg)?;
+        api.signing_alg = alg;
+    }
+    if let Some(lifetime) = req.token_lifetime {
+        rs::validate_token_lifetime(lifetime)?;
+        api.token_lifetime = lifetime;
+    }
+    api.updated_at = now;
+    store::resource_servers::update(&mut tx, &api).await?;
+    store::commit(tx).await?;
+    Ok(api)
+}
+
+/// Deletes an API and its grants. The Management API cannot be deleted.
+pub async fn delete(tenant: &Tenant, id: &str) -> Result<(), ManagementError> {
+    let mut tx = tenant.store.begin().await?;
+    let api = store::resource_servers::get(&mut tx, id)
+        .await?
+        .ok_or_else(ManagementError::resource_server_not_found)?;
+    if api.is_system {
+        return Err(ManagementError::NotAllowed(
+            "The Management API cannot be deleted".into(),
+        ));
+    }
+    store::resource_servers::delete(&mut tx, id).await?;
+    store::commit(tx).await?;
+    Ok(())
+}

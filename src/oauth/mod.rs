@@ -1,0 +1,9 @@
+//! The token endpoint's logic, free of HTTP: parse the request, authenticate the client, check
+//! the grant, issue the access token; and verification of our own access tokens.
+
+pub mod access_token;
+pub mod error;
+pub mod request;
+pub mod token;
+
+pub use error::OAuthError;

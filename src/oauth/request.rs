@@ -1,0 +1,195 @@
+//! Parsing a token request from a form or JSON body and an optional HTTP Basic header.
+//! Every parameter is length-capped before it is used; a parameter sent twice is an error
+//! (RFC 6749 §3.2); unknown and `null` parameters are ignored (Auth0's SDKs send
+//! `"organization": null`).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::OAuthError;
+
+/// Largest accepted token request body. An assertion is at most 2048 bytes (SPEC A.6).
+pub const MAX_BODY: usize = 16 * 1024;
+/// Cap for any single parameter value except `client_assertion`.
+pub const MAX_PARAM: usize = 2048;
+pub const MAX_ASSERTION: usize = 2048;
+
+#[derive(Default, Clone, PartialEq, Eq)]
+pub struct TokenParams {
+    pub grant_type: Option<String>,
+    pub audience: Option<String>,
+    pub scope: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_assertion: Option<String>,
+    pub client_assertion_type: Option<String>,
+}
+
+impl std::fmt::Debug for TokenParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenParams")
+            .field("grant_type", &self.grant_type)
+            .field("audience", &self.audience)
+            .field("client_id", &self.client_id)
+            .field("has_client_secret", &self.client_secret.is_some())
+            .field("has_client_assertion", &self.client_assertion.is_some())
+            .finish()
+    }
+}
+
+impl TokenParams {
+    fn set(&mut self, name: &str, value: String) -> Result<(), OAuthError> {
+        let slot = match name {
+            "grant_type" => &mut self.grant_type,
+            "audience" => &mut self.audience,
+            "scope" => &mut self.scope,
+            "client_id" => &mut self.client_id,
+            "client_secret" => &mut self.client_secret,
+            "client_assertion" => &mut self.client_assertion,
+            "client_assertion_type" => &mut self.client_assertion_type,
+            _ => return Ok(()),
+        };
+        let cap = if name == "client_assertion" {
+            MAX_ASSERTION
+        } else {
+            MAX_PARAM
+        };
+        if value.len() > cap {
+            return Err(OAuthError::invalid_request(format!(
+                "Parameter {name} is longer than {cap} bytes"
+            )));
+        }
+        if slot.is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "Parameter {name} must not be sent more than once"
+            )));
+        }
+        // An empty value counts as absent (RFC 6749 §3.1).
+        if !value.is_empty() {
+            *slot = Some(value);
+        }
+        Ok(())
+    }
+
+    pub fn from_form(body: &[u8]) -> Result<Self, OAuthError> {
+        let mut p = Self::default();
+        for (name, value) in url::form_urlencoded::parse(body) {
+            p.set(&name, value.into_owned())?;
+        }
+        Ok(p)
+    }
+
+    pub fn from_json(body: &[u8]) -> Result<Self, OAuthError> {
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)
+            .map_err(|_| OAuthError::invalid_request("The request body is not a JSON object"))?;
+        let mut p = Self::default();
+        for (name, value) in map {
+            match value {
+                serde_json::Value::Null => {}
+                serde_json::Value::String(s) => p.set(&name, s)?,
+                _ if p.knows(&name) => {
+                    return Err(OAuthError::invalid_request(format!(
+                        "Parameter {name} must be a string"
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Ok(p)
+    }
+
+    fn knows(&self, name: &str) -> bool {
+        matches!(
+            name,
+            "grant_type"
+                | "audience"
+                | "scope"
+                | "client_id"
+                | "client_secret"
+                | "client_assertion"
+                | "client_assertion_type"
+        )
+    }
+}
+
+/// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
+pub fn parse_basic(header: &str) -> Result<(String, String), OAuthError> {
+    let bad = || OAuthError::InvalidClient {
+        reason: "malformed_basic_header",
+        basic: true,
+    };
+    if header.len() > 2 * MAX_PARAM {
+        return Err(bad());
+    }
+    let (scheme, rest) = header.split_once(' ').ok_or_else(bad)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(bad());
+    }
+    let decoded = STANDARD.decode(rest.trim()).map_err(|_| bad())?;
+    let text = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+    let unescape = |s: &str| -> Result<String, OAuthError> {
+        let plus_as_space = s.replace('+', " ");
+        url::form_urlencoded::parse(format!("x={plus_as_space}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .ok_or_else(bad)
+    };
+    let (id, secret) = (unescape(id)?, unescape(secret)?);
+    if id.is_empty() {
+        return Err(bad());
+    }
+    Ok((id, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_parameters_are_read_and_unknown_ones_ignored() {
+        let p = TokenParams::from_form(
+            b"grant_type=client_credentials&audience=https%3A%2F%2Fapi%2F&foo=bar",
+        )
+        .unwrap();
+        assert_eq!(p.grant_type.as_deref(), Some("client_credentials"));
+        assert_eq!(p.audience.as_deref(), Some("https://api/"));
+    }
+
+    #[test]
+    fn duplicated_parameters_are_refused() {
+        let e = TokenParams::from_form(b"audience=a&audience=b").unwrap_err();
+        assert!(matches!(e, OAuthError::InvalidRequest(m) if m.contains("audience")));
+    }
+
+    #[test]
+    fn json_nulls_and_unknown_fields_are_ignored_but_wrong_types_refused() {
+        let p = TokenParams::from_json(
+            br#"{"grant_type":"client_credentials","organization":null,"extra":5}"#,
+        )
+        .unwrap();
+        assert_eq!(p.grant_type.as_deref(), Some("client_credentials"));
+        assert!(TokenParams::from_json(br#"{"audience":5}"#).is_err());
+        assert!(TokenParams::from_json(br#"[1]"#).is_err());
+    }
+
+    #[test]
+    fn overlong_parameters_are_refused() {
+        let body = format!("client_id={}", "a".repeat(MAX_PARAM + 1));
+        assert!(TokenParams::from_form(body.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn basic_credentials_are_url_decoded() {
+        let h = format!("Basic {}", STANDARD.encode("my%20id:p%3Ass"));
+        assert_eq!(parse_basic(&h).unwrap(), ("my id".into(), "p:ss".into()));
+        assert!(parse_basic("Bearer abc").is_err());
+        assert!(parse_basic("Basic !!!").is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let p = TokenParams::from_form(b"client_secret=hunter2").unwrap();
+        assert!(!format!("{p:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,166 @@
+//! The `client_grants` table. Grants point at the API by id; the audience shown is the API's
+//! identifier, joined in.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Conn, StoreError, conflict_on_unique, corrupt, sql};
+use crate::domain::grant::ClientGrant;
+use crate::domain::paging::Page;
+use crate::time_util::Millis;
+
+const SELECT: &str = "SELECT g.id, g.client_id, rs.identifier AS audience, g.scope \
+    FROM client_grants g JOIN resource_servers rs ON rs.id = g.resource_server_id";
+
+fn from_row(r: &AnyRow) -> Result<ClientGrant, StoreError> {
+    Ok(ClientGrant {
+        id: r.try_get("id")?,
+        client_id: r.try_get("client_id")?,
+        audience: r.try_get("audience")?,
+        scope: serde_json::from_str(&r.try_get::<String, _>("scope")?)
+            .map_err(|e| corrupt("grant scope", e))?,
+    })
+}
+
+pub async fn insert(
+    conn: &mut Conn,
+    grant: &ClientGrant,
+    resource_server_id: &str,
+    now: Millis,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO client_grants (id, client_id, resource_server_id, scope, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&grant.id)
+    .bind(&grant.client_id)
+    .bind(resource_server_id)
+    .bind(serde_json::to_string(&grant.scope).expect("scopes serialise"))
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| {
+        conflict_on_unique(e, || {
+            format!(
+                "A client grant for client {:?} and audience {:?} already exists",
+                grant.client_id, grant.audience
+            )
+        })
+    })?;
+    Ok(())
+}
+
+pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<ClientGrant>, StoreError> {
+    let row = sqlx::query(sql(format!("{SELECT} WHERE g.id = $1")))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn find(
+    conn: &mut Conn,
+    client_id: &str,
+    resource_server_id: &str,
+) -> Result<Option<ClientGrant>, StoreError> {
+    let row = sqlx::query(sql(format!(
+        "{SELECT} WHERE g.client_id = $1 AND g.resource_server_id = $2"
+    )))
+    .bind(client_id)
+    .bind(resource_server_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Filters for listing; `None` matches everything.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub audience: Option<String>,
+    pub client_id: Option<String>,
+}
+
+const FILTER: &str =
+    "WHERE ($1 IS NULL OR rs.identifier = $1) AND ($2 IS NULL OR g.client_id = $2)";
+
+pub async fn list(
+    conn: &mut Conn,
+    filter: &Filter,
+    page: Page,
+) -> Result<Vec<ClientGrant>, StoreError> {
+    let rows = sqlx::query(sql(format!(
+        "{SELECT} {FILTER} ORDER BY g.created_at, g.id LIMIT $3 OFFSET $4"
+    )))
+    .bind(filter.audience.as_deref())
+    .bind(filter.client_id.as_deref())
+    .bind(page.per_page)
+    .bind(page.offset())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn count(conn: &mut Conn, filter: &Filter) -> Result<i64, StoreError> {
+    Ok(sqlx::query(sql(format!(
+        "SELECT COUNT(*) AS n FROM client_grants g \
+         JOIN resource_servers rs ON rs.id = g.resource_server_id {FILTER}"
+    )))
+    .bind(filter.audience.as_deref())
+    .bind(filter.client_id.as_deref())
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("n")?)
+}
+
+pub async fn update_scope(conn: &mut Conn, id: &str, scope: &[String]) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE client_grants SET scope = $2 WHERE id = $1")
+        .bind(id)
+        .bind(serde_json::to_string(scope).expect("scopes serialise"))
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete(conn: &mut Conn, id: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM client_grants WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// What the token endpoint needs about one audience for one client, in one query: the API's
+/// lifetime and scopes, and the client's grant if it has one.
+pub struct TokenGrant {
+    pub token_lifetime: i64,
+    pub api_scopes: Vec<String>,
+    pub granted: Option<Vec<String>>,
+}
+
+pub async fn for_token(
+    conn: &mut Conn,
+    client_id: &str,
+    audience: &str,
+) -> Result<Option<TokenGrant>, StoreError> {
+    let row = sqlx::query(
+        "SELECT rs.token_lifetime, rs.scopes, g.scope FROM resource_servers rs \
+         LEFT JOIN client_grants g ON g.resource_server_id = rs.id AND g.client_id = $1 \
+         WHERE rs.identifier = $2",
+    )
+    .bind(client_id)
+    .bind(audience)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let defs: Vec<crate::domain::resource_server::ScopeDefinition> =
+        serde_json::from_str(&r.try_get::<String, _>(1)?).map_err(|e| corrupt("scopes", e))?;
+    let granted = r
+        .try_get::<Option<String>, _>(2)?
+        .map(|s| serde_json::from_str(&s).map_err(|e| corrupt("grant scope", e)))
+        .transpose()?;
+    Ok(Some(TokenGrant {
+        token_lifetime: r.try_get(0)?,
+        api_scopes: defs.into_iter().map(|d| d.value).collect(),
+        granted,
+    }))
+}

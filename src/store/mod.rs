@@ -1,0 +1,141 @@
+//! Storage behind a narrow interface: one SQL text for SQLite and PostgreSQL through sqlx's `Any`
+//! driver (`$n` placeholders, integers for instants, JSON as text). One file per table; every
+//! function takes the connection it runs on, so callers compose them inside one transaction.
+
+pub mod clients;
+pub mod grants;
+pub mod resource_servers;
+pub mod signing_keys;
+pub mod tenant_settings;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+pub use sqlx::AnyConnection as Conn;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write; the message says what already exists.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+}
+
+/// Turns a unique-constraint violation into a typed conflict at the store boundary (never a 500).
+pub(crate) fn conflict_on_unique(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what()),
+        _ => StoreError::Database(e),
+    }
+}
+
+pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    /// How write transactions start. SQLite needs `BEGIN IMMEDIATE`: a deferred transaction
+    /// that reads and then writes cannot wait for the write lock and fails with SQLITE_BUSY.
+    begin_statement: &'static str,
+}
+
+impl Store {
+    /// Connects and applies the versioned migrations of the URL's dialect. Concurrent starts
+    /// against one PostgreSQL are safe: sqlx holds an advisory lock while migrating.
+    pub async fn connect(database_url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let is_sqlite = database_url.starts_with("sqlite:");
+        let url = if is_sqlite && !database_url.contains("mode=") {
+            let sep = if database_url.contains('?') { '&' } else { '?' };
+            format!("{database_url}{sep}mode=rwc")
+        } else {
+            database_url.to_owned()
+        };
+        let options: AnyConnectOptions = url.parse()?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if is_sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        let migrator = if is_sqlite {
+            &SQLITE_MIGRATIONS
+        } else {
+            &POSTGRES_MIGRATIONS
+        };
+        let mut attempt = 0;
+        loop {
+            match migrator.run(&pool).await {
+                Ok(()) => break,
+                // SQLite has no migration lock: when two servers start on one file, the loser's
+                // migration finds the winner's tables. Once the winner has committed, a second
+                // run sees the migration recorded and has nothing to do.
+                Err(_) if is_sqlite && attempt < 5 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Self {
+            pool,
+            begin_statement: if is_sqlite {
+                "BEGIN IMMEDIATE"
+            } else {
+                "BEGIN"
+            },
+        })
+    }
+
+    pub async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        Ok(self.pool.begin_with(self.begin_statement).await?)
+    }
+
+    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<Any>, StoreError> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Liveness: the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+pub async fn commit(tx: Transaction<'static, Any>) -> Result<(), StoreError> {
+    Ok(tx.commit().await?)
+}
+
+/// SQL assembled from this module's own constants (column lists, shared clauses) — never from
+/// input, which always travels as bound parameters.
+pub(crate) fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(text)
+}

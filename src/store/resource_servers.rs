@@ -1,0 +1,155 @@
+//! The `resource_servers` table (APIs), including the built-in Management API row.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Conn, StoreError, conflict_on_unique, corrupt, sql};
+use crate::domain::paging::Page;
+use crate::domain::resource_server::ResourceServer;
+
+const COLUMNS: &str =
+    "id, identifier, name, scopes, signing_alg, token_lifetime, is_system, created_at, updated_at";
+
+fn from_row(r: &AnyRow) -> Result<ResourceServer, StoreError> {
+    Ok(ResourceServer {
+        id: r.try_get("id")?,
+        identifier: r.try_get("identifier")?,
+        name: r.try_get("name")?,
+        scopes: serde_json::from_str(&r.try_get::<String, _>("scopes")?)
+            .map_err(|e| corrupt("scopes", e))?,
+        signing_alg: r.try_get("signing_alg")?,
+        token_lifetime: r.try_get("token_lifetime")?,
+        is_system: r.try_get::<Option<i64>, _>("is_system")?.is_some(),
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn duplicate(identifier: &str) -> String {
+    format!("A resource server with the same identifier already exists: {identifier}")
+}
+
+pub async fn insert(conn: &mut Conn, rs: &ResourceServer) -> Result<(), StoreError> {
+    sqlx::query(sql(format!(
+        "INSERT INTO resource_servers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    )))
+    .bind(&rs.id)
+    .bind(&rs.identifier)
+    .bind(&rs.name)
+    .bind(serde_json::to_string(&rs.scopes).expect("scopes serialise"))
+    .bind(&rs.signing_alg)
+    .bind(rs.token_lifetime)
+    .bind(rs.is_system.then_some(1i64))
+    .bind(rs.created_at)
+    .bind(rs.updated_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| conflict_on_unique(e, || duplicate(&rs.identifier)))?;
+    Ok(())
+}
+
+/// Inserts the Management API row unless one exists, then brings its identifier and scopes up to
+/// date (the issuer or this version's scope list may have changed since the last start).
+pub async fn ensure_system(conn: &mut Conn, rs: &ResourceServer) -> Result<(), StoreError> {
+    sqlx::query(sql(format!(
+        "INSERT INTO resource_servers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8) \
+         ON CONFLICT DO NOTHING"
+    )))
+    .bind(&rs.id)
+    .bind(&rs.identifier)
+    .bind(&rs.name)
+    .bind(serde_json::to_string(&rs.scopes).expect("scopes serialise"))
+    .bind(&rs.signing_alg)
+    .bind(rs.token_lifetime)
+    .bind(rs.created_at)
+    .bind(rs.updated_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| conflict_on_unique(e, || duplicate(&rs.identifier)))?;
+    sqlx::query(
+        "UPDATE resource_servers SET identifier = $1, scopes = $2 WHERE is_system = 1 \
+         AND (identifier <> $1 OR scopes <> $2)",
+    )
+    .bind(&rs.identifier)
+    .bind(serde_json::to_string(&rs.scopes).expect("scopes serialise"))
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| conflict_on_unique(e, || duplicate(&rs.identifier)))?;
+    Ok(())
+}
+
+pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<ResourceServer>, StoreError> {
+    let row = sqlx::query(sql(format!(
+        "SELECT {COLUMNS} FROM resource_servers WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn get_by_identifier(
+    conn: &mut Conn,
+    identifier: &str,
+) -> Result<Option<ResourceServer>, StoreError> {
+    let row = sqlx::query(sql(format!(
+        "SELECT {COLUMNS} FROM resource_servers WHERE identifier = $1"
+    )))
+    .bind(identifier)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn get_system(conn: &mut Conn) -> Result<Option<ResourceServer>, StoreError> {
+    let row = sqlx::query(sql(format!(
+        "SELECT {COLUMNS} FROM resource_servers WHERE is_system = 1"
+    )))
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn list(conn: &mut Conn, page: Page) -> Result<Vec<ResourceServer>, StoreError> {
+    let rows = sqlx::query(sql(format!(
+        "SELECT {COLUMNS} FROM resource_servers ORDER BY is_system IS NULL, created_at, id \
+         LIMIT $1 OFFSET $2"
+    )))
+    .bind(page.per_page)
+    .bind(page.offset())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn count(conn: &mut Conn) -> Result<i64, StoreError> {
+    Ok(sqlx::query("SELECT COUNT(*) AS n FROM resource_servers")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?)
+}
+
+/// Writes the mutable fields (`name`, `scopes`, `signing_alg`, `token_lifetime`).
+pub async fn update(conn: &mut Conn, rs: &ResourceServer) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE resource_servers SET name = $2, scopes = $3, signing_alg = $4, \
+         token_lifetime = $5, updated_at = $6 WHERE id = $1",
+    )
+    .bind(&rs.id)
+    .bind(&rs.name)
+    .bind(serde_json::to_string(&rs.scopes).expect("scopes serialise"))
+    .bind(&rs.signing_alg)
+    .bind(rs.token_lifetime)
+    .bind(rs.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete(conn: &mut Conn, id: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM resource_servers WHERE id = $1 AND is_system IS NULL")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

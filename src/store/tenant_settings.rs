@@ -1,0 +1,42 @@
+//! Small named values that belong to the tenant (e.g. which client is the bootstrap client).
+
+use sqlx::Row;
+
+use super::{Conn, StoreError};
+
+pub async fn get(conn: &mut Conn, name: &str) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query("SELECT value FROM tenant_settings WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(|r| r.try_get("value")).transpose()?)
+}
+
+/// Inserts unless the name exists; `true` when this call wrote it.
+pub async fn insert_if_absent(
+    conn: &mut Conn,
+    name: &str,
+    value: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO tenant_settings (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(name)
+    .bind(value)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Inserts or replaces.
+pub async fn set(conn: &mut Conn, name: &str, value: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO tenant_settings (name, value) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )
+    .bind(name)
+    .bind(value)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

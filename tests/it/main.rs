@@ -1,0 +1,10 @@
+//! signet's integration tests: one binary (each extra test binary costs a link), a module per
+//! area, every server-level test run against SQLite and PostgreSQL.
+
+mod helpers;
+
+mod bad_input;
+mod management;
+mod persistence;
+mod token;
+mod walkthrough;
