@@ -157,11 +157,19 @@ pub struct Client {
     pub jwt_configuration: JwtConfiguration,
     pub client_metadata: BTreeMap<String, String>,
     pub secret: Secret,
+    /// Ids of the associated Private Key JWT credentials; non-empty exactly while
+    /// `token_endpoint_auth_method` is `None`.
+    pub credential_ids: Vec<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
 
 impl Client {
+    /// Private Key JWT is the client's method (SPEC A.2: exclusive with the secret methods).
+    pub fn uses_private_key_jwt(&self) -> bool {
+        self.token_endpoint_auth_method.is_none()
+    }
+
     pub fn may_use_client_credentials(&self) -> bool {
         self.grant_types.iter().any(|g| g == "client_credentials")
     }

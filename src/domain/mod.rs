@@ -2,6 +2,7 @@
 //! (time is a parameter).
 
 pub mod client;
+pub mod credential;
 pub mod grant;
 pub mod issuer;
 pub mod paging;

@@ -96,6 +96,7 @@ fn new_bootstrap_client(client_id: String, secret: Secret, now: Millis) -> Clien
         jwt_configuration: JwtConfiguration::default(),
         client_metadata: Default::default(),
         secret,
+        credential_ids: Vec::new(),
         created_at: now,
         updated_at: now,
     }

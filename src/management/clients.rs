@@ -4,12 +4,13 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{Listing, ManagementError, Tenant};
+use super::{Listing, ManagementError, Tenant, credentials};
 use crate::crypto::{random, secret::Secret};
 use crate::domain::Invalid;
 use crate::domain::client::{
     self, AppType, Client, JwtConfigAlg, JwtConfiguration, TokenEndpointAuthMethod,
 };
+use crate::domain::credential::{Credential, MAX_PER_CLIENT, NewCredential};
 use crate::domain::paging::Page;
 use crate::store;
 use crate::time_util::Millis;
@@ -43,6 +44,38 @@ impl JwtConfigurationInput {
     }
 }
 
+/// `client_authentication_methods` in `POST /clients`: full credential objects (SPEC A.2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAuthMethods {
+    pub private_key_jwt: CreatePrivateKeyJwt,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePrivateKeyJwt {
+    pub credentials: Vec<NewCredential>,
+}
+
+/// `client_authentication_methods` in `PATCH /clients/{id}`: references only (`[{"id"}]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchAuthMethods {
+    pub private_key_jwt: PatchPrivateKeyJwt,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchPrivateKeyJwt {
+    pub credentials: Vec<CredentialRef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialRef {
+    pub id: String,
+}
+
 /// `POST /api/v2/clients` body.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,15 +97,14 @@ pub struct CreateClient {
     pub client_metadata: Option<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "crate::management::present")]
     pub client_secret: Option<String>,
+    #[serde(default)]
+    pub client_authentication_methods: Option<CreateAuthMethods>,
 }
 
-/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
+impl CreateClient {
+    pub fn carries_credentials(&self) -> bool {
+        self.client_authentication_methods.is_some()
+    }
 }
 
 /// `PATCH /api/v2/clients/{id}` body.
@@ -87,7 +119,7 @@ pub struct UpdateClient {
     pub app_type: Option<AppType>,
     #[serde(default, deserialize_with = "crate::management::present")]
     pub is_first_party: Option<bool>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::management::nullable")]
     pub token_endpoint_auth_method: Option<Option<TokenEndpointAuthMethod>>,
     #[serde(default, deserialize_with = "crate::management::present")]
     pub grant_types: Option<Vec<String>>,
@@ -97,6 +129,8 @@ pub struct UpdateClient {
     pub client_metadata: Option<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "crate::management::present")]
     pub client_secret: Option<String>,
+    #[serde(default, deserialize_with = "crate::management::nullable")]
+    pub client_authentication_methods: Option<Option<PatchAuthMethods>>,
 }
 
 impl UpdateClient {
@@ -104,6 +138,38 @@ impl UpdateClient {
     pub fn changes_secret(&self) -> bool {
         self.client_secret.is_some()
     }
+
+    /// Whether this patch changes the authentication methods (needs `update:client_credentials`).
+    pub fn changes_auth_methods(&self) -> bool {
+        self.client_authentication_methods.is_some()
+    }
+}
+
+const EXCLUSIVE: &str = "token_endpoint_auth_method and client_authentication_methods are mutually \
+    exclusive: send token_endpoint_auth_method: null to use Private Key JWT";
+
+/// Auth0 refuses HS256 as the application's JWT algorithm once Private Key JWT is on.
+fn check_jwt_alg(jwt: &JwtConfiguration, private_key_jwt: bool) -> Result<(), Invalid> {
+    if private_key_jwt && jwt.alg == JwtConfigAlg::HS256 {
+        return Err(Invalid::new(
+            "jwt_configuration.alg HS256 cannot be used with Private Key JWT; use RS256",
+        ));
+    }
+    Ok(())
+}
+
+fn check_credential_count(n: usize) -> Result<(), Invalid> {
+    if n == 0 {
+        return Err(Invalid::new(
+            "client_authentication_methods.private_key_jwt.credentials must list at least one credential",
+        ));
+    }
+    if n > MAX_PER_CLIENT {
+        return Err(Invalid(format!(
+            "client_authentication_methods.private_key_jwt.credentials may list at most {MAX_PER_CLIENT} credentials"
+        )));
+    }
+    Ok(())
 }
 
 fn validate_common(
@@ -127,11 +193,13 @@ fn validate_common(
     Ok(())
 }
 
+/// Creates a client; credentials it carries are created and associated in the same transaction
+/// and returned with it.
 pub async fn create(
     tenant: &Tenant,
     req: CreateClient,
     now: Millis,
-) -> Result<Client, ManagementError> {
+) -> Result<(Client, Vec<Credential>), ManagementError> {
     client::validate_name(&req.name)?;
     validate_common(
         req.description.as_deref(),
@@ -144,16 +212,41 @@ pub async fn create(
         .jwt_configuration
         .unwrap_or_default()
         .apply(JwtConfiguration::default())?;
+    let accepted = match &req.client_authentication_methods {
+        None => None,
+        Some(methods) => {
+            if req.token_endpoint_auth_method.is_some() {
+                return Err(Invalid::new(EXCLUSIVE).into());
+            }
+            let list = &methods.private_key_jwt.credentials;
+            check_credential_count(list.len())?;
+            check_jwt_alg(&jwt_configuration, true)?;
+            let accepted = list
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    c.accept(
+                        now,
+                        &format!("client_authentication_methods.private_key_jwt.credentials[{i}]."),
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Some(accepted)
+        }
+    };
     let c = Client {
         client_id: random::base62(32),
         name: req.name,
         description: req.description.unwrap_or_default(),
         app_type,
         is_first_party: req.is_first_party.unwrap_or(true),
-        token_endpoint_auth_method: Some(
-            req.token_endpoint_auth_method
-                .unwrap_or_else(|| app_type.default_auth_method()),
-        ),
+        token_endpoint_auth_method: match accepted {
+            Some(_) => None,
+            None => Some(
+                req.token_endpoint_auth_method
+                    .unwrap_or_else(|| app_type.default_auth_method()),
+            ),
+        },
         grant_types: req
             .grant_types
             .unwrap_or_else(|| app_type.default_grant_types()),
@@ -163,13 +256,22 @@ pub async fn create(
             .client_secret
             .map(Secret::new)
             .unwrap_or_else(Secret::generate),
+        credential_ids: Vec::new(),
         created_at: now,
         updated_at: now,
     };
+    let mut c = c;
     let mut tx = tenant.store.begin().await?;
     store::clients::insert(&mut tx, &tenant.master_key, &c).await?;
+    let credentials = match accepted {
+        Some(accepted) => {
+            credentials::insert_accepted(&mut tx, &c.client_id, accepted, true, now).await?
+        }
+        None => Vec::new(),
+    };
     store::commit(tx).await?;
-    Ok(c)
+    c.credential_ids = credentials.iter().map(|cr| cr.id.clone()).collect();
+    Ok((c, credentials))
 }
 
 pub async fn get(tenant: &Tenant, client_id: &str) -> Result<Client, ManagementError> {
@@ -225,23 +327,21 @@ pub async fn update(
     if let Some(f) = req.is_first_party {
         c.is_first_party = f;
     }
-    match req.token_endpoint_auth_method {
-        None => {}
-        Some(Some(m)) => c.token_endpoint_auth_method = Some(m),
-        Some(None) => {
-            return Err(Invalid::new(
-                "token_endpoint_auth_method can only be null together with \
-                 client_authentication_methods (Private Key JWT)",
-            )
-            .into());
-        }
-    }
+    apply_auth_methods(
+        &mut tx,
+        &mut c,
+        req.token_endpoint_auth_method,
+        req.client_authentication_methods,
+        now,
+    )
+    .await?;
     if let Some(g) = req.grant_types {
         c.grant_types = g;
     }
     if let Some(j) = req.jwt_configuration {
         c.jwt_configuration = j.apply(c.jwt_configuration)?;
     }
+    check_jwt_alg(&c.jwt_configuration, c.uses_private_key_jwt())?;
     if let Some(m) = req.client_metadata {
         c.client_metadata = m;
     }
@@ -252,6 +352,71 @@ pub async fn update(
     store::clients::update(&mut tx, &tenant.master_key, &c).await?;
     store::commit(tx).await?;
     Ok(c)
+}
+
+/// The authentication-method part of a PATCH (SPEC A.2, B.9): switch to Private Key JWT with a
+/// list that replaces the associated set, or back to a secret method; nothing else.
+async fn apply_auth_methods(
+    tx: &mut store::Conn,
+    c: &mut Client,
+    method: Option<Option<TokenEndpointAuthMethod>>,
+    methods: Option<Option<PatchAuthMethods>>,
+    now: Millis,
+) -> Result<(), ManagementError> {
+    match (method, methods) {
+        (None, None) => Ok(()),
+        // Switch to (or re-list) Private Key JWT.
+        (None | Some(None), Some(Some(pkj))) => {
+            let ids: Vec<String> = pkj.private_key_jwt.credentials.into_iter().map(|r| r.id).collect();
+            check_credential_count(ids.len())?;
+            let owned = store::credentials::list(tx, &c.client_id).await?;
+            for (i, id) in ids.iter().enumerate() {
+                if ids[..i].contains(id) {
+                    return Err(Invalid(format!("credential {id} is listed more than once")).into());
+                }
+                if !owned.iter().any(|o| &o.id == id) {
+                    return Err(Invalid(format!(
+                        "credential {id} does not exist or does not belong to this application"
+                    ))
+                    .into());
+                }
+            }
+            store::credentials::set_associated(tx, &c.client_id, &ids, now).await?;
+            c.token_endpoint_auth_method = None;
+            c.credential_ids = ids;
+            Ok(())
+        }
+        (Some(Some(_)), Some(Some(_))) => Err(Invalid::new(EXCLUSIVE).into()),
+        // Switch back to a secret method (or `none`).
+        (Some(Some(m)), Some(None)) => {
+            store::credentials::set_associated(tx, &c.client_id, &[], now).await?;
+            c.token_endpoint_auth_method = Some(m);
+            c.credential_ids = Vec::new();
+            Ok(())
+        }
+        (None, Some(None)) if !c.uses_private_key_jwt() => Ok(()),
+        (None | Some(None), Some(None)) => Err(Invalid::new(
+            "client_authentication_methods: null needs token_endpoint_auth_method set to the method \
+             to use instead (e.g. client_secret_post)",
+        )
+        .into()),
+        (Some(Some(m)), None) => {
+            if c.uses_private_key_jwt() {
+                return Err(Invalid::new(
+                    "the application uses Private Key JWT: send client_authentication_methods: null \
+                     together with token_endpoint_auth_method to switch back",
+                )
+                .into());
+            }
+            c.token_endpoint_auth_method = Some(m);
+            Ok(())
+        }
+        (Some(None), None) => Err(Invalid::new(
+            "token_endpoint_auth_method can only be null together with \
+             client_authentication_methods (Private Key JWT)",
+        )
+        .into()),
+    }
 }
 
 /// Replaces the secret with a fresh one; the old one stops working at once.

@@ -4,6 +4,7 @@
 
 pub mod bootstrap;
 pub mod clients;
+pub mod credentials;
 pub mod grants;
 pub mod resource_servers;
 
@@ -65,6 +66,13 @@ impl ManagementError {
         }
     }
 
+    pub fn credential_not_found() -> Self {
+        Self::NotFound {
+            error_code: "inexistent_credential",
+            message: "The credential does not exist".into(),
+        }
+    }
+
     pub fn client_grant_not_found() -> Self {
         Self::NotFound {
             error_code: "inexistent_client_grant",
@@ -81,6 +89,15 @@ where
     T: serde::Deserialize<'de>,
 {
     T::deserialize(d).map(Some)
+}
+
+/// For nullable fields: absent is `None`, an explicit `null` is `Some(None)`.
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 /// A list page, with the total when the caller asked for it.

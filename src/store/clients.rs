@@ -9,6 +9,7 @@ use crate::crypto::sealing::MasterKey;
 use crate::crypto::secret::Secret;
 use crate::domain::client::{AppType, Client, TokenEndpointAuthMethod};
 use crate::domain::paging::Page;
+use crate::time_util::Millis;
 
 const COLUMNS: &str = "client_id, name, description, app_type, is_first_party, \
     token_endpoint_auth_method, grant_types, jwt_configuration, client_metadata, client_secret, \
@@ -42,6 +43,7 @@ fn from_row(key: &MasterKey, r: &AnyRow) -> Result<Client, StoreError> {
         client_metadata: serde_json::from_str(&r.try_get::<String, _>("client_metadata")?)
             .map_err(|e| corrupt("client_metadata", e))?,
         secret: Secret::new(secret),
+        credential_ids: Vec::new(),
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
         client_id,
@@ -112,7 +114,10 @@ pub async fn get(
     .bind(client_id)
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|r| from_row(key, &r)).transpose()
+    let Some(row) = row else { return Ok(None) };
+    let mut client = from_row(key, &row)?;
+    client.credential_ids = super::credentials::associated_ids(conn, client_id).await?;
+    Ok(Some(client))
 }
 
 pub async fn list(conn: &mut Conn, key: &MasterKey, page: Page) -> Result<Vec<Client>, StoreError> {
@@ -123,7 +128,14 @@ pub async fn list(conn: &mut Conn, key: &MasterKey, page: Page) -> Result<Vec<Cl
     .bind(page.offset())
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter().map(|r| from_row(key, r)).collect()
+    let mut clients = rows
+        .iter()
+        .map(|r| from_row(key, r))
+        .collect::<Result<Vec<_>, _>>()?;
+    for c in &mut clients {
+        c.credential_ids = super::credentials::associated_ids(conn, &c.client_id).await?;
+    }
+    Ok(clients)
 }
 
 pub async fn count(conn: &mut Conn) -> Result<i64, StoreError> {
@@ -136,6 +148,18 @@ pub async fn count(conn: &mut Conn) -> Result<i64, StoreError> {
 pub async fn delete(conn: &mut Conn, client_id: &str) -> Result<bool, StoreError> {
     let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
         .bind(client_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Bumps `updated_at`; `false` when the client does not exist. Inside a transaction this also
+/// locks the client's row (PostgreSQL), so concurrent writes to one client's credentials
+/// serialise and the per-client limits hold.
+pub async fn touch(conn: &mut Conn, client_id: &str, now: Millis) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE clients SET updated_at = $2 WHERE client_id = $1")
+        .bind(client_id)
+        .bind(now)
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() == 1)

@@ -3,6 +3,7 @@
 //! function takes the connection it runs on, so callers compose them inside one transaction.
 
 pub mod clients;
+pub mod credentials;
 pub mod grants;
 pub mod resource_servers;
 pub mod signing_keys;

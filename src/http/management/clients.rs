@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::{listing, parse_page, select_fields};
 use crate::domain::client::Client;
+use crate::domain::credential::Credential;
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiQuery, Principal};
@@ -22,8 +23,23 @@ const READ: &[&str] = &[
     "read:client_credentials",
     "read:client_summary",
 ];
-/// Scopes that reveal `client_secret` (SPEC A.2).
+/// Scopes that reveal `client_secret` and `client_authentication_methods` (SPEC A.2).
 const READ_KEYS: &[&str] = &["read:client_keys", "read:client_credentials"];
+/// A PATCH answer also reveals them to a caller allowed to change them.
+const WRITE_KEYS: &[&str] = &[
+    "read:client_keys",
+    "read:client_credentials",
+    "update:client_keys",
+    "update:client_credentials",
+];
+
+fn reveal_for(principal: &Principal, scopes: &[&str]) -> Reveal {
+    if principal.has_any(scopes) {
+        Reveal::Keys
+    } else {
+        Reveal::Nothing
+    }
+}
 
 pub fn router() -> axum::Router<AppState> {
     Router::new()
@@ -32,8 +48,17 @@ pub fn router() -> axum::Router<AppState> {
         .route("/clients/{id}/rotate-secret", post(rotate_secret))
 }
 
-/// The Auth0 client object; secrets only when `show_secret`.
-pub fn view(c: &Client, show_secret: bool) -> Value {
+/// What a response may reveal of a client's authentication (SPEC A.2: only with the key scopes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reveal {
+    Nothing,
+    /// `client_secret` (unless Private Key JWT is on) and `client_authentication_methods`.
+    Keys,
+}
+
+/// The Auth0 client object. `client_secret` is left out while Private Key JWT is on; the
+/// associated credentials appear as `[{"id"}]` unless `full` carries the created objects.
+pub fn view(c: &Client, reveal: Reveal, full: Option<&[Credential]>) -> Value {
     let mut v = json!({
         "client_id": c.client_id,
         "name": c.name,
@@ -49,8 +74,21 @@ pub fn view(c: &Client, show_secret: bool) -> Value {
         },
         "client_metadata": c.client_metadata,
     });
-    if show_secret {
-        v["client_secret"] = json!(c.secret.expose());
+    if reveal == Reveal::Keys {
+        if c.uses_private_key_jwt() {
+            let credentials: Vec<Value> = match full {
+                Some(list) => list.iter().map(super::credentials::view).collect(),
+                None => c
+                    .credential_ids
+                    .iter()
+                    .map(|id| json!({"id": id}))
+                    .collect(),
+            };
+            v["client_authentication_methods"] =
+                json!({"private_key_jwt": {"credentials": credentials}});
+        } else {
+            v["client_secret"] = json!(c.secret.expose());
+        }
     }
     v
 }
@@ -80,10 +118,10 @@ async fn list(
     principal.require_any(READ)?;
     let page = parse_page(q.page, q.per_page)?;
     let found = clients::list(&state.tenant, page, q.include_totals.unwrap_or(false)).await?;
-    let show = principal.has_any(READ_KEYS);
+    let reveal = reveal_for(&principal, READ_KEYS);
     let include = q.include_fields.unwrap_or(true);
     Ok(Json(listing(found, page, "clients", |c| {
-        select_fields(view(c, show), q.fields.as_deref(), include)
+        select_fields(view(c, reveal, None), q.fields.as_deref(), include)
     })))
 }
 
@@ -95,7 +133,7 @@ async fn read(
 ) -> ApiResult<Json<Value>> {
     principal.require_any(READ)?;
     let c = clients::get(&state.tenant, &id).await?;
-    let v = view(&c, principal.has_any(READ_KEYS));
+    let v = view(&c, reveal_for(&principal, READ_KEYS), None);
     Ok(Json(select_fields(
         v,
         q.fields.as_deref(),
@@ -109,9 +147,15 @@ async fn create(
     ApiJson(body): ApiJson<CreateClient>,
 ) -> ApiResult<impl IntoResponse> {
     principal.require_any(&["create:clients"])?;
-    let c = clients::create(&state.tenant, body, now_millis()).await?;
-    // The creator needs the generated secret once, as with Auth0.
-    Ok((StatusCode::CREATED, Json(view(&c, true))))
+    if body.carries_credentials() {
+        principal.require_any(&["create:client_credentials"])?;
+    }
+    let (c, created) = clients::create(&state.tenant, body, now_millis()).await?;
+    // The creator needs the generated secret (or the created credentials) once, as with Auth0.
+    Ok((
+        StatusCode::CREATED,
+        Json(view(&c, Reveal::Keys, Some(&created))),
+    ))
 }
 
 async fn update(
@@ -124,13 +168,11 @@ async fn update(
     if body.changes_secret() {
         principal.require_any(&["update:client_keys"])?;
     }
+    if body.changes_auth_methods() {
+        principal.require_any(&["update:client_credentials"])?;
+    }
     let c = clients::update(&state.tenant, &id, body, now_millis()).await?;
-    let show = principal.has_any(&[
-        "read:client_keys",
-        "read:client_credentials",
-        "update:client_keys",
-    ]);
-    Ok(Json(view(&c, show)))
+    Ok(Json(view(&c, reveal_for(&principal, WRITE_KEYS), None)))
 }
 
 async fn remove(
@@ -150,5 +192,5 @@ async fn rotate_secret(
 ) -> ApiResult<Json<Value>> {
     principal.require_any(&["update:client_keys"])?;
     let c = clients::rotate_secret(&state.tenant, &id, now_millis()).await?;
-    Ok(Json(view(&c, true)))
+    Ok(Json(view(&c, Reveal::Keys, None)))
 }

@@ -1,6 +1,7 @@
 //! The Management API (`/api/v2/…`): Auth0's routes, shapes, status codes and scopes.
 
 mod clients;
+mod credentials;
 mod grants;
 mod resource_servers;
 
@@ -16,6 +17,7 @@ use crate::management::Listing;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(clients::router())
+        .merge(credentials::router())
         .merge(resource_servers::router())
         .merge(grants::router())
 }

@@ -1,0 +1,253 @@
+//! Private Key JWT credentials: an application's RSA public keys, and the rules for accepting
+//! them (SPEC A.1, B.8, B.11). Problems are found here, at upload time, never at token time.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Invalid, check_len};
+use crate::crypto::public_key::{RsaPublicKeyInfo, parse_public_key_pem};
+use crate::time_util::{Millis, from_datetime, parse_iso8601};
+
+/// At most this many credentials per application, associated or not, expired or not.
+pub const MAX_PER_CLIENT: usize = 2;
+pub const CREDENTIAL_TYPE: &str = "public_key";
+
+/// Algorithms an assertion may be signed with (SPEC B.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CredentialAlg {
+    RS256,
+    RS384,
+    PS256,
+}
+
+impl CredentialAlg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+            Self::RS384 => "RS384",
+            Self::PS256 => "PS256",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "RS256" => Self::RS256,
+            "RS384" => Self::RS384,
+            "PS256" => Self::PS256,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub id: String,
+    pub client_id: String,
+    pub name: String,
+    pub kid: String,
+    pub alg: CredentialAlg,
+    /// PKCS#1 RSAPublicKey DER.
+    pub public_key: Vec<u8>,
+    pub thumbprint: String,
+    pub expires_at: Option<Millis>,
+    pub associated: bool,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl Credential {
+    pub fn is_expired(&self, now: Millis) -> bool {
+        self.expires_at.is_some_and(|t| t <= now)
+    }
+}
+
+/// A credential as a request carries it (POST /credentials, or inside POST /clients).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCredential {
+    pub credential_type: String,
+    #[serde(default, deserialize_with = "present")]
+    pub name: Option<String>,
+    pub pem: String,
+    #[serde(default, deserialize_with = "present")]
+    pub alg: Option<CredentialAlg>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub parse_expiry_from_cert: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    pub kid: Option<String>,
+}
+
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// A credential that passed every upload rule, ready to store.
+#[derive(Debug, Clone)]
+pub struct AcceptedCredential {
+    pub name: String,
+    pub kid: String,
+    pub alg: CredentialAlg,
+    pub public_key: Vec<u8>,
+    pub thumbprint: String,
+    pub expires_at: Option<Millis>,
+}
+
+/// A caller-chosen kid: `^[0-9a-zA-Z-_]{10,64}$` (SPEC A.1).
+pub fn validate_kid(kid: &str) -> Result<(), Invalid> {
+    if !(10..=64).contains(&kid.len())
+        || !kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(Invalid::new(
+            "kid must be 10 to 64 characters of A-Z, a-z, 0-9, '-' and '_'",
+        ));
+    }
+    Ok(())
+}
+
+/// `expires_at` as written by a caller: an ISO 8601 instant in the future.
+pub fn parse_expires_at(text: &str, now: Millis) -> Result<Millis, Invalid> {
+    let at = parse_iso8601(text).ok_or_else(|| {
+        Invalid::new(
+            "expires_at must be an ISO 8601 date-time with a time zone, e.g. 2030-08-20T19:10:06.299Z",
+        )
+    })?;
+    if at <= now {
+        return Err(Invalid::new("expires_at must be in the future"));
+    }
+    Ok(at)
+}
+
+impl NewCredential {
+    /// Applies every upload rule (SPEC A.1, B.8). `prefix` names where the credential sits in
+    /// the request (e.g. `client_authentication_methods.private_key_jwt.credentials[1].`).
+    pub fn accept(&self, now: Millis, prefix: &str) -> Result<AcceptedCredential, Invalid> {
+        let named = |e: Invalid| Invalid(format!("{prefix}{}", e.0));
+        if self.credential_type != CREDENTIAL_TYPE {
+            return Err(named(Invalid(format!(
+                "credential_type must be \"{CREDENTIAL_TYPE}\" (got {:?})",
+                self.credential_type
+            ))));
+        }
+        let name = self.name.clone().unwrap_or_default();
+        check_len("name", &name, 0, 128).map_err(named)?;
+        let key: RsaPublicKeyInfo =
+            parse_public_key_pem(&self.pem).map_err(|e| named(Invalid(format!("pem: {e}"))))?;
+        let expires_at = match (self.parse_expiry_from_cert, self.expires_at.as_deref()) {
+            (Some(true), Some(_)) => {
+                return Err(named(Invalid::new(
+                    "parse_expiry_from_cert and expires_at cannot be used together",
+                )));
+            }
+            (Some(true), None) => {
+                let not_after = key.certificate_not_after.ok_or_else(|| {
+                    named(Invalid::new(
+                        "parse_expiry_from_cert needs an X.509 certificate in pem, not a bare public key",
+                    ))
+                })?;
+                let at = from_datetime(not_after);
+                if at <= now {
+                    return Err(named(Invalid::new(
+                        "the certificate has already expired (notAfter is in the past)",
+                    )));
+                }
+                Some(at)
+            }
+            (_, Some(text)) => Some(parse_expires_at(text, now).map_err(named)?),
+            (_, None) => None,
+        };
+        let kid = match &self.kid {
+            Some(kid) => {
+                validate_kid(kid).map_err(named)?;
+                kid.clone()
+            }
+            None => key.thumbprint.clone(),
+        };
+        Ok(AcceptedCredential {
+            name,
+            kid,
+            alg: self.alg.unwrap_or(CredentialAlg::RS256),
+            public_key: key.pkcs1_der,
+            thumbprint: key.thumbprint,
+            expires_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PUB: &str = include_str!("../../tests/fixtures/keys/rsa2048.pub.pem");
+    const CERT: &str = include_str!("../../tests/fixtures/keys/rsa2048.cert.pem");
+    const NOW: Millis = 1_800_000_000_000;
+
+    fn new(pem: &str) -> NewCredential {
+        NewCredential {
+            credential_type: "public_key".into(),
+            name: None,
+            pem: pem.into(),
+            alg: None,
+            expires_at: None,
+            parse_expiry_from_cert: None,
+            kid: None,
+        }
+    }
+
+    #[test]
+    fn defaults_are_rs256_thumbprint_kid_and_no_expiry() {
+        let c = new(PUB).accept(NOW, "").unwrap();
+        assert_eq!(c.alg, CredentialAlg::RS256);
+        assert_eq!(c.kid, c.thumbprint);
+        assert_eq!(c.kid.len(), 43);
+        assert_eq!(c.expires_at, None);
+    }
+
+    #[test]
+    fn expiry_comes_from_the_certificate_only_when_asked_and_possible() {
+        let mut c = new(CERT);
+        c.parse_expiry_from_cert = Some(true);
+        assert!(c.accept(NOW, "").unwrap().expires_at.is_some());
+        let mut bare = new(PUB);
+        bare.parse_expiry_from_cert = Some(true);
+        assert!(bare.accept(NOW, "").unwrap_err().0.contains("certificate"));
+        c.expires_at = Some("2031-01-01T00:00:00Z".into());
+        assert!(c.accept(NOW, "").unwrap_err().0.contains("together"));
+    }
+
+    #[test]
+    fn expires_at_must_parse_and_lie_in_the_future() {
+        let mut c = new(PUB);
+        c.expires_at = Some("2020-08-20T19:10:06.299Z".into());
+        assert!(c.accept(NOW, "").unwrap_err().0.contains("future"));
+        c.expires_at = Some("next tuesday".into());
+        assert!(c.accept(NOW, "").unwrap_err().0.contains("ISO 8601"));
+        c.expires_at = Some("2030-08-20T19:10:06.299Z".into());
+        assert_eq!(
+            c.accept(NOW, "").unwrap().expires_at,
+            Some(1_913_483_406_299)
+        );
+    }
+
+    #[test]
+    fn caller_kids_are_checked_and_errors_name_their_place() {
+        let mut c = new(PUB);
+        c.kid = Some("short".into());
+        assert!(
+            c.accept(NOW, "credentials[0].")
+                .unwrap_err()
+                .0
+                .starts_with("credentials[0].kid")
+        );
+        c.kid = Some("my-own-kid_2026".into());
+        assert_eq!(c.accept(NOW, "").unwrap().kid, "my-own-kid_2026");
+        c.credential_type = "x509_cert".into();
+        assert!(c.accept(NOW, "").is_err());
+    }
+}

@@ -1,0 +1,91 @@
+//! `/api/v2/clients/{id}/credentials`: an application's Private Key JWT credentials (SPEC A.1).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::domain::credential::{CREDENTIAL_TYPE, Credential, NewCredential};
+use crate::http::AppState;
+use crate::http::error::ApiResult;
+use crate::http::extract::{ApiJson, Principal};
+use crate::management::credentials::{self, UpdateCredential};
+use crate::time_util::{format_millis, now_millis};
+
+pub fn router() -> axum::Router<AppState> {
+    Router::new()
+        .route("/clients/{id}/credentials", get(list).post(create))
+        .route(
+            "/clients/{id}/credentials/{credential_id}",
+            get(read).patch(update).delete(remove),
+        )
+}
+
+/// Auth0's credential object; never the key material.
+pub fn view(c: &Credential) -> Value {
+    json!({
+        "id": c.id,
+        "name": c.name,
+        "kid": c.kid,
+        "alg": c.alg.as_str(),
+        "credential_type": CREDENTIAL_TYPE,
+        "created_at": format_millis(c.created_at),
+        "updated_at": format_millis(c.updated_at),
+        "expires_at": c.expires_at.map(format_millis),
+    })
+}
+
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NewCredential>,
+) -> ApiResult<impl IntoResponse> {
+    principal.require_any(&["create:client_credentials"])?;
+    let c = credentials::create(&state.tenant, &id, body, now_millis()).await?;
+    Ok((StatusCode::CREATED, Json(view(&c))))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.require_any(&["read:client_credentials"])?;
+    let found = credentials::list(&state.tenant, &id).await?;
+    Ok(Json(Value::Array(found.iter().map(view).collect())))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, credential_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    principal.require_any(&["read:client_credentials"])?;
+    Ok(Json(view(
+        &credentials::get(&state.tenant, &id, &credential_id).await?,
+    )))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, credential_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<UpdateCredential>,
+) -> ApiResult<Json<Value>> {
+    principal.require_any(&["update:client_credentials"])?;
+    let c = credentials::update(&state.tenant, &id, &credential_id, body, now_millis()).await?;
+    Ok(Json(view(&c)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, credential_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    principal.require_any(&["delete:client_credentials"])?;
+    credentials::delete(&state.tenant, &id, &credential_id, now_millis()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

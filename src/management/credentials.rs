@@ -1,0 +1,183 @@
+//! An application's Private Key JWT credentials: upload, list, read, set expiry, delete.
+
+use serde::Deserialize;
+
+use super::{ManagementError, Tenant};
+use crate::crypto::random;
+use crate::domain::Invalid;
+use crate::domain::credential::{
+    AcceptedCredential, Credential, MAX_PER_CLIENT, NewCredential, parse_expires_at,
+};
+use crate::store;
+use crate::time_util::Millis;
+
+/// `PATCH /api/v2/clients/{id}/credentials/{credential_id}` body: only `expires_at` may change.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCredential {
+    #[serde(default, deserialize_with = "super::nullable")]
+    pub expires_at: Option<Option<String>>,
+}
+
+pub fn new_credential_id() -> String {
+    format!("cred_{}", random::base62(22))
+}
+
+/// Stores accepted credentials for `client_id` inside the caller's transaction, enforcing the
+/// per-application limit and refusing a key (or kid) the application already has.
+pub(super) async fn insert_accepted(
+    conn: &mut store::Conn,
+    client_id: &str,
+    accepted: Vec<AcceptedCredential>,
+    associated: bool,
+    now: Millis,
+) -> Result<Vec<Credential>, ManagementError> {
+    let existing = store::credentials::list(conn, client_id).await?;
+    if existing.len() + accepted.len() > MAX_PER_CLIENT {
+        return Err(Invalid(format!(
+            "An application can have at most {MAX_PER_CLIENT} credentials (it has {}); delete one \
+             before adding another",
+            existing.len()
+        ))
+        .into());
+    }
+    let mut stored: Vec<Credential> = Vec::with_capacity(accepted.len());
+    for a in accepted {
+        if let Some(twin) = existing
+            .iter()
+            .chain(&stored)
+            .find(|c| c.thumbprint == a.thumbprint)
+        {
+            return Err(ManagementError::Conflict(format!(
+                "This public key is already registered for this application as credential {}",
+                twin.id
+            )));
+        }
+        if let Some(twin) = existing.iter().chain(&stored).find(|c| c.kid == a.kid) {
+            return Err(ManagementError::Conflict(format!(
+                "The kid {:?} is already used by credential {} of this application",
+                a.kid, twin.id
+            )));
+        }
+        let c = Credential {
+            id: new_credential_id(),
+            client_id: client_id.to_owned(),
+            name: a.name,
+            kid: a.kid,
+            alg: a.alg,
+            public_key: a.public_key,
+            thumbprint: a.thumbprint,
+            expires_at: a.expires_at,
+            associated,
+            created_at: now,
+            updated_at: now,
+        };
+        store::credentials::insert(conn, &c).await?;
+        stored.push(c);
+    }
+    Ok(stored)
+}
+
+/// Uploads a credential. It is not enabled until the client lists it (SPEC A.1).
+pub async fn create(
+    tenant: &Tenant,
+    client_id: &str,
+    req: NewCredential,
+    now: Millis,
+) -> Result<Credential, ManagementError> {
+    let accepted = req.accept(now, "")?;
+    let mut tx = tenant.store.begin().await?;
+    if !store::clients::touch(&mut tx, client_id, now).await? {
+        return Err(ManagementError::client_not_found());
+    }
+    let mut stored = insert_accepted(&mut tx, client_id, vec![accepted], false, now).await?;
+    store::commit(tx).await?;
+    Ok(stored.remove(0))
+}
+
+async fn require_client(
+    conn: &mut store::Conn,
+    tenant: &Tenant,
+    client_id: &str,
+) -> Result<(), ManagementError> {
+    store::clients::get(conn, &tenant.master_key, client_id)
+        .await?
+        .map(|_| ())
+        .ok_or_else(ManagementError::client_not_found)
+}
+
+pub async fn list(tenant: &Tenant, client_id: &str) -> Result<Vec<Credential>, ManagementError> {
+    let mut conn = tenant.store.acquire().await?;
+    require_client(&mut conn, tenant, client_id).await?;
+    Ok(store::credentials::list(&mut conn, client_id).await?)
+}
+
+pub async fn get(
+    tenant: &Tenant,
+    client_id: &str,
+    id: &str,
+) -> Result<Credential, ManagementError> {
+    let mut conn = tenant.store.acquire().await?;
+    require_client(&mut conn, tenant, client_id).await?;
+    store::credentials::get(&mut conn, client_id, id)
+        .await?
+        .ok_or_else(ManagementError::credential_not_found)
+}
+
+/// Sets or clears `expires_at`; a past instant is refused as on create (SPEC B.11).
+pub async fn update(
+    tenant: &Tenant,
+    client_id: &str,
+    id: &str,
+    req: UpdateCredential,
+    now: Millis,
+) -> Result<Credential, ManagementError> {
+    let expires_at = match req.expires_at {
+        None => {
+            return Err(Invalid::new(
+                "expires_at is the only field that can be updated, and it is missing",
+            )
+            .into());
+        }
+        Some(None) => None,
+        Some(Some(text)) => Some(parse_expires_at(&text, now)?),
+    };
+    let mut tx = tenant.store.begin().await?;
+    if !store::clients::touch(&mut tx, client_id, now).await? {
+        return Err(ManagementError::client_not_found());
+    }
+    if !store::credentials::set_expires_at(&mut tx, client_id, id, expires_at, now).await? {
+        return Err(ManagementError::credential_not_found());
+    }
+    let updated = store::credentials::get(&mut tx, client_id, id)
+        .await?
+        .ok_or_else(ManagementError::credential_not_found)?;
+    store::commit(tx).await?;
+    Ok(updated)
+}
+
+/// Deletes a credential that is not associated; an associated one is a 409 (SPEC B.9).
+pub async fn delete(
+    tenant: &Tenant,
+    client_id: &str,
+    id: &str,
+    now: Millis,
+) -> Result<(), ManagementError> {
+    let mut tx = tenant.store.begin().await?;
+    if !store::clients::touch(&mut tx, client_id, now).await? {
+        return Err(ManagementError::client_not_found());
+    }
+    let credential = store::credentials::get(&mut tx, client_id, id)
+        .await?
+        .ok_or_else(ManagementError::credential_not_found)?;
+    if credential.associated {
+        return Err(ManagementError::Conflict(
+            "The credential is enabled for the application: remove it from the application's \
+             client_authentication_methods first"
+                .into(),
+        ));
+    }
+    store::credentials::delete(&mut tx, client_id, id).await?;
+    store::commit(tx).await?;
+    Ok(())
+}
