@@ -6,16 +6,20 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
+use crate::audit::AuditLog;
 use crate::config::{MasterKeySource, Settings};
 use crate::crypto::sealing::MasterKey;
 use crate::domain::issuer::Issuer;
 use crate::http::{AppState, build_router, discovery};
 use crate::management::Tenant;
 use crate::management::bootstrap::{self, CreatedBootstrapClient};
+use crate::oauth::cache::TokenCache;
 use crate::oauth::token::TokenIssuer;
 use crate::store::Store;
 use crate::time_util::now_millis;
@@ -23,6 +27,7 @@ use crate::time_util::now_millis;
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    audit_writer: JoinHandle<()>,
     /// Set when this start created the bootstrap client; its secret is shown once.
     pub created_bootstrap_client: Option<CreatedBootstrapClient>,
 }
@@ -50,11 +55,16 @@ impl Application {
             .await
             .context("cannot prepare the tenant")?;
         let keys = Arc::new(booted.keys);
+        let (audit, audit_writer) = AuditLog::spawn(tenant.store.clone());
         let state = AppState {
-            token_issuer: Arc::new(TokenIssuer {
-                tenant: tenant.clone(),
-                keys: keys.clone(),
-            }),
+            token_issuer: Arc::new(TokenIssuer::new(
+                issuer.clone(),
+                settings.accept_legacy_assertion_audience,
+                keys.clone(),
+                tenant.store.clone(),
+                TokenCache::new(tenant.store.clone(), tenant.master_key.clone()),
+                audit,
+            )),
             management_audience: issuer.management_audience(),
             discovery_document: Arc::new(discovery::document(&issuer)),
             jwks: Arc::new(keys.jwks()),
@@ -64,6 +74,7 @@ impl Application {
         Ok(Self {
             listener,
             state,
+            audit_writer,
             created_bootstrap_client: booted.created_client,
         })
     }
@@ -78,12 +89,17 @@ impl Application {
         &self.state.tenant.issuer
     }
 
-    /// Serves until `shutdown` completes, then waits for in-flight requests and closes the pool.
+    /// Serves until `shutdown` completes, then waits for in-flight requests, writes the queued
+    /// audit events and closes the pool.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let store = self.state.tenant.store.clone();
+        let maintenance = [
+            tokio::spawn(watch_changes(store.clone())),
+            tokio::spawn(prune_expired(store.clone())),
+        ];
         let router = build_router(self.state);
         let served = axum::serve(
             self.listener,
@@ -91,8 +107,64 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
+        for task in maintenance {
+            task.abort();
+        }
+        // Every handle to the audit log went with the router: the writer drains and stops.
+        let _ = self.audit_writer.await;
         store.close().await;
         served
+    }
+}
+
+/// How often each instance reads the shared change counter: the bound on how long another
+/// instance's cached view of clients, credentials and grants can be stale.
+pub const CHANGE_POLL: Duration = Duration::from_millis(250);
+
+async fn watch_changes(store: Store) {
+    let mut tick = tokio::time::interval(CHANGE_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = store.poll_changes().await {
+            tracing::warn!(error = %e, "could not read the change counter");
+        }
+    }
+}
+
+/// Audit events are kept this long.
+pub const LOG_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Removes used assertion ids past their expiry and old audit events, in small batches, off
+/// the request path: neither table grows without bound.
+async fn prune_expired(store: Store) {
+    const BATCH: i64 = 1000;
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = now_millis();
+        loop {
+            match crate::store::replay::prune(store.pool(), now / 1000, BATCH).await {
+                Ok(n) if n as i64 == BATCH => tokio::task::yield_now().await,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not prune used assertion ids");
+                    break;
+                }
+            }
+        }
+        let before = now - LOG_RETENTION.as_millis() as i64;
+        loop {
+            match crate::store::logs::prune(store.pool(), before, BATCH).await {
+                Ok(n) if n as i64 == BATCH => tokio::task::yield_now().await,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not prune old audit events");
+                    break;
+                }
+            }
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! `store` → `domain`; `domain` and `crypto` depend on nothing of ours.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod crypto;

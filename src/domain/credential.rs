@@ -52,6 +52,7 @@ pub struct Credential {
     pub associated: bool,
     pub created_at: Millis,
     pub updated_at: Millis,
+    pub last_used_at: Option<Millis>,
 }
 
 impl Credential {

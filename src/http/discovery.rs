@@ -25,7 +25,9 @@ pub fn document(issuer: &Issuer) -> serde_json::Value {
         "token_endpoint": issuer.token_endpoint(),
         "jwks_uri": format!("{}.well-known/jwks.json", issuer.as_str()),
         "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported":
+            ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "PS256"],
         "response_types_supported": ["token"],
         "scopes_supported": [],
     })

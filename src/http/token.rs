@@ -2,7 +2,9 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -30,10 +32,14 @@ async fn method_not_allowed() -> Response {
     res
 }
 
-async fn token(State(state): State<AppState>, req: Request) -> Response {
-    match parse(req, &state).await {
+async fn token(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    match parse(req, &state, peer).await {
         Ok(request) => {
-            let now = crate::time_util::now_millis() / 1000;
+            let now = crate::time_util::now_millis();
             match state.token_issuer.issue(request, now).await {
                 Ok(body) => (no_store(), axum::Json(body)).into_response(),
                 Err(e) => error_response(e),
@@ -43,7 +49,11 @@ async fn token(State(state): State<AppState>, req: Request) -> Response {
     }
 }
 
-async fn parse(req: Request, state: &AppState) -> Result<TokenRequest, OAuthError> {
+async fn parse(
+    req: Request,
+    state: &AppState,
+    peer: SocketAddr,
+) -> Result<TokenRequest, OAuthError> {
     let headers: HeaderMap = req.headers().clone();
     let bytes = Bytes::from_request(req, state).await.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -76,7 +86,16 @@ async fn parse(req: Request, state: &AppState) -> Result<TokenRequest, OAuthErro
             }
         })?)?),
     };
-    Ok(TokenRequest { params, basic })
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(256).collect());
+    Ok(TokenRequest {
+        params,
+        basic,
+        ip: Some(peer.ip().to_string()),
+        user_agent,
+    })
 }
 
 fn no_store() -> [(header::HeaderName, HeaderValue); 2] {

@@ -42,7 +42,7 @@ pub async fn run(
     let mut tx = tenant.store.begin().await?;
     store::resource_servers::ensure_system(&mut tx, &resource_servers::management_api(tenant, now))
         .await?;
-    store::commit(tx).await?;
+    tenant.store.commit(tx).await?;
     let keys = ensure_signing_key(tenant, now).await?;
     let created_client = match configured_client {
         Some((id, secret)) => {
@@ -144,7 +144,7 @@ async fn ensure_configured_client(
     let api = management_api_for(&mut tx).await?;
     grants::ensure_full_grant(&mut tx, client_id, &api, now).await?;
     store::tenant_settings::set(&mut tx, BOOTSTRAP_SETTING, client_id).await?;
-    store::commit(tx).await?;
+    tenant.store.commit(tx).await?;
     Ok(())
 }
 
@@ -163,7 +163,7 @@ async fn ensure_generated_client(
             .is_some()
     {
         grants::ensure_full_grant(&mut tx, id, &api, now).await?;
-        store::commit(tx).await?;
+        tenant.store.commit(tx).await?;
         return Ok(None);
     }
     let c = new_bootstrap_client(random::base62(32), Secret::generate(), now);
@@ -184,7 +184,7 @@ async fn ensure_generated_client(
         tx.rollback().await.map_err(StoreError::from)?;
         return Ok(None);
     }
-    store::commit(tx).await?;
+    tenant.store.commit(tx).await?;
     Ok(Some(CreatedBootstrapClient {
         client_id: c.client_id,
         client_secret: c.secret,

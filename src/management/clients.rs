@@ -269,7 +269,7 @@ pub async fn create(
         }
         None => Vec::new(),
     };
-    store::commit(tx).await?;
+    tenant.store.commit(tx).await?;
     c.credential_ids = credentials.iter().map(|cr| cr.id.clone()).collect();
     Ok((c, credentials))
 }
@@ -350,7 +350,7 @@ pub async fn update(
     }
     c.updated_at = now;
     store::clients::update(&mut tx, &tenant.master_key, &c).await?;
-    store::commit(tx).await?;
+    tenant.store.commit(tx).await?;
     Ok(c)
 }
 
@@ -432,7 +432,7 @@ pub async fn rotate_secret(
     c.secret = Secret::generate();
     c.updated_at = now;
     store::clients::update(&mut tx, &tenant.master_key, &c).await?;
-    store::commit(tx).await?;
+    tenant.store.commit(tx).await?;
     Ok(c)
 }
 
@@ -442,6 +442,6 @@ pub async fn delete(tenant: &Tenant, client_id: &str) -> Result<(), ManagementEr
     if !store::clients::delete(&mut tx, client_id).await? {
         return Err(ManagementError::client_not_found());
     }
-    store::commit(tx).await?;
+    tenant.store.commit(tx).await?;
     Ok(())
 }

@@ -71,6 +71,7 @@ pub(super) async fn insert_accepted(
             associated,
             created_at: now,
             updated_at: now,
+            last_used_at: None,
         };
         store::credentials::insert(conn, &c).await?;
         stored.push(c);
@@ -91,7 +92,7 @@ pub async fn create(
         return Err(ManagementError::client_not_found());
     }
     let mut stored = insert_accepted(&mut tx, client_id, vec![accepted], false, now).await?;
-    store::commit(tx).await?;
+    tenant.store.commit(tx).await?;
     Ok(stored.remove(0))
 }
 
@@ -152,7 +153,7 @@ pub async fn update(
     let updated = store::credentials::get(&mut tx, client_id, id)
         .await?
         .ok_or_else(ManagementError::credential_not_found)?;
-    store::commit(tx).await?;
+    tenant.store.commit(tx).await?;
     Ok(updated)
 }
 
@@ -178,6 +179,6 @@ pub async fn delete(
         ));
     }
     store::credentials::delete(&mut tx, client_id, id).await?;
-    store::commit(tx).await?;
+    tenant.store.commit(tx).await?;
     Ok(())
 }

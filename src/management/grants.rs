@@ -48,7 +48,7 @@ pub async fn create(
         audience: api.identifier.clone(),
     };
     store::grants::insert(&mut tx, &grant, &api.id, now).await?;
-    store::commit(tx).await?;
+    tenant.store.commit(tx).await?;
     Ok(grant)
 }
 
@@ -117,7 +117,7 @@ pub async fn update(
         .ok_or_else(ManagementError::resource_server_not_found)?;
     grant.scope = normalise_granted_scopes(&api, &req.scope)?;
     store::grants::update_scope(&mut tx, id, &grant.scope).await?;
-    store::commit(tx).await?;
+    tenant.store.commit(tx).await?;
     Ok(grant)
 }
 
@@ -126,6 +126,6 @@ pub async fn delete(tenant: &Tenant, id: &str) -> Result<(), ManagementError> {
     if !store::grants::delete(&mut tx, id).await? {
         return Err(ManagementError::client_grant_not_found());
     }
-    store::commit(tx).await?;
+    tenant.store.commit(tx).await?;
     Ok(())
 }

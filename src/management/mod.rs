@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod clients;
 pub mod credentials;
 pub mod grants;
+pub mod logs;
 pub mod resource_servers;
 
 use std::sync::Arc;

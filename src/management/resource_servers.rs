@@ -109,7 +109,7 @@ pub async fn create(
     };
     let mut tx = tenant.store.begin().await?;
     store::resource_servers::insert(&mut tx, &api).await?;
-    store::commit(tx).await?;
+    tenant.store.commit(tx).await?;
     Ok(api)
 }
 
@@ -167,7 +167,7 @@ pub async fn update(
     }
     api.updated_at = now;
     store::resource_servers::update(&mut tx, &api).await?;
-    store::commit(tx).await?;
+    tenant.store.commit(tx).await?;
     Ok(api)
 }
 
@@ -183,6 +183,6 @@ pub async fn delete(tenant: &Tenant, id: &str) -> Result<(), ManagementError> {
         ));
     }
     store::resource_servers::delete(&mut tx, id).await?;
-    store::commit(tx).await?;
+    tenant.store.commit(tx).await?;
     Ok(())
 }

@@ -2,6 +2,8 @@
 //! the grant, issue the access token; and verification of our own access tokens.
 
 pub mod access_token;
+pub mod assertion;
+pub mod cache;
 pub mod error;
 pub mod request;
 pub mod token;

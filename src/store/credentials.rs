@@ -11,7 +11,7 @@ use crate::domain::credential::{Credential, CredentialAlg};
 use crate::time_util::Millis;
 
 const COLUMNS: &str = "id, client_id, name, kid, alg, public_key, thumbprint, expires_at, \
-    associated, created_at, updated_at";
+    associated, created_at, updated_at, last_used_at";
 
 fn from_row(r: &AnyRow) -> Result<Credential, StoreError> {
     let alg: String = r.try_get("alg")?;
@@ -29,13 +29,14 @@ fn from_row(r: &AnyRow) -> Result<Credential, StoreError> {
         associated: r.try_get::<i64, _>("associated")? != 0,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+        last_used_at: r.try_get("last_used_at")?,
     })
 }
 
 pub async fn insert(conn: &mut Conn, c: &Credential) -> Result<(), StoreError> {
     sqlx::query(sql(format!(
         "INSERT INTO credentials ({COLUMNS}, credential_type) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'public_key')"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'public_key')"
     )))
     .bind(&c.id)
     .bind(&c.client_id)
@@ -48,6 +49,7 @@ pub async fn insert(conn: &mut Conn, c: &Credential) -> Result<(), StoreError> {
     .bind(i64::from(c.associated))
     .bind(c.created_at)
     .bind(c.updated_at)
+    .bind(c.last_used_at)
     .execute(&mut *conn)
     .await
     .map_err(|e| {
@@ -147,4 +149,25 @@ pub async fn delete(conn: &mut Conn, client_id: &str, id: &str) -> Result<bool, 
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Records when a credential last authenticated. Not a change of tenant data: caches stay valid.
+pub async fn set_last_used(pool: &sqlx::AnyPool, id: &str, at: Millis) -> Result<(), StoreError> {
+    sqlx::query("UPDATE credentials SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)")
+        .bind(id)
+        .bind(at)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The client's associated credentials, for the token endpoint.
+pub async fn associated(conn: &mut Conn, client_id: &str) -> Result<Vec<Credential>, StoreError> {
+    let rows = sqlx::query(sql(format!(
+        "SELECT {COLUMNS} FROM credentials WHERE client_id = $1 AND associated = 1 ORDER BY created_at, id"
+    )))
+    .bind(client_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
 }

@@ -5,11 +5,17 @@
 pub mod clients;
 pub mod credentials;
 pub mod grants;
+pub mod logs;
+pub mod replay;
 pub mod resource_servers;
 pub mod signing_keys;
 pub mod tenant_settings;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
+
+use sqlx::Row;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
@@ -41,13 +47,14 @@ pub(crate) fn conflict_on_unique(e: sqlx::Error, what: impl FnOnce() -> String) 
     }
 }
 
-pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+pub fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
 }
 
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    changes: Arc<Changes>,
     /// How write transactions start. SQLite needs `BEGIN IMMEDIATE`: a deferred transaction
     /// that reads and then writes cannot wait for the write lock and fails with SQLITE_BUSY.
     begin_statement: &'static str,
@@ -104,6 +111,10 @@ impl Store {
         }
         Ok(Self {
             pool,
+            changes: Arc::new(Changes {
+                generation: AtomicU64::new(0),
+                seen_version: AtomicI64::new(-1),
+            }),
             begin_statement: if is_sqlite {
                 "BEGIN IMMEDIATE"
             } else {
@@ -116,8 +127,42 @@ impl Store {
         Ok(self.pool.begin_with(self.begin_statement).await?)
     }
 
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<Any>, StoreError> {
         Ok(self.pool.acquire().await?)
+    }
+
+    /// Commits a write transaction and records that tenant data changed: the shared counter in
+    /// the database (seen by other server instances within one poll) and this instance's
+    /// generation (seen at once).
+    pub async fn commit(&self, mut tx: Transaction<'static, Any>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE change_counter SET version = version + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.changes.generation.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// This instance's view of the data's generation: it moves whenever tenant data changed here
+    /// or (after `poll_changes`) anywhere. Caches stamp entries with it.
+    pub fn generation(&self) -> u64 {
+        self.changes.generation.load(Ordering::Acquire)
+    }
+
+    /// Reads the shared change counter; a new value moves this instance's generation.
+    pub async fn poll_changes(&self) -> Result<(), StoreError> {
+        let version: i64 = sqlx::query("SELECT version FROM change_counter WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("version")?;
+        if self.changes.seen_version.swap(version, Ordering::AcqRel) != version {
+            self.changes.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        Ok(())
     }
 
     /// Liveness: the database answers a trivial query.
@@ -131,8 +176,9 @@ impl Store {
     }
 }
 
-pub async fn commit(tx: Transaction<'static, Any>) -> Result<(), StoreError> {
-    Ok(tx.commit().await?)
+struct Changes {
+    generation: AtomicU64,
+    seen_version: AtomicI64,
 }
 
 /// SQL assembled from this module's own constants (column lists, shared clauses) — never from

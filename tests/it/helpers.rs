@@ -81,6 +81,16 @@ impl Database {
         }
     }
 
+    /// The same database for a second server instance (the first one owns the clean-up).
+    pub fn share(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            master_key: self.master_key.clone(),
+            schema: None,
+            _dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
     pub fn settings(&self) -> Settings {
         Settings {
             listen: "127.0.0.1:0".parse().unwrap(),

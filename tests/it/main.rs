@@ -7,5 +7,6 @@ mod bad_input;
 mod credentials;
 mod management;
 mod persistence;
+mod private_key_jwt;
 mod token;
 mod walkthrough;

@@ -34,6 +34,8 @@ pub fn view(c: &Credential) -> Value {
         "created_at": format_millis(c.created_at),
         "updated_at": format_millis(c.updated_at),
         "expires_at": c.expires_at.map(format_millis),
+        // An extra field (Auth0's SDKs ignore unknown ones), updated at most once a minute.
+        "last_used_at": c.last_used_at.map(format_millis),
     })
 }
 

@@ -3,6 +3,7 @@
 mod clients;
 mod credentials;
 mod grants;
+mod logs;
 mod resource_servers;
 
 use axum::Router;
@@ -20,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .merge(credentials::router())
         .merge(resource_servers::router())
         .merge(grants::router())
+        .merge(logs::router())
 }
 
 /// `page`, `per_page`, `include_totals` as every list endpoint takes them.

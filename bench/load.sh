@@ -1,0 +1,426 @@
+#!/usr/bin/env bash
+# Load test of POST /oauth/token with Private Key JWT, next to the RSA bound measured in the
+# same run (cores / (one RSA-2048 sign + one verify), examples/rsa_bound.rs).
+#
+# Run from anywhere:   bench/load.sh [--postgres URL] [--duration 10s] [--connections "1 16 64"]
+#
+# What it does, all on this machine and only towards 127.0.0.1: installs wrk and jq if missing
+# (apt-get); builds the server and the examples with --release; measures the RSA bound; starts
+# `signet serve` on a free loopback port with a fresh SQLite database in a temp dir (and then,
+# with --postgres, once more on a fresh schema `signet_bench_<random>` of that database, dropped
+# at the end); creates an API, an application with one RS256 credential from a fresh
+# `openssl genrsa 2048` key, and a client grant through the Management API; then, per run,
+# pre-signs enough single-use assertions (examples/presign.rs) and runs wrk
+# (bench/wrk-token.lua): a short warm-up, then 1, 16 and 64 connections.
+#
+# Prints a table (connections, tokens/s, p50, p99, errors, % of the RSA bound) and writes it as
+# Markdown to target/bench/token-load.md; the raw wrk output and the server logs go beside it.
+# Exit status: 0 when every request got a token, 2 when the runs completed but some requests
+# failed (see the table and target/bench/), 1 when the script itself failed.
+#
+# Options:
+#   --postgres URL      also run against PostgreSQL (e.g. postgres://postgres@127.0.0.1:5432/test)
+#   --duration D        wrk duration of each measured run (default 10s; at most 240s, since a
+#                       pre-signed assertion lives 290 s)
+#   --warmup D          warm-up run at 16 connections before the measured ones (default 3s)
+#   --connections LIST  measured connection counts (default "1 16 64")
+#   --margin M          assertions per run = RSA bound x duration x M + 1000 (default 1.5)
+#   --no-build          use the binaries already built
+# Environment: CARGO_TARGET_DIR (where the binaries are built), RUST_LOG (server log filter).
+
+# A row of results is split into its fields with `set -- $row` on purpose.
+# shellcheck disable=SC2086
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
+OUT_DIR="$ROOT/target/bench"
+REPORT="$OUT_DIR/token-load.md"
+
+POSTGRES_URL=""
+DURATION="10s"
+WARMUP="3s"
+CONNECTIONS="1 16 64"
+MARGIN="1.5"
+BUILD=1
+
+die() { echo "load.sh: $*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --postgres) POSTGRES_URL="${2:?--postgres needs a URL}"; shift 2 ;;
+    --duration) DURATION="${2:?--duration needs a value}"; shift 2 ;;
+    --warmup) WARMUP="${2:?--warmup needs a value}"; shift 2 ;;
+    --connections) CONNECTIONS="${2:?--connections needs a list}"; shift 2 ;;
+    --margin) MARGIN="${2:?--margin needs a number}"; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    -h|--help) sed -n '2,/^$/{/^$/d; s/^# \{0,1\}//; p;}' "$0"; exit 0 ;;
+    *) die "unknown argument: $1 (see --help)" ;;
+  esac
+done
+
+# wrk durations as seconds: 10, 10s, 2m.
+seconds() {
+  case "$1" in
+    *m) echo $(( ${1%m} * 60 )) ;;
+    *s) echo "${1%s}" ;;
+    *) echo "$1" ;;
+  esac
+}
+DURATION_S="$(seconds "$DURATION")"
+WARMUP_S="$(seconds "$WARMUP")"
+[[ "$DURATION_S" =~ ^[0-9]+$ && "$DURATION_S" -ge 1 && "$DURATION_S" -le 240 ]] \
+  || die "--duration must be 1s to 240s (assertions expire 290 s after they are signed)"
+[[ "$WARMUP_S" =~ ^[0-9]+$ && "$WARMUP_S" -le 240 ]] || die "--warmup must be 0s to 240s"
+for c in $CONNECTIONS; do
+  [[ "$c" =~ ^[0-9]+$ && "$c" -ge 1 ]] || die "--connections: not a positive number: $c"
+done
+[[ "$MARGIN" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--margin must be a number"
+
+# ---- tools ----------------------------------------------------------------------------------
+need_package() { # command package
+  command -v "$1" >/dev/null 2>&1 && return 0
+  echo "== installing $2"
+  apt-get install -y -qq "$2" >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; } \
+    || die "could not install $2"
+}
+need_package wrk wrk
+need_package jq jq
+for tool in curl openssl awk; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
+done
+if [ -n "$POSTGRES_URL" ]; then
+  command -v psql >/dev/null 2>&1 || die "--postgres needs psql (apt-get install postgresql-client)"
+fi
+
+# ---- build ----------------------------------------------------------------------------------
+if [ "$BUILD" = 1 ]; then
+  echo "== building (release)"
+  (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet \
+    --bin signet --example rsa_bound --example presign) || die "build failed"
+fi
+SIGNET="$TARGET_DIR/release/signet"
+RSA_BOUND="$TARGET_DIR/release/examples/rsa_bound"
+PRESIGN="$TARGET_DIR/release/examples/presign"
+for bin in "$SIGNET" "$RSA_BOUND" "$PRESIGN"; do
+  [ -x "$bin" ] || die "$bin is missing: build first (or drop --no-build)"
+done
+
+mkdir -p "$OUT_DIR"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/signet-bench.XXXXXX")"
+SERVER_PID=""
+PG_SCHEMA=""
+
+stop_server() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=""
+}
+
+cleanup() {
+  stop_server
+  if [ -n "$PG_SCHEMA" ]; then
+    psql "$POSTGRES_URL" -q -v ON_ERROR_STOP=1 -c "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" \
+      >/dev/null 2>&1 || echo "load.sh: could not drop schema $PG_SCHEMA" >&2
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- the RSA bound ----------------------------------------------------------------------------
+echo "== RSA bound (examples/rsa_bound.rs)"
+LOADAVG="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
+"$RSA_BOUND" | tee "$OUT_DIR/rsa-bound.txt"
+value_of() { awk -v k="$1" '$1 == k { print $2 }' "$OUT_DIR/rsa-bound.txt"; }
+CORES="$(value_of cores)"
+SIGN_MS="$(value_of sign_ms)"
+VERIFY_MS="$(value_of verify_ms)"
+BOUND="$(value_of bound_tokens_per_s)"
+[ -n "$BOUND" ] || die "rsa_bound printed no bound"
+
+# Assertions for a run of $1 seconds: the server cannot go past the bound, plus a margin.
+assertions_for() {
+  awk -v b="$BOUND" -v s="$1" -v m="$MARGIN" 'BEGIN { printf "%d\n", b * s * m + 1000 }'
+}
+
+# ---- server ------------------------------------------------------------------------------------
+free_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$(( 20000 + RANDOM % 40000 ))
+    # Nothing answers there, so nothing listens (a race with another program is caught
+    # when the server fails to bind).
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  die "no free loopback port found"
+}
+
+BOOTSTRAP_ID="signet-bench-bootstrap"
+BOOTSTRAP_SECRET="$(openssl rand -hex 24)"
+MASTER_KEY="$(openssl rand -base64 32)"
+
+start_server() { # database-url log-file
+  PORT="$(free_port)"
+  S="http://127.0.0.1:$PORT"
+  ISSUER="$S/"
+  SIGNET_LISTEN="127.0.0.1:$PORT" SIGNET_ISSUER="$ISSUER" SIGNET_DATABASE_URL="$1" \
+    SIGNET_BOOTSTRAP_CLIENT_ID="$BOOTSTRAP_ID" SIGNET_BOOTSTRAP_CLIENT_SECRET="$BOOTSTRAP_SECRET" \
+    SIGNET_MASTER_KEY="$MASTER_KEY" SIGNET_MASTER_KEY_FILE="$WORK/signet.key" \
+    RUST_LOG="${RUST_LOG:-info}" NO_COLOR=1 \
+    "$SIGNET" serve >"$2" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 300); do
+    if curl -fsS --max-time 2 "$S/healthz" >/dev/null 2>&1; then
+      return 0
+    fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      tail -n 30 "$2" >&2
+      die "the server exited during start (log: $2)"
+    fi
+    sleep 0.1
+  done
+  tail -n 30 "$2" >&2
+  die "the server did not answer /healthz within 30 s (log: $2)"
+}
+
+# api METHOD PATH [JSON]: a Management API call that must succeed; prints the response body.
+api() {
+  local body status
+  body="$(mktemp "$WORK/api.XXXXXX")"
+  status="$(curl -sS --max-time 10 -o "$body" -w '%{http_code}' -X "$1" "$S$2" \
+    -H "Authorization: Bearer $MGMT" -H 'Content-Type: application/json' \
+    ${3:+--data-binary "$3"})" || die "$1 $2: request failed"
+  case "$status" in
+    2??) cat "$body" ;;
+    *) echo "load.sh: $1 $2 answered $status: $(cat "$body")" >&2; exit 1 ;;
+  esac
+}
+
+# Creates the API, the application with its key and the grant; sets CLIENT_ID, AUDIENCE, KEY.
+set_up_tenant() {
+  local status body
+  body="$WORK/mgmt-token.json"
+  status="$(curl -sS --max-time 10 -o "$body" -w '%{http_code}' "$S/oauth/token" \
+    --data-urlencode grant_type=client_credentials \
+    --data-urlencode "client_id=$BOOTSTRAP_ID" \
+    --data-urlencode "client_secret=$BOOTSTRAP_SECRET" \
+    --data-urlencode "audience=${ISSUER}api/v2/")" || die "management token: request failed"
+  [ "$status" = 200 ] || die "management token: $status $(cat "$body")"
+  MGMT="$(jq -r .access_token "$body")"
+
+  AUDIENCE="https://load-test.signet.example/"
+  api POST /api/v2/resource-servers "$(jq -nc --arg id "$AUDIENCE" \
+    '{identifier: $id, name: "Load test API", scopes: [{value: "read:load"}]}')" >/dev/null
+
+  KEY="$WORK/key.pem"
+  openssl genrsa -out "$WORK/key.genrsa.pem" 2048 2>/dev/null
+  openssl pkcs8 -topk8 -nocrypt -in "$WORK/key.genrsa.pem" -out "$KEY"
+  openssl rsa -in "$KEY" -pubout -out "$WORK/key.pub.pem" 2>/dev/null
+  CLIENT_ID="$(api POST /api/v2/clients "$(jq -nc --rawfile pem "$WORK/key.pub.pem" \
+    '{name: "Load test worker", app_type: "non_interactive",
+      client_authentication_methods: {private_key_jwt: {credentials: [
+        {credential_type: "public_key", pem: $pem, alg: "RS256"}]}}}')" | jq -r .client_id)"
+  if [ -z "$CLIENT_ID" ] || [ "$CLIENT_ID" = null ]; then
+    die "no client_id in the client creation response"
+  fi
+
+  api POST /api/v2/client-grants "$(jq -nc --arg c "$CLIENT_ID" --arg a "$AUDIENCE" \
+    '{client_id: $c, audience: $a, scope: ["read:load"]}')" >/dev/null
+  echo "   application $CLIENT_ID with one RS256 credential, granted read:load on $AUDIENCE"
+}
+
+# CPU time (user + system, clock ticks) the server process has used so far. Divided by the
+# tokens of a run it gives the server's CPU cost per token, to set beside sign + verify (the
+# database's own processes, PostgreSQL's, are not in it).
+CLK_TCK="$(getconf CLK_TCK 2>/dev/null || echo 100)"
+server_cpu_ticks() {
+  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0
+}
+
+# ---- runs --------------------------------------------------------------------------------------
+# One row per measured run:
+# "backend connections tokens_per_s p50_ms p99_ms errors pct_bound ran_out cpu_ms wrk_cores"
+ROWS=()
+ERROR_NOTES=()   # per failing run: its status counts and the first body of each failing status
+ANY_ERRORS=0
+
+# run_wrk BACKEND LABEL CONNECTIONS SECONDS: pre-signs, runs wrk, records a row unless warm-up.
+run_wrk() {
+  local backend="$1" label="$2" conns="$3" secs="$4"
+  local threads=$(( conns < 2 ? conns : 2 ))
+  local count file out line
+  count="$(assertions_for "$secs")"
+  file="$WORK/assertions-$label.txt"
+  "$PRESIGN" --issuer "$ISSUER" --client-id "$CLIENT_ID" --key "$KEY" \
+    --count "$count" --out "$file" 2>&1 | sed 's/^/   /'
+  out="$OUT_DIR/wrk-$backend-$label.txt"
+  echo "== $backend: $label, $conns connection(s), $threads thread(s), ${secs}s"
+  local cpu_before cpu_after wrk_cpu
+  cpu_before="$(server_cpu_ticks)"
+  # bash's `time` gives wrk's own CPU use (user + system, and wall), since wrk shares the
+  # cores with the server: it includes reading the assertions, so it is slightly high.
+  if ! { TIMEFORMAT='%U %S %R'; time SIGNET_BENCH_ASSERTIONS="$file" \
+      SIGNET_BENCH_AUDIENCE="$AUDIENCE" SIGNET_BENCH_THREADS="$threads" \
+      timeout $(( secs + 120 )) wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 5s --latency \
+        -s "$ROOT/bench/wrk-token.lua" "$S" >"$out" 2>&1; } 2>"$WORK/wrk-time"; then
+    cat "$out" >&2
+    die "wrk failed (output: $out)"
+  fi
+  cpu_after="$(server_cpu_ticks)"
+  wrk_cpu="$(awk 'NF == 3 && $3 > 0 { printf "%.2f", ($1 + $2) / $3 }' "$WORK/wrk-time")"
+  sed -n '/^token responses by status/,$p' "$out" | grep -v '^SIGNET_WRK' | sed 's/^/   /'
+  rm -f "$file"
+  line="$(grep '^SIGNET_WRK ' "$out" || true)"
+  [ -n "$line" ] || { cat "$out" >&2; die "wrk printed no SIGNET_WRK line (output: $out)"; }
+  [ "$label" = warmup ] && return 0
+
+  local row
+  row="$(echo "$line" | awk -v backend="$backend" -v c="$conns" -v bound="$BOUND" \
+    -v ticks="$(( cpu_after - cpu_before ))" -v hz="$CLK_TCK" -v wrk_cpu="${wrk_cpu:--}" '{
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    rate = v["duration_us"] > 0 ? v["tokens"] / (v["duration_us"] / 1e6) : 0
+    cpu = v["tokens"] > 0 ? sprintf("%.3f", 1000 * ticks / hz / v["tokens"]) : "-"
+    printf "%s %d %.0f %.2f %.2f %d %.1f %d %s %s\n", backend, c, rate,
+      v["p50_us"] / 1000, v["p99_us"] / 1000, v["non200"] + v["socket_errors"],
+      100 * rate / bound, v["ran_out"], cpu, wrk_cpu
+  }')"
+  ROWS+=("$row")
+  local errors
+  errors="$(echo "$row" | awk '{ print $6 }')"
+  if [ "$errors" != 0 ]; then
+    ANY_ERRORS=1
+    echo "   !! $errors request(s) failed in this run (details above and in $out)"
+    ERROR_NOTES+=("- $backend, $conns connection(s): $(sed -n \
+      -e 's/^token responses by status: /responses by status: /p' \
+      -e 's/^  first \([0-9]*\) body: /first \1 body: /p' \
+      -e 's/^socket errors: /socket errors: /p' "$out" | paste -sd ';' | sed 's/;/; /g')")
+  fi
+}
+
+run_backend() { # backend database-url
+  local backend="$1" log="$OUT_DIR/server-$1.log"
+  echo "== $backend: starting signet serve"
+  start_server "$2" "$log"
+  echo "   listening on $S (log: $log)"
+  set_up_tenant
+  if [ "$WARMUP_S" -gt 0 ]; then
+    run_wrk "$backend" warmup 16 "$WARMUP_S"
+  fi
+  for c in $CONNECTIONS; do
+    run_wrk "$backend" "c$c" "$c" "$DURATION_S"
+  done
+  stop_server
+}
+
+run_backend sqlite "sqlite://$WORK/signet.db"
+
+if [ -n "$POSTGRES_URL" ]; then
+  PG_SCHEMA="signet_bench_$(openssl rand -hex 6)"
+  psql "$POSTGRES_URL" -q -v ON_ERROR_STOP=1 -c "CREATE SCHEMA $PG_SCHEMA" >/dev/null \
+    || { PG_SCHEMA=""; die "could not create a schema on $POSTGRES_URL"; }
+  case "$POSTGRES_URL" in *\?*) sep='&' ;; *) sep='?' ;; esac
+  run_backend postgres "${POSTGRES_URL}${sep}options=-c%20search_path%3D$PG_SCHEMA"
+fi
+
+# ---- report ------------------------------------------------------------------------------------
+CPU="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)"
+COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ]; then COMMIT="$COMMIT (dirty)"; fi
+
+# The issue's target at 64 connections: >= 85 % of the bound, p99 <= 50 ms, zero errors; and
+# PostgreSQL's tokens/s within 20 % of SQLite's.
+verdict() { # backend
+  local backend="$1" row
+  for row in "${ROWS[@]}"; do
+    set -- $row
+    if [ "$2" = 64 ] && [ "$1" = "$backend" ]; then
+      awk -v pct="$7" -v p99="$5" -v err="$6" 'BEGIN {
+        ok = (pct >= 85 && p99 <= 50 && err == 0)
+        printf "%s (%.1f %% of the bound, p99 %.2f ms, %d errors)", ok ? "met" : "NOT met", pct, p99, err
+      }'
+      return 0
+    fi
+  done
+  echo "not measured (64 connections not in --connections)"
+}
+
+{
+  echo "# Token endpoint load test (Private Key JWT)"
+  echo
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $COMMIT, ${CPU:-unknown CPU}, $CORES cores."
+  echo "wrk: ${DURATION_S}s per run$([ "$WARMUP_S" -gt 0 ] && echo " after a ${WARMUP_S}s warm-up" \
+    || echo ", no warm-up"), -t min(connections, 2), each assertion used once; server log level" \
+    "${RUST_LOG:-info}."
+  echo
+  echo "RSA bound = $CORES / (sign $SIGN_MS ms + verify $VERIFY_MS ms) = **$BOUND tokens/s**" \
+    "(RSA-2048 PKCS#1 SHA-256, aws-lc-rs, one thread; load average before it: $LOADAVG)."
+  echo
+  echo "| backend | connections | tokens/s | p50 (ms) | p99 (ms) | errors | % of RSA bound | server CPU ms/token | wrk CPU (cores) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for row in "${ROWS[@]}"; do
+    set -- $row
+    note=""; [ "$8" != 0 ] && note=" (ran out of assertions)"
+    echo "| $1 | $2 | $3 | $4 | $5 | $6 | $7 %$note | $9 | ${10} |"
+  done
+  echo
+  echo "Server CPU ms/token: CPU time of the signet process during the run / tokens issued" \
+    "(sign + verify alone: $(awk -v s="$SIGN_MS" -v v="$VERIFY_MS" 'BEGIN { printf "%.3f", s + v }') ms;" \
+    "PostgreSQL's own processes are not counted). wrk CPU: the load generator's share of the" \
+    "$CORES cores, which the bound assumes are all the server's."
+  echo
+  for backend in sqlite ${POSTGRES_URL:+postgres}; do
+    echo "- Target at 64 connections ($backend: >= 85 % of the bound, p99 <= 50 ms, 0 errors): $(verdict "$backend")."
+  done
+  if [ -n "$POSTGRES_URL" ]; then
+    sq=""; pg=""
+    for row in "${ROWS[@]}"; do
+      set -- $row
+      [ "$2" = 64 ] && [ "$1" = sqlite ] && sq="$3"
+      [ "$2" = 64 ] && [ "$1" = postgres ] && pg="$3"
+    done
+    if [ -n "$sq" ] && [ -n "$pg" ]; then
+      awk -v s="$sq" -v p="$pg" 'BEGIN {
+        r = s > 0 ? 100 * p / s : 0
+        printf "- PostgreSQL at 64 connections: %.0f %% of SQLite'"'"'s tokens/s (target: >= 80 %%): %s.\n", r, r >= 80 ? "met" : "NOT met"
+      }'
+    fi
+  fi
+  if [ "$ANY_ERRORS" = 1 ]; then
+    echo
+    echo "Failed requests (errors = non-200 responses + socket errors; latencies cover every response):"
+    echo
+    printf '%s\n' "${ERROR_NOTES[@]}"
+    echo
+    echo "Raw wrk output: \`target/bench/wrk-<backend>-c<connections>.txt\`; server logs:" \
+      "\`target/bench/server-<backend>.log\`."
+  fi
+} >"$REPORT"
+
+echo
+printf '%-9s %11s %10s %9s %9s %8s %9s %12s %9s\n' backend connections tokens/s p50_ms p99_ms \
+  errors '%bound' cpu_ms/token wrk_cores
+for row in "${ROWS[@]}"; do
+  set -- $row
+  printf '%-9s %11s %10s %9s %9s %8s %8s%% %12s %9s%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$9" \
+    "${10}" "$([ "$8" != 0 ] && echo '  (ran out of assertions)')"
+done
+echo "RSA bound: $BOUND tokens/s ($CORES cores, sign $SIGN_MS ms, verify $VERIFY_MS ms)"
+grep '^- ' "$REPORT" || true
+echo "Report: $REPORT"
+if [ "$ANY_ERRORS" = 1 ]; then
+  echo "!! Some requests did not get a token: see the errors column and $OUT_DIR/wrk-*.txt" >&2
+  exit 2
+fi

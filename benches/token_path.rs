@@ -1,0 +1,194 @@
+//! In-process cost of the pieces of `POST /oauth/token` with Private Key JWT, without HTTP or
+//! storage: signing the access token, one RSA verification, parsing the form body, and checking
+//! the client assertion. Together with `examples/rsa_bound.rs` and `bench/load.sh` it shows how
+//! much of a token's cost is the unavoidable RSA work.
+//!
+//! Run: `cargo bench --bench token_path` (one group: `cargo bench --bench token_path -- assertion`)
+//!
+//! Every input is built once, outside the timed loop, from a fresh RSA-2048 key.
+
+use std::hint::black_box;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::signature::{
+    KeyPair as _, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256,
+};
+use criterion::{Criterion, criterion_group, criterion_main};
+use signet::crypto::jwt::{Compact, b64url, b64url_decode};
+use signet::crypto::signing::SigningKey;
+use signet::oauth::access_token::AccessClaims;
+use signet::oauth::assertion::{self, AssertionAlg, CandidateKey, Expectations};
+use signet::oauth::request::TokenParams;
+
+const ISSUER: &str = "https://tenant.example/";
+const TOKEN_ENDPOINT: &str = "https://tenant.example/oauth/token";
+const AUDIENCE: &str = "https://billing.example.com/";
+const CLIENT_ID: &str = "Xq3bTz9LmN2pR7sV4wY6aC8dF1gH5jK0";
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64
+}
+
+/// The application's side: a key pair and RS256 assertions signed with it, as
+/// `examples/presign.rs` makes them.
+struct Client {
+    pair: KeyPair,
+}
+
+impl Client {
+    fn new() -> Self {
+        Self {
+            pair: KeyPair::generate(KeySize::Rsa2048).expect("RSA-2048 key generation"),
+        }
+    }
+
+    fn public_key(&self) -> ParsedPublicKey {
+        ParsedPublicKey::new(
+            AssertionAlg::RS256.verification_algorithm(),
+            self.pair.public_key().as_ref(),
+        )
+        .expect("parse the client's public key")
+    }
+
+    fn assertion(&self, jti: &str, now: i64) -> String {
+        let header = b64url(br#"{"alg":"RS256","typ":"JWT"}"#);
+        let claims = serde_json::json!({
+            "iss": CLIENT_ID, "sub": CLIENT_ID, "aud": ISSUER,
+            "iat": now, "exp": now + 290, "jti": jti,
+        });
+        let input = format!("{header}.{}", b64url(claims.to_string().as_bytes()));
+        let mut signature = vec![0u8; self.pair.public_modulus_len()];
+        self.pair
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                input.as_bytes(),
+                &mut signature,
+            )
+            .expect("RSA sign");
+        format!("{input}.{}", b64url(&signature))
+    }
+}
+
+fn access_claims(now: i64) -> AccessClaims {
+    AccessClaims {
+        iss: ISSUER.into(),
+        sub: format!("{CLIENT_ID}@clients"),
+        aud: AUDIENCE.into(),
+        iat: now,
+        exp: now + 86400,
+        jti: "6f1c0d3e9b2a4c5d8e7f6a5b4c3d2e1f".into(),
+        scope: Some("read:invoices write:invoices".into()),
+        gty: "client-credentials".into(),
+        azp: CLIENT_ID.into(),
+    }
+}
+
+/// The body `bench/wrk-token.lua` sends.
+fn form_body(assertion: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "client_credentials")
+        .append_pair(
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        )
+        .append_pair("client_assertion", assertion)
+        .append_pair("audience", AUDIENCE)
+        .finish()
+}
+
+/// The tenant signs every access token: the dominant cost of the endpoint.
+fn sign_access_token(c: &mut Criterion) {
+    let (key, _der) = SigningKey::generate().expect("signing key");
+    let claims = access_claims(now());
+    c.bench_function("sign_access_token_rs256_2048", |b| {
+        b.iter(|| key.sign_jwt(black_box(&claims)))
+    });
+}
+
+/// One RSA-2048 PKCS#1 SHA-256 verification with a key parsed once, as the credential cache
+/// keeps them: the assertion's signature check, without the JWT handling around it.
+fn rsa_verify(c: &mut Criterion) {
+    let client = Client::new();
+    let key = ParsedPublicKey::new(
+        &RSA_PKCS1_2048_8192_SHA256,
+        client.pair.public_key().as_ref(),
+    )
+    .expect("parse public key");
+    let token = client.assertion("verify-bench", now());
+    let parts = Compact::split(&token).expect("three parts");
+    let signature = b64url_decode(parts.signature).expect("base64url signature");
+    let message = parts.signing_input.as_bytes();
+    c.bench_function("rsa_verify_pkcs1_sha256_2048", |b| {
+        b.iter(|| {
+            key.verify_sig(black_box(message), black_box(&signature))
+                .expect("signature verifies")
+        })
+    });
+}
+
+/// Parsing a realistic Private Key JWT token request (about 750 bytes).
+fn parse_form(c: &mut Criterion) {
+    let client = Client::new();
+    let body = form_body(&client.assertion("form-bench", now()));
+    c.bench_function("token_params_from_form", |b| {
+        b.iter(|| TokenParams::from_form(black_box(body.as_bytes())).expect("valid form"))
+    });
+}
+
+/// `assertion::inspect` (shape, header, allowlist) and `assertion::verify` (key choice,
+/// signature, claims) on a valid RS256 assertion without `kid`, against one credential.
+fn check_assertion(c: &mut Criterion) {
+    let client = Client::new();
+    let key = client.public_key();
+    let now = now();
+    let text = client.assertion("assertion-bench", now);
+    let candidates = [CandidateKey {
+        credential_id: "cred_bench0000000000000000",
+        kid: "bench-kid-0000000000",
+        alg: AssertionAlg::RS256,
+        key: &key,
+        expires_at: None,
+    }];
+    let expect = Expectations {
+        client_id: CLIENT_ID,
+        issuer: ISSUER,
+        token_endpoint: TOKEN_ENDPOINT,
+        accept_legacy_audience: false,
+        now,
+    };
+    // The inputs are valid: a refusal here means the bench measures the wrong path.
+    let unverified = assertion::inspect(&text).expect("assertion passes inspect");
+    assertion::verify(&unverified, &candidates, &expect).expect("assertion verifies");
+
+    let mut group = c.benchmark_group("assertion");
+    group.bench_function("inspect", |b| {
+        b.iter(|| assertion::inspect(black_box(&text)).expect("inspect"))
+    });
+    group.bench_function("verify", |b| {
+        b.iter(|| assertion::verify(black_box(&unverified), &candidates, &expect).expect("verify"))
+    });
+    group.bench_function("inspect_and_verify", |b| {
+        b.iter(|| {
+            let u = assertion::inspect(black_box(&text)).expect("inspect");
+            assertion::verify(&u, &candidates, &expect).expect("verify")
+        })
+    });
+    group.finish();
+}
+
+// The token path's pieces. Add a bench of a new piece to this list (it needs nothing but
+// `signet`'s public API and inputs built outside the timed loop).
+criterion_group!(
+    token_path,
+    sign_access_token,
+    rsa_verify,
+    parse_form,
+    check_assertion,
+);
+criterion_main!(token_path);

@@ -1,0 +1,128 @@
+//! Token-path caches: a client with its parsed keys, and a client's grant for an audience. An
+//! entry is valid only for the store generation it was loaded in, and the generation moves on
+//! every committed change here and, through the shared change counter, on other instances
+//! within one poll — so disassociated or deleted credentials stop working everywhere promptly.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lc_rs::signature::ParsedPublicKey;
+use moka::sync::Cache;
+
+use super::assertion::AssertionAlg;
+use crate::crypto::sealing::MasterKey;
+use crate::domain::client::Client;
+use crate::domain::credential::{Credential, CredentialAlg};
+use crate::store::{self, Store, StoreError};
+
+/// A credential as the verifier needs it: the key parsed once.
+pub struct CachedKey {
+    pub credential_id: String,
+    pub kid: String,
+    pub alg: AssertionAlg,
+    pub key: ParsedPublicKey,
+    /// Unix seconds.
+    pub expires_at: Option<i64>,
+}
+
+pub struct CachedClient {
+    pub client: Client,
+    pub keys: Vec<CachedKey>,
+}
+
+pub fn assertion_alg(alg: CredentialAlg) -> AssertionAlg {
+    match alg {
+        CredentialAlg::RS256 => AssertionAlg::RS256,
+        CredentialAlg::RS384 => AssertionAlg::RS384,
+        CredentialAlg::PS256 => AssertionAlg::PS256,
+    }
+}
+
+fn cached_key(c: &Credential) -> Result<CachedKey, StoreError> {
+    let alg = assertion_alg(c.alg);
+    let key = ParsedPublicKey::new(alg.verification_algorithm(), &c.public_key)
+        .map_err(|_| store::corrupt("credential public key", &c.id))?;
+    Ok(CachedKey {
+        credential_id: c.id.clone(),
+        kid: c.kid.clone(),
+        alg,
+        key,
+        expires_at: c.expires_at.map(|ms| ms.div_euclid(1000)),
+    })
+}
+
+type Stamped<T> = (u64, Arc<T>);
+
+pub struct TokenCache {
+    store: Store,
+    master_key: Arc<MasterKey>,
+    clients: Cache<String, Stamped<CachedClient>>,
+    grants: Cache<(String, String), Stamped<Option<store::grants::TokenGrant>>>,
+}
+
+impl TokenCache {
+    pub fn new(store: Store, master_key: Arc<MasterKey>) -> Self {
+        // The time limit is a backstop only; the generation check is what keeps entries fresh.
+        let ttl = Duration::from_secs(300);
+        Self {
+            store,
+            master_key,
+            clients: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ttl)
+                .build(),
+            grants: Cache::builder()
+                .max_capacity(50_000)
+                .time_to_live(ttl)
+                .build(),
+        }
+    }
+
+    /// The client with its associated credentials' parsed keys; `None` for an unknown client
+    /// (not cached, so a new client is seen at once).
+    pub async fn client(&self, client_id: &str) -> Result<Option<Arc<CachedClient>>, StoreError> {
+        let generation = self.store.generation();
+        if let Some((stamp, entry)) = self.clients.get(client_id)
+            && stamp == generation
+        {
+            return Ok(Some(entry));
+        }
+        let mut conn = self.store.acquire().await?;
+        let Some(client) = store::clients::get(&mut conn, &self.master_key, client_id).await?
+        else {
+            return Ok(None);
+        };
+        let keys = if client.uses_private_key_jwt() {
+            store::credentials::associated(&mut conn, client_id)
+                .await?
+                .iter()
+                .map(cached_key)
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            Vec::new()
+        };
+        let entry = Arc::new(CachedClient { client, keys });
+        self.clients
+            .insert(client_id.to_owned(), (generation, entry.clone()));
+        Ok(Some(entry))
+    }
+
+    /// The API and the client's grant for `audience` (`None`: no such API).
+    pub async fn grant(
+        &self,
+        client_id: &str,
+        audience: &str,
+    ) -> Result<Arc<Option<store::grants::TokenGrant>>, StoreError> {
+        let generation = self.store.generation();
+        let key = (client_id.to_owned(), audience.to_owned());
+        if let Some((stamp, entry)) = self.grants.get(&key)
+            && stamp == generation
+        {
+            return Ok(entry);
+        }
+        let mut conn = self.store.acquire().await?;
+        let entry = Arc::new(store::grants::for_token(&mut conn, client_id, audience).await?);
+        self.grants.insert(key, (generation, entry.clone()));
+        Ok(entry)
+    }
+}
