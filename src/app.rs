@@ -138,31 +138,40 @@ pub const LOG_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Removes used assertion ids past their expiry and old audit events, in small batches, off
 /// the request path: neither table grows without bound.
 async fn prune_expired(store: Store) {
-    const BATCH: i64 = 1000;
     let mut tick = tokio::time::interval(Duration::from_secs(30));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let now = now_millis();
-        loop {
-            match crate::store::replay::prune(store.pool(), now / 1000, BATCH).await {
-                Ok(n) if n as i64 == BATCH => tokio::task::yield_now().await,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not prune used assertion ids");
-                    break;
-                }
-            }
-        }
+        prune_in_batches(&store, "used assertion ids", |pool, batch| {
+            crate::store::replay::prune(pool, now / 1000, batch)
+        })
+        .await;
         let before = now - LOG_RETENTION.as_millis() as i64;
-        loop {
-            match crate::store::logs::prune(store.pool(), before, BATCH).await {
-                Ok(n) if n as i64 == BATCH => tokio::task::yield_now().await,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not prune old audit events");
-                    break;
-                }
+        prune_in_batches(&store, "old audit events", |pool, batch| {
+            crate::store::logs::prune(pool, before, batch)
+        })
+        .await;
+    }
+}
+
+/// Deletes in small batches, each in its own write turn, so token requests never wait long.
+async fn prune_in_batches<'a, F, Fut>(store: &'a Store, what: &str, prune: F)
+where
+    F: Fn(&'a sqlx::AnyPool, i64) -> Fut,
+    Fut: std::future::Future<Output = Result<u64, crate::store::StoreError>>,
+{
+    const BATCH: i64 = 1000;
+    loop {
+        let turn = store.write_turn().await;
+        let pruned = prune(store.pool(), BATCH).await;
+        drop(turn);
+        match pruned {
+            Ok(n) if n as i64 == BATCH => tokio::task::yield_now().await,
+            Ok(_) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not prune {what}");
+                break;
             }
         }
     }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -15,6 +16,9 @@ use crate::time_util::Millis;
 
 const QUEUE: usize = 64 * 1024;
 const BATCH: usize = 512;
+/// Pause between writes, so that under load one commit carries many events rather than one
+/// commit per event; it is also the most an event waits to be readable.
+const LINGER: Duration = Duration::from_millis(50);
 
 /// Auth0's event types for the client credentials exchange.
 pub const SUCCESS: &str = "seccft";
@@ -55,7 +59,8 @@ impl AuditLog {
 
     pub fn record(&self, entry: Entry, now: Millis) {
         let event = LogEvent {
-            id: format!("log_{}", random::base62(24)),
+            // Time first: ids follow the order of events, so new index entries go at the end.
+            id: format!("log_{now:013}{}", random::base62(16)),
             seq: self.seq.fetch_add(1, Ordering::Relaxed),
             date: now,
             kind: entry.kind.to_owned(),
@@ -81,13 +86,19 @@ impl AuditLog {
 async fn write_batches(store: Store, mut rx: mpsc::Receiver<LogEvent>) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
-        if let Err(e) = logs::insert_batch(store.pool(), &batch).await {
+        if let Err(e) = write(&store, &batch).await {
             tracing::error!(error = %e, events = batch.len(), "audit log write failed; retrying once");
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-            if let Err(e) = logs::insert_batch(store.pool(), &batch).await {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            if let Err(e) = write(&store, &batch).await {
                 tracing::error!(error = %e, events = batch.len(), "audit log events lost");
             }
         }
         batch.clear();
+        tokio::time::sleep(LINGER).await;
     }
+}
+
+async fn write(store: &Store, batch: &[LogEvent]) -> Result<(), crate::store::StoreError> {
+    let _turn = store.write_turn().await;
+    logs::insert_batch(store.pool(), batch).await
 }

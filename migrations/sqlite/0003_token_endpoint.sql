@@ -6,7 +6,7 @@ CREATE TABLE assertion_jtis (
     jti TEXT NOT NULL,
     expires_at BIGINT NOT NULL,         -- unix seconds: exp + skew; pruned after that
     PRIMARY KEY (client_id, jti)
-);
+) WITHOUT ROWID;                        -- one B-tree for the key instead of a table and an index
 CREATE INDEX assertion_jtis_by_expiry ON assertion_jtis (expires_at);
 
 CREATE TABLE logs (

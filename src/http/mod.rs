@@ -46,10 +46,13 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        // One line per request only at debug (`RUST_LOG=tower_http=debug`): every token
+        // request is already an audit event, and at thousands of requests a second the line
+        // would cost the token path a tenth of an RSA signature. Server errors stay at error.
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
         )
         // Authorization headers and cookies never reach the logs.
         .layer(SetSensitiveRequestHeadersLayer::new([

@@ -12,12 +12,14 @@ use super::OAuthError;
 use super::access_token::AccessClaims;
 use super::assertion::{self, CandidateKey, Expectations, Rejection};
 use super::cache::{CachedClient, TokenCache};
+use super::replay::ReplayGuard;
 use super::request::TokenParams;
 use crate::audit::{self, AuditLog, Entry};
 use crate::crypto::random;
 use crate::crypto::signing::KeyRing;
 use crate::domain::grant::token_scopes;
 use crate::domain::issuer::Issuer;
+use crate::store::replay::UsedJti;
 use crate::store::{self, Store};
 use crate::time_util::Millis;
 
@@ -74,6 +76,7 @@ pub struct TokenIssuer {
     pub store: Store,
     pub cache: TokenCache,
     pub audit: Arc<AuditLog>,
+    pub replay: ReplayGuard,
     /// Credentials whose `last_used_at` was written within the last minute.
     pub recently_used: moka::sync::Cache<String, ()>,
 }
@@ -92,6 +95,8 @@ impl TokenIssuer {
             issuer,
             accept_legacy_audience,
             keys,
+            // The writer stops by itself once the issuer (its only handle) is dropped.
+            replay: ReplayGuard::spawn(store.clone()).0,
             store,
             cache,
             audit,
@@ -229,14 +234,15 @@ impl TokenIssuer {
         // SPEC B.6: the jti is consumed only after every other check passed, so a forged or
         // misdirected assertion cannot burn a legitimate one.
         if let Some(v) = &pending_jti {
-            let fresh = store::replay::consume(
-                self.store.pool(),
-                &client.client.client_id,
-                &v.jti,
-                v.exp + assertion::SKEW,
-            )
-            .await
-            .map_err(|e| server_error(&e))?;
+            let fresh = self
+                .replay
+                .consume(UsedJti {
+                    client_id: client.client.client_id.clone(),
+                    jti: v.jti.clone(),
+                    keep_until: v.exp + assertion::SKEW,
+                })
+                .await
+                .map_err(|e| server_error(&e))?;
             if !fresh {
                 return Err(OAuthError::InvalidClient {
                     reason: "replayed",

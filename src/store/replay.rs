@@ -1,28 +1,55 @@
 //! Used assertion ids (SPEC B.6): `(client_id, jti)` recorded atomically, shared by every server
 //! instance through the database, kept until the assertion could no longer be accepted anyway.
 
-use sqlx::AnyPool;
+use std::collections::HashSet;
+use std::fmt::Write;
 
-use super::StoreError;
+use sqlx::{AnyPool, Row};
 
-/// Records the jti; `false` when it was already used (a replay). One atomic statement: with many
-/// concurrent requests carrying the same assertion exactly one insert wins.
-pub async fn consume(
-    pool: &AnyPool,
-    client_id: &str,
-    jti: &str,
-    keep_until: i64,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(client_id)
-    .bind(jti)
-    .bind(keep_until)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+use super::{StoreError, sql};
+
+/// One assertion id to record, kept until `keep_until` (unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UsedJti {
+    pub client_id: String,
+    pub jti: String,
+    pub keep_until: i64,
+}
+
+/// Rows per statement: 3 parameters each stays far below SQLite's and PostgreSQL's limits.
+pub const MAX_BATCH: usize = 256;
+
+/// Records up to [`MAX_BATCH`] ids in one atomic statement and says, for each, whether it was
+/// fresh (`false`: already used, a replay). The caller removes repeats within `batch`: the
+/// statement inserts the first and reports it fresh, so it cannot tell the repeat apart.
+pub async fn consume_batch(pool: &AnyPool, batch: &[UsedJti]) -> Result<Vec<bool>, StoreError> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut text = String::from("INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ");
+    for i in 0..batch.len() {
+        let n = 3 * i;
+        let sep = if i == 0 { "" } else { ", " };
+        let _ = write!(text, "{sep}(${}, ${}, ${})", n + 1, n + 2, n + 3);
+    }
+    text.push_str(" ON CONFLICT DO NOTHING RETURNING client_id, jti");
+    let mut query = sqlx::query(sql(text));
+    for used in batch {
+        query = query
+            .bind(&used.client_id)
+            .bind(&used.jti)
+            .bind(used.keep_until);
+    }
+    let inserted: HashSet<(String, String)> = query
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("client_id")?, row.try_get("jti")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(batch
+        .iter()
+        .map(|u| inserted.contains(&(u.client_id.clone(), u.jti.clone())))
+        .collect())
 }
 
 /// Deletes up to `batch` entries that expired before `now` (unix seconds); returns how many.
@@ -39,7 +66,6 @@ pub async fn prune(pool: &AnyPool, now: i64, batch: i64) -> Result<u64, StoreErr
 }
 
 pub async fn count(pool: &AnyPool) -> Result<i64, StoreError> {
-    use sqlx::Row;
     Ok(sqlx::query("SELECT COUNT(*) AS n FROM assertion_jtis")
         .fetch_one(pool)
         .await?

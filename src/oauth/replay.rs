@@ -1,0 +1,172 @@
+//! Replay protection (SPEC B.6) with group commit: concurrent token requests hand their `jti`
+//! to one writer task, which records everything waiting in a single statement. Under load one
+//! database round trip serves many requests, instead of each request paying its own; when
+//! idle, a request waits for nothing but its own insert.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::store::replay::{self, MAX_BATCH, UsedJti};
+use crate::store::{Store, StoreError};
+
+/// Requests waiting beyond this many are refused rather than queued without bound.
+const QUEUE: usize = 4 * MAX_BATCH;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Store(#[from] Arc<StoreError>),
+    #[error("the replay check is not running")]
+    Stopped,
+}
+
+struct Pending {
+    used: UsedJti,
+    fresh: oneshot::Sender<Result<bool, Arc<StoreError>>>,
+}
+
+#[derive(Clone)]
+pub struct ReplayGuard {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl ReplayGuard {
+    /// Starts the writer; it stops once every handle to the guard is gone.
+    pub fn spawn(store: Store) -> (Self, JoinHandle<()>) {
+        let (queue, requests) = mpsc::channel(QUEUE);
+        (Self { queue }, tokio::spawn(write_batches(store, requests)))
+    }
+
+    /// Records the jti; `Ok(false)` when it was already used. Exactly one of any number of
+    /// concurrent calls with the same `(client_id, jti)` gets `true`, on this instance or any
+    /// other sharing the database.
+    pub async fn consume(&self, used: UsedJti) -> Result<bool, ReplayError> {
+        let (fresh, answer) = oneshot::channel();
+        self.queue
+            .send(Pending { used, fresh })
+            .await
+            .map_err(|_| ReplayError::Stopped)?;
+        Ok(answer.await.map_err(|_| ReplayError::Stopped)??)
+    }
+}
+
+async fn write_batches(store: Store, mut requests: mpsc::Receiver<Pending>) {
+    let mut waiting = Vec::with_capacity(MAX_BATCH);
+    while requests.recv_many(&mut waiting, MAX_BATCH).await > 0 {
+        let (first_uses, repeats) = split_repeats(std::mem::take(&mut waiting));
+        // A repeat within one batch is a replay of an id the same batch records.
+        for repeat in repeats {
+            let _ = repeat.fresh.send(Ok(false));
+        }
+        let batch: Vec<UsedJti> = first_uses.iter().map(|p| p.used.clone()).collect();
+        let turn = store.write_turn().await;
+        let written = replay::consume_batch(store.pool(), &batch).await;
+        drop(turn);
+        match written {
+            Ok(fresh) => {
+                for (pending, fresh) in first_uses.into_iter().zip(fresh) {
+                    let _ = pending.fresh.send(Ok(fresh));
+                }
+            }
+            Err(e) => {
+                let e = Arc::new(e);
+                for pending in first_uses {
+                    let _ = pending.fresh.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Splits requests into the first use of each `(client_id, jti)` and the repeats after it.
+fn split_repeats(batch: Vec<Pending>) -> (Vec<Pending>, Vec<Pending>) {
+    let mut seen = HashSet::with_capacity(batch.len());
+    batch
+        .into_iter()
+        .partition(|p| seen.insert((p.used.client_id.clone(), p.used.jti.clone())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(
+        client_id: &str,
+        jti: &str,
+    ) -> (Pending, oneshot::Receiver<Result<bool, Arc<StoreError>>>) {
+        let (fresh, rx) = oneshot::channel();
+        let used = UsedJti {
+            client_id: client_id.into(),
+            jti: jti.into(),
+            keep_until: 0,
+        };
+        (Pending { used, fresh }, rx)
+    }
+
+    #[test]
+    fn only_the_first_use_in_a_batch_is_kept() {
+        let batch = vec![
+            pending("a", "1").0,
+            pending("a", "1").0,
+            pending("b", "1").0,
+            pending("a", "2").0,
+        ];
+        let (first, repeats) = split_repeats(batch);
+        let ids: Vec<_> = first
+            .iter()
+            .map(|p| (p.used.client_id.as_str(), p.used.jti.as_str()))
+            .collect();
+        assert_eq!(ids, [("a", "1"), ("b", "1"), ("a", "2")]);
+        assert_eq!(repeats.len(), 1);
+        assert_eq!(
+            (
+                repeats[0].used.client_id.as_str(),
+                repeats[0].used.jti.as_str()
+            ),
+            ("a", "1")
+        );
+    }
+
+    async fn sqlite_store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("replay.db").display());
+        (Store::connect(&url).await.unwrap(), dir)
+    }
+
+    #[tokio::test]
+    async fn concurrent_uses_of_one_jti_succeed_exactly_once() {
+        let (store, _dir) = sqlite_store().await;
+        let (guard, _writer) = ReplayGuard::spawn(store);
+        let used = |jti: &str| UsedJti {
+            client_id: "c".into(),
+            jti: jti.into(),
+            keep_until: 1,
+        };
+        let attempts: Vec<_> = (0..50)
+            .map(|i| {
+                let guard = guard.clone();
+                let jti = if i % 2 == 0 {
+                    "same".to_owned()
+                } else {
+                    format!("own-{i}")
+                };
+                tokio::spawn(async move { (i, guard.consume(used(&jti)).await.unwrap()) })
+            })
+            .collect();
+        let mut fresh_same = 0;
+        for a in attempts {
+            let (i, fresh) = a.await.unwrap();
+            if i % 2 == 0 {
+                fresh_same += usize::from(fresh);
+            } else {
+                assert!(fresh, "a distinct jti is fresh");
+            }
+        }
+        assert_eq!(fresh_same, 1);
+        assert!(!guard.consume(used("same")).await.unwrap());
+        assert!(!guard.consume(used("own-1")).await.unwrap());
+    }
+}
