@@ -261,7 +261,10 @@ mod tests {
         let spki = pem::parse(PUBLIC).unwrap();
         let (input, signature) = token.rsplit_once('.').unwrap();
         UnparsedPublicKey::new(alg, spki.contents())
-            .verify(input.as_bytes(), &URL_SAFE_NO_PAD.decode(signature).unwrap())
+            .verify(
+                input.as_bytes(),
+                &URL_SAFE_NO_PAD.decode(signature).unwrap(),
+            )
             .is_ok()
     }
 
@@ -273,7 +276,10 @@ mod tests {
         let claims = decode(parts[1]);
         assert_eq!(claims["iss"], "app-1");
         assert_eq!(claims["sub"], "app-1");
-        assert_eq!(claims["aud"], ISSUER, "aud is the issuer, as a single string");
+        assert_eq!(
+            claims["aud"], ISSUER,
+            "aud is the issuer, as a single string"
+        );
         assert_eq!(claims["iat"], 1_800_000_000u64);
         assert_eq!(claims["exp"], 1_800_000_060u64);
         let jti = claims["jti"].as_str().unwrap();
@@ -345,9 +351,7 @@ mod tests {
 
     #[test]
     fn lifetime_is_bounded_by_300_seconds() {
-        let s = signer()
-            .with_lifetime(Duration::from_secs(300))
-            .unwrap();
+        let s = signer().with_lifetime(Duration::from_secs(300)).unwrap();
         let claims = decode(s.sign_at(1000).unwrap().split('.').nth(1).unwrap());
         assert_eq!(claims["exp"], 1300u64);
 

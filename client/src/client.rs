@@ -279,8 +279,14 @@ impl Client {
         scope: Option<&str>,
     ) -> Result<TokenResponse, Error> {
         let endpoint = self.token_endpoint().await?;
-        endpoint::request_token(&self.inner.http, endpoint, &self.inner.signer, audience, scope)
-            .await
+        endpoint::request_token(
+            &self.inner.http,
+            endpoint,
+            &self.inner.signer,
+            audience,
+            scope,
+        )
+        .await
     }
 
     /// The token endpoint: as configured, or found once through discovery.
@@ -344,7 +350,10 @@ mod tests {
             renewal_margin(short, DEFAULT_REFRESH_MARGIN),
             Duration::from_secs(2)
         );
-        assert_eq!(renewal_margin(Duration::ZERO, DEFAULT_REFRESH_MARGIN), Duration::ZERO);
+        assert_eq!(
+            renewal_margin(Duration::ZERO, DEFAULT_REFRESH_MARGIN),
+            Duration::ZERO
+        );
     }
 
     #[test]

@@ -147,10 +147,9 @@ pub(crate) async fn request_token(
             server_date,
         }));
     }
-    let parsed: TokenBody =
-        serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse {
-            reason: e.to_string(),
-        })?;
+    let parsed: TokenBody = serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse {
+        reason: e.to_string(),
+    })?;
     if parsed.access_token.is_empty() {
         return Err(Error::InvalidResponse {
             reason: "access_token is empty".into(),

@@ -126,11 +126,10 @@ impl PrivateKey {
     fn from_block(block: &pem::Pem) -> Result<Self, KeyError> {
         match block.tag() {
             "PRIVATE KEY" => {
-                let algorithm = pkcs8_algorithm(block.contents()).ok_or_else(|| {
-                    KeyError::MalformedPem {
+                let algorithm =
+                    pkcs8_algorithm(block.contents()).ok_or_else(|| KeyError::MalformedPem {
                         reason: "the PRIVATE KEY block is not a valid PKCS#8 structure".into(),
-                    }
-                })?;
+                    })?;
                 if algorithm != OID_RSA_ENCRYPTION {
                     return Err(KeyError::NotRsa {
                         key_type: key_type_of(algorithm),
@@ -203,11 +202,7 @@ fn explain_non_private(label: &str) -> KeyError {
 
 /// A label as found, cut short and stripped of control characters, safe to print.
 fn printable(label: &str) -> String {
-    label
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(40)
-        .collect()
+    label.chars().filter(|c| !c.is_control()).take(40).collect()
 }
 
 const OID_RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
@@ -220,7 +215,9 @@ const OID_ED448: &[u8] = &[0x2b, 0x65, 0x71];
 
 fn key_type_of(oid: &[u8]) -> &'static str {
     match oid {
-        OID_RSASSA_PSS => "an RSASSA-PSS-restricted RSA key (export it as a plain rsaEncryption key)",
+        OID_RSASSA_PSS => {
+            "an RSASSA-PSS-restricted RSA key (export it as a plain rsaEncryption key)"
+        }
         OID_EC_PUBLIC_KEY => "EC",
         OID_DSA => "DSA",
         OID_X25519 => "X25519",

@@ -36,8 +36,8 @@ mod endpoint;
 mod error;
 mod key;
 
-pub use assertion::{AssertionSigner, Alg, DEFAULT_LIFETIME, MAX_LIFETIME};
+pub use assertion::{Alg, AssertionSigner, DEFAULT_LIFETIME, MAX_LIFETIME};
 pub use client::{AccessToken, Client, ClientBuilder, DEFAULT_REFRESH_MARGIN};
 pub use endpoint::TokenResponse;
 pub use error::{Error, Rejection};
-pub use key::{KeyError, PrivateKey};
+pub use key::{KeyError, MAX_PEM_LEN, PrivateKey};
