@@ -41,10 +41,10 @@ async fn main() -> ExitCode {
         let started = Instant::now();
         match client.token(audience).await {
             Ok(token) => println!(
-                "call {attempt}: {} token, scope {:?}, expires in {:?}, took {:?}; first 20 chars: {}…",
+                "call {attempt}: {} token, scope {:?}, expires in {} s, took {:?}; first 20 chars: {}…",
                 token.token_type(),
                 token.scope().unwrap_or(""),
-                token.expires_in().unwrap_or_default(),
+                token.expires_in().unwrap_or_default().as_secs(),
                 started.elapsed(),
                 &token.as_str()[..token.as_str().len().min(20)],
             ),

@@ -230,7 +230,8 @@ impl Client {
     }
 
     /// An access token for `audience` with the scopes the application is granted; from the cache
-    /// while it has enough life left.
+    /// while it has enough life left. Failures are not cached (the next call tries again), nor
+    /// is a token whose response carries no `expires_in`.
     pub async fn token(&self, audience: &str) -> Result<AccessToken, Error> {
         self.token_with_scope(audience, None).await
     }
