@@ -179,3 +179,30 @@ async fn read_body(mut res: reqwest::Response, url: &str) -> Result<Vec<u8>, Err
     }
     Ok(body)
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+
+    /// An `https://` issuer is spoken to over TLS: the first bytes the server sees are a TLS
+    /// handshake record (content type 22, version 3.x), not an HTTP request line.
+    #[tokio::test]
+    async fn speaks_tls_to_an_https_issuer() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut first = [0u8; 3];
+            conn.read_exact(&mut first).await.unwrap();
+            first
+        });
+        let issuer = format!("https://127.0.0.1:{port}/");
+        let result = discover(&reqwest::Client::new(), &issuer).await;
+        assert!(matches!(result, Err(Error::Http { .. })), "{result:?}");
+        let first = server.await.unwrap();
+        assert_eq!(first[0], 0x16, "a TLS handshake record");
+        assert_eq!(first[1], 0x03);
+    }
+}

@@ -61,6 +61,19 @@ fn read_key_file(path: &Path) -> Result<String, String> {
             signet_client::MAX_PEM_LEN
         ));
     }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        // Not refused: the key works either way, and refusing would break setups where a
+        // secrets manager mounts the file with its own idea of permissions.
+        if mode & 0o077 != 0 {
+            eprintln!(
+                "signet: warning: {shown} can be read by other users (mode {mode:o}); \
+                 chmod 600 it"
+            );
+        }
+    }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     String::from_utf8(bytes).map_err(|_| {
         format!("{shown} is not a text file; expected a PEM private key (DER keys: convert with openssl pkey -inform DER -in KEY -out key.pem)")

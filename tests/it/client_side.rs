@@ -419,6 +419,60 @@ async fn keygen_refuses_sizes_the_server_would_refuse() {
 // ---------------------------------------------------------------------------------------------
 // signet token and signet assertion
 
+#[tokio::test]
+async fn signet_assertion_refuses_lifetimes_servers_refuse_and_keys_it_cannot_use() {
+    let tmp = tempfile::tempdir().unwrap();
+    let made = keygen(tmp.path(), "svc", &[]).await;
+    let key = made.private_key().display().to_string();
+    let base = |key: &str, lifetime: &str| {
+        [
+            "assertion",
+            "--issuer",
+            "https://tenant.example.com/",
+            "--client-id",
+            "app-0001",
+            "--key",
+            key,
+            "--lifetime",
+            lifetime,
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+
+    let out = signet(base(&key, "301")).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(
+        text(&out.stderr).contains("1 to 300 seconds"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = signet(base(&key, "300")).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let claims = claims_of(text(&out.stdout).trim());
+    assert_eq!(claims["aud"], "https://tenant.example.com/");
+    assert_eq!(claims["iss"], "app-0001");
+    assert_eq!(claims["sub"], "app-0001");
+
+    let fixture = |name: &str| format!("{}/tests/fixtures/keys/{name}", env!("CARGO_MANIFEST_DIR"));
+    for (file, says) in [
+        ("rsa2048.pub.pem", "this is a public key"),
+        ("rsa2048.cert.pem", "this is a certificate"),
+        ("rsa2048.encrypted.key.pem", "encrypted"),
+        ("ec-p256.key.pem", "this key is EC"),
+    ] {
+        let out = signet(base(&fixture(file), "60")).await;
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        assert!(
+            text(&out.stderr).contains(says),
+            "{file}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
 async fn signet_token_gets_a_token_with_a_keygen_key(db: Db) {
     let Some(app) = TestApp::spawn(db).await else {
         return;
