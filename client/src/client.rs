@@ -189,9 +189,15 @@ impl ClientBuilder {
 /// Clone it freely: clones share the key, the HTTP connection pool and the cache. Concurrent
 /// callers asking for the same audience and scope wait for one request instead of each sending
 /// their own.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
 }
 
 type SlotKey = (String, Option<String>);
