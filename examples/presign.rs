@@ -8,22 +8,18 @@
 //! Each assertion: header `{"alg":…,"typ":"JWT"}` (no `kid`: the server tries the client's
 //! credentials, SPEC B.5), `iss` = `sub` = the client id, `aud` = the issuer, `iat` = now,
 //! `exp` = now + `--lifetime` (290 s by default, under the 300 s limit of SPEC A.6), and a
-//! unique `jti`. Use the file within that lifetime. Signing runs on every core.
+//! random `jti` (signet-client's `AssertionSigner`, as `signet assertion` makes them). Use the
+//! file within that lifetime. Signing runs on every core.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, bail};
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use aws_lc_rs::rsa::KeyPair;
-use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PSS_SHA256, RsaEncoding};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use clap::{Parser, ValueEnum};
-use serde::Serialize;
+use anyhow::Context;
+use clap::Parser;
+use signet_client::{Alg, AssertionSigner, PrivateKey};
 
 #[derive(Parser)]
 #[command(about = "Write N pre-signed Private Key JWT client assertions, one per line")]
@@ -44,65 +40,29 @@ struct Args {
     #[arg(long)]
     out: PathBuf,
     /// Signature algorithm; must be the credential's `alg`.
-    #[arg(long, value_enum, ignore_case = true, default_value_t = Alg::RS256)]
+    #[arg(long, default_value = "RS256", value_parser = parse_alg)]
     alg: Alg,
     /// `exp - iat`, in seconds (the server refuses more than 300).
     #[arg(long, default_value_t = 290)]
-    lifetime: i64,
+    lifetime: u64,
     /// Signing threads (default: every core).
     #[arg(long)]
     threads: Option<usize>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-#[value(rename_all = "verbatim")]
-#[allow(clippy::upper_case_acronyms)]
-enum Alg {
-    RS256,
-    RS384,
-    PS256,
+fn parse_alg(s: &str) -> Result<Alg, String> {
+    s.parse().map_err(|e: signet_client::Error| e.to_string())
 }
 
-impl Alg {
-    fn name(self) -> &'static str {
-        match self {
-            Self::RS256 => "RS256",
-            Self::RS384 => "RS384",
-            Self::PS256 => "PS256",
-        }
-    }
-
-    fn encoding(self) -> &'static dyn RsaEncoding {
-        match self {
-            Self::RS256 => &RSA_PKCS1_SHA256,
-            Self::RS384 => &RSA_PKCS1_SHA384,
-            Self::PS256 => &RSA_PSS_SHA256,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct Claims<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    aud: &'a str,
-    iat: i64,
-    exp: i64,
-    jti: String,
-}
-
-fn load_key(path: &PathBuf) -> anyhow::Result<KeyPair> {
-    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let block = pem::parse(&text).with_context(|| format!("{} is not PEM", path.display()))?;
-    let pair = match block.tag() {
-        "PRIVATE KEY" => KeyPair::from_pkcs8(block.contents()),
-        "RSA PRIVATE KEY" => KeyPair::from_der(block.contents()),
-        other => bail!(
-            "{}: expected an RSA private key, found `{other}`",
-            path.display()
-        ),
-    };
-    pair.map_err(|e| anyhow::anyhow!("{}: not a usable RSA private key: {e}", path.display()))
+/// The same signer `signet assertion` and `signet token` use, so the load test measures the
+/// assertions real clients send.
+fn signer(args: &Args) -> anyhow::Result<AssertionSigner> {
+    let text = std::fs::read_to_string(&args.key)
+        .with_context(|| format!("reading {}", args.key.display()))?;
+    let key = PrivateKey::from_pem(&text).with_context(|| args.key.display().to_string())?;
+    Ok(AssertionSigner::new(key, &args.client_id, &args.issuer)?
+        .with_alg(args.alg)
+        .with_lifetime(Duration::from_secs(args.lifetime))?)
 }
 
 fn main() -> ExitCode {
@@ -116,51 +76,24 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
-    let pair = load_key(&args.key)?;
+    let signer = signer(&args)?;
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, args.count.max(1));
-
-    // One random prefix per run plus a counter: unique within the file and across runs.
-    let mut nonce = [0u8; 12];
-    SystemRandom::new()
-        .fill(&mut nonce)
-        .map_err(|_| anyhow::anyhow!("system random generator failed"))?;
-    let run = URL_SAFE_NO_PAD.encode(nonce);
-    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
-
-    let header = format!(r#"{{"alg":"{}","typ":"JWT"}}"#, args.alg.name());
-    let header = URL_SAFE_NO_PAD.encode(header);
-    let encoding = args.alg.encoding();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
 
     let started = Instant::now();
     let per_thread = args.count.div_ceil(threads);
     let chunks: Vec<Vec<u8>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                let (pair, header, run, args) = (&pair, &header, &run, &args);
+                let signer = &signer;
                 let range = (t * per_thread)..((t + 1) * per_thread).min(args.count);
                 scope.spawn(move || -> anyhow::Result<Vec<u8>> {
-                    let rng = SystemRandom::new();
-                    let mut signature = vec![0u8; pair.public_modulus_len()];
                     let mut out = Vec::with_capacity(range.len() * 700);
-                    for i in range {
-                        let claims = Claims {
-                            iss: &args.client_id,
-                            sub: &args.client_id,
-                            aud: &args.issuer,
-                            iat: now,
-                            exp: now + args.lifetime,
-                            jti: format!("{run}-{i}"),
-                        };
-                        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims)?);
-                        let signing_input = format!("{header}.{payload}");
-                        pair.sign(encoding, &rng, signing_input.as_bytes(), &mut signature)
-                            .map_err(|_| anyhow::anyhow!("RSA signing failed"))?;
-                        out.extend_from_slice(signing_input.as_bytes());
-                        out.push(b'.');
-                        out.extend_from_slice(URL_SAFE_NO_PAD.encode(&signature).as_bytes());
+                    for _ in range {
+                        out.extend_from_slice(signer.sign_at(now)?.as_bytes());
                         out.push(b'\n');
                     }
                     Ok(out)
@@ -183,7 +116,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     eprintln!(
         "presign: {} {} assertions for {} in {:.1} s on {threads} threads -> {} (valid until {})",
         args.count,
-        args.alg.name(),
+        args.alg,
         args.client_id,
         started.elapsed().as_secs_f64(),
         args.out.display(),

@@ -1,6 +1,11 @@
 //! The command line: one file per subcommand.
 
+pub mod assertion;
+pub mod client_args;
+pub mod key_material;
+pub mod keygen;
 pub mod serve;
+pub mod token;
 
 use clap::{Parser, Subcommand};
 
@@ -19,4 +24,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the authorization server.
     Serve(crate::config::ServeArgs),
+    /// Make an application's RSA key pair (and optionally a self-signed certificate).
+    Keygen(keygen::KeygenArgs),
+    /// Print a fresh Private Key JWT client assertion (RFC 7523).
+    Assertion(assertion::AssertionArgs),
+    /// Get an access token with Private Key JWT and print the server's JSON response.
+    Token(token::TokenArgs),
 }

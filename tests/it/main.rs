@@ -4,6 +4,7 @@
 mod helpers;
 
 mod bad_input;
+mod client_side;
 mod credentials;
 mod management;
 mod persistence;

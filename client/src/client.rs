@@ -1,0 +1,407 @@
+//! [`Client`]: access tokens on demand, cached per (audience, scope) and renewed before they
+//! expire, shared safely between tasks.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Mutex as AsyncMutex, OnceCell};
+use tokio::time::Instant;
+
+use crate::assertion::{Alg, AssertionSigner};
+use crate::endpoint::{self, TokenResponse};
+use crate::error::Error;
+use crate::key::PrivateKey;
+
+/// A token is renewed once less than this much of its lifetime is left (or 10 % of it, if that
+/// is more), so callers never hold one that expires while their request is in flight.
+pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+/// An access token with its expiry. `Debug` never shows the token.
+#[derive(Clone)]
+pub struct AccessToken {
+    token: Arc<str>,
+    token_type: Arc<str>,
+    scope: Option<Arc<str>>,
+    expires_at: Option<Instant>,
+}
+
+impl AccessToken {
+    /// The token, for an `Authorization: Bearer …` header.
+    pub fn as_str(&self) -> &str {
+        &self.token
+    }
+
+    /// `Bearer` for every server this crate has been used with.
+    pub fn token_type(&self) -> &str {
+        &self.token_type
+    }
+
+    /// The scopes the server granted, space-separated, when it said.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// Time left until the token expires (`None` when the server gave no `expires_in`).
+    pub fn expires_in(&self) -> Option<Duration> {
+        self.expires_at
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &"<redacted>")
+            .field("token_type", &self.token_type)
+            .field("scope", &self.scope)
+            .field("expires_in", &self.expires_in())
+            .finish()
+    }
+}
+
+/// Builds a [`Client`]. Only the issuer, the client id and the private key are required.
+pub struct ClientBuilder {
+    issuer: String,
+    client_id: String,
+    key_pem: String,
+    alg: Alg,
+    kid: Option<String>,
+    assertion_lifetime: Option<Duration>,
+    token_endpoint: Option<String>,
+    refresh_margin: Duration,
+    http: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("alg", &self.alg)
+            .field("token_endpoint", &self.token_endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// `issuer`: the server's issuer exactly as it publishes it (`https://tenant.example.com/`
+    /// for Auth0 and signet, trailing slash included). `private_key_pem`: the application's RSA
+    /// private key, PKCS#8 or PKCS#1 PEM.
+    pub fn new(
+        issuer: impl Into<String>,
+        client_id: impl Into<String>,
+        private_key_pem: impl Into<String>,
+    ) -> Self {
+        Self {
+            issuer: issuer.into(),
+            client_id: client_id.into(),
+            key_pem: private_key_pem.into(),
+            alg: Alg::RS256,
+            kid: None,
+            assertion_lifetime: None,
+            token_endpoint: None,
+            refresh_margin: DEFAULT_REFRESH_MARGIN,
+            http: None,
+        }
+    }
+
+    /// The credential's algorithm (default RS256).
+    pub fn alg(mut self, alg: Alg) -> Self {
+        self.alg = alg;
+        self
+    }
+
+    /// Sends this `kid` in the assertion header (default: none; the server tries the
+    /// application's credentials).
+    pub fn kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(kid.into());
+        self
+    }
+
+    /// Assertion lifetime, 1 to 300 s (default 60 s).
+    pub fn assertion_lifetime(mut self, lifetime: Duration) -> Self {
+        self.assertion_lifetime = Some(lifetime);
+        self
+    }
+
+    /// Uses this token endpoint and skips discovery — for a server reached at another address
+    /// than its issuer, e.g. plain http behind a TLS proxy.
+    pub fn token_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.token_endpoint = Some(url.into());
+        self
+    }
+
+    /// Renew a cached token once less than `max(margin, 10 % of its lifetime)` is left, capped at
+    /// half its lifetime (default margin: 60 s).
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// Uses this HTTP client (proxies, timeouts, extra root certificates).
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Parses the key and checks the settings; makes no network request.
+    pub fn build(self) -> Result<Client, Error> {
+        let key = PrivateKey::from_pem(&self.key_pem)?;
+        let mut signer = AssertionSigner::new(key, &self.client_id, &self.issuer)?
+            .with_alg(self.alg)
+            .with_kid(self.kid);
+        if let Some(lifetime) = self.assertion_lifetime {
+            signer = signer.with_lifetime(lifetime)?;
+        }
+        if let Some(url) = &self.token_endpoint {
+            url::Url::parse(url).map_err(|e| Error::Discovery {
+                url: url.clone(),
+                reason: format!("the token endpoint is not a URL ({e})"),
+            })?;
+        }
+        let token_endpoint = OnceCell::new_with(self.token_endpoint);
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .map_err(|source| Error::Http {
+                    url: self.issuer.clone(),
+                    source,
+                })?,
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                signer,
+                http,
+                token_endpoint,
+                refresh_margin: self.refresh_margin,
+                slots: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+}
+
+/// Fetches access tokens with Private Key JWT client authentication and caches them.
+///
+/// Clone it freely: clones share the key, the HTTP connection pool and the cache. Concurrent
+/// callers asking for the same audience and scope wait for one request instead of each sending
+/// their own.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+type SlotKey = (String, Option<String>);
+type Slot = Arc<AsyncMutex<Option<Cached>>>;
+
+struct Inner {
+    signer: AssertionSigner,
+    http: reqwest::Client,
+    token_endpoint: OnceCell<String>,
+    refresh_margin: Duration,
+    slots: Mutex<HashMap<SlotKey, Slot>>,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("signer", &self.signer)
+            .field("token_endpoint", &self.token_endpoint.get())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Cached {
+    token: AccessToken,
+    renew_at: Instant,
+}
+
+impl Client {
+    /// Shorthand for [`ClientBuilder::new`].
+    pub fn builder(
+        issuer: impl Into<String>,
+        client_id: impl Into<String>,
+        private_key_pem: impl Into<String>,
+    ) -> ClientBuilder {
+        ClientBuilder::new(issuer, client_id, private_key_pem)
+    }
+
+    /// An access token for `audience` with the scopes the application is granted; from the cache
+    /// while it has enough life left. Failures are not cached (the next call tries again), nor
+    /// is a token whose response carries no `expires_in`.
+    pub async fn token(&self, audience: &str) -> Result<AccessToken, Error> {
+        self.token_with_scope(audience, None).await
+    }
+
+    /// Like [`Client::token`], asking for `scope` (space-separated); cached separately per scope.
+    pub async fn token_with_scope(
+        &self,
+        audience: &str,
+        scope: Option<&str>,
+    ) -> Result<AccessToken, Error> {
+        let slot = self.slot(audience, scope);
+        // Held across the request: the callers that queue here get the token it brings.
+        let mut cached = slot.lock().await;
+        if let Some(c) = cached.as_ref()
+            && Instant::now() < c.renew_at
+        {
+            return Ok(c.token.clone());
+        }
+        let sent_at = Instant::now();
+        let response = self.request_token(audience, scope).await?;
+        let lifetime = response.expires_in.map(Duration::from_secs);
+        let token = AccessToken {
+            token: response.access_token.into(),
+            token_type: response.token_type.into(),
+            scope: response.scope.map(Into::into),
+            // Counted from when the request left: the server's clock started no earlier.
+            expires_at: lifetime.map(|l| sent_at + l),
+        };
+        *cached = lifetime.map(|l| Cached {
+            token: token.clone(),
+            renew_at: sent_at + l - renewal_margin(l, self.inner.refresh_margin),
+        });
+        Ok(token)
+    }
+
+    /// Drops the cached token for `audience`/`scope`, e.g. after an API refused it.
+    pub fn forget(&self, audience: &str, scope: Option<&str>) {
+        let key = (audience.to_owned(), scope.map(str::to_owned));
+        self.lock_slots().remove(&key);
+    }
+
+    /// One uncached token request, with its raw response.
+    pub async fn request_token(
+        &self,
+        audience: &str,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, Error> {
+        let endpoint = self.token_endpoint().await?;
+        endpoint::request_token(
+            &self.inner.http,
+            endpoint,
+            &self.inner.signer,
+            audience,
+            scope,
+        )
+        .await
+    }
+
+    /// The token endpoint: as configured, or found once through discovery.
+    pub async fn token_endpoint(&self) -> Result<&str, Error> {
+        self.inner
+            .token_endpoint
+            .get_or_try_init(|| endpoint::discover(&self.inner.http, self.inner.signer.issuer()))
+            .await
+            .map(String::as_str)
+    }
+
+    /// A fresh client assertion, for servers or tools this crate does not talk to itself.
+    pub fn assertion(&self) -> Result<String, Error> {
+        self.inner.signer.sign()
+    }
+
+    fn slot(&self, audience: &str, scope: Option<&str>) -> Slot {
+        let key = (audience.to_owned(), scope.map(str::to_owned));
+        self.lock_slots().entry(key).or_default().clone()
+    }
+
+    fn lock_slots(&self) -> std::sync::MutexGuard<'_, HashMap<SlotKey, Slot>> {
+        // The map is only touched for O(1) operations that cannot panic midway; a poisoned lock
+        // still holds a consistent map.
+        self.inner
+            .slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// How long before expiry a token of `lifetime` is renewed.
+fn renewal_margin(lifetime: Duration, margin: Duration) -> Duration {
+    margin.max(lifetime / 10).min(lifetime / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = include_str!("../../tests/fixtures/keys/rsa2048.key.pem");
+
+    #[test]
+    fn renews_a_day_long_token_with_the_larger_of_60_s_and_10_percent_left() {
+        let day = Duration::from_secs(86_400);
+        assert_eq!(
+            renewal_margin(day, DEFAULT_REFRESH_MARGIN),
+            Duration::from_secs(8_640)
+        );
+        let ten_minutes = Duration::from_secs(600);
+        assert_eq!(
+            renewal_margin(ten_minutes, DEFAULT_REFRESH_MARGIN),
+            Duration::from_secs(60)
+        );
+    }
+
+    #[test]
+    fn never_renews_before_half_the_lifetime() {
+        let short = Duration::from_secs(4);
+        assert_eq!(
+            renewal_margin(short, DEFAULT_REFRESH_MARGIN),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            renewal_margin(Duration::ZERO, DEFAULT_REFRESH_MARGIN),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn build_checks_key_issuer_lifetime_and_endpoint_without_network() {
+        let ok = Client::builder("https://tenant.example.com/", "app", KEY).build();
+        assert!(ok.is_ok());
+        let public = include_str!("../../tests/fixtures/keys/rsa2048.pub.pem");
+        assert!(matches!(
+            Client::builder("https://tenant.example.com/", "app", public).build(),
+            Err(Error::Key(_))
+        ));
+        assert!(matches!(
+            Client::builder("tenant.example.com", "app", KEY).build(),
+            Err(Error::InvalidIssuer { .. })
+        ));
+        assert!(matches!(
+            Client::builder("https://tenant.example.com/", "app", KEY)
+                .assertion_lifetime(Duration::from_secs(301))
+                .build(),
+            Err(Error::Lifetime { seconds: 301 })
+        ));
+        assert!(matches!(
+            Client::builder("https://tenant.example.com/", "app", KEY)
+                .token_endpoint("not a url")
+                .build(),
+            Err(Error::Discovery { .. })
+        ));
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let token = AccessToken {
+            token: "eyJhbGciOi.secret.token".into(),
+            token_type: "Bearer".into(),
+            scope: None,
+            expires_at: None,
+        };
+        assert!(!format!("{token:?}").contains("secret"));
+        let client = Client::builder("https://tenant.example.com/", "app", KEY)
+            .build()
+            .unwrap();
+        assert!(!format!("{client:?}").contains("PRIVATE"));
+    }
+}

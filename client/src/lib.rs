@@ -1,0 +1,43 @@
+//! Access tokens for machine-to-machine applications that authenticate with **Private Key JWT**
+//! (RFC 7523): instead of a shared secret, the application signs a short-lived assertion with its
+//! RSA private key for every token request.
+//!
+//! Works with signet, Auth0 and any OAuth 2.0 server that takes `client_credentials` with a
+//! client assertion whose `aud` is the issuer.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), signet_client::Error> {
+//! let pem = std::fs::read_to_string("private_key.pem").expect("key file");
+//! let client = signet_client::Client::builder(
+//!     "https://tenant.example.com/", // the issuer, exactly as the server publishes it
+//!     "my-client-id",
+//!     pem,
+//! )
+//! .build()?;
+//!
+//! // Cached and renewed before it expires; call it before every API request.
+//! let token = client.token("https://api.example.com/").await?;
+//! println!("Authorization: Bearer {}", token.as_str());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! - Keys: unencrypted PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`) RSA
+//!   keys; anything else is refused with a [`KeyError`] that names what was found.
+//! - Assertions: `iss` = `sub` = client id, `aud` = issuer, `exp` 60 s (at most 300 s) after
+//!   `iat`, a random `jti`, signed RS256 (or RS384 / PS256, [`Alg`]); see [`AssertionSigner`].
+//! - The token endpoint is found through OpenID discovery unless set with
+//!   [`ClientBuilder::token_endpoint`].
+//! - [`Client`] is `Clone + Send + Sync`; concurrent calls for one audience share one request.
+
+mod assertion;
+mod client;
+mod endpoint;
+mod error;
+mod key;
+
+pub use assertion::{Alg, AssertionSigner, DEFAULT_LIFETIME, MAX_LIFETIME};
+pub use client::{AccessToken, Client, ClientBuilder, DEFAULT_REFRESH_MARGIN};
+pub use endpoint::TokenResponse;
+pub use error::{Error, Rejection};
+pub use key::{KeyError, MAX_PEM_LEN, PrivateKey};

@@ -1,0 +1,331 @@
+//! `signet token`: one client credentials request with Private Key JWT, through the same
+//! `signet-client` code Rust services use. Prints the server's JSON answer; on failure prints
+//! the server's error and what usually causes it.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use signet_client::{Client, Error, Rejection};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc2822;
+
+use super::client_args::ClientArgs;
+
+/// The clock skew servers tolerate on assertion times (signet SPEC A.6; Auth0 alike).
+const SKEW_TOLERANCE_SECS: i64 = 10;
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+
+    /// The API (resource server identifier) the token is for.
+    #[arg(long)]
+    pub audience: String,
+
+    /// Scopes to ask for, space-separated. Default: every scope the application is granted.
+    #[arg(long)]
+    pub scope: Option<String>,
+
+    /// Token endpoint URL; skips discovery. Needed when the issuer is `https://…` but the
+    /// server is reached another way, e.g. over plain http behind a TLS proxy.
+    #[arg(long, value_name = "URL")]
+    pub token_endpoint: Option<String>,
+}
+
+pub fn run(args: TokenArgs) -> ExitCode {
+    let client = match build_client(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("signet token: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("signet token: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(client.request_token(&args.audience, args.scope.as_deref()));
+    match result {
+        Ok(response) => {
+            println!("{}", response.raw);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("signet token: {}", with_causes(&e));
+            if let Error::Rejected(r) = &e
+                && !r.body.is_empty()
+            {
+                eprintln!("server response: {}", r.body);
+            }
+            if let Some(hint) = hint(&e, &args, OffsetDateTime::now_utc()) {
+                eprintln!("\nhint: {hint}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn build_client(args: &TokenArgs) -> Result<Client, String> {
+    let c = &args.client;
+    let mut builder =
+        Client::builder(c.issuer.as_str(), c.client_id.as_str(), c.key_pem()?).alg(c.alg);
+    if let Some(kid) = &c.kid {
+        builder = builder.kid(kid.as_str());
+    }
+    if let Some(url) = &args.token_endpoint {
+        builder = builder.token_endpoint(url.as_str());
+    }
+    // Only key problems need the file's name to make sense.
+    builder.build().map_err(|e| match e {
+        Error::Key(_) => format!("{}: {e}", c.key.display()),
+        other => other.to_string(),
+    })
+}
+
+/// The error and its underlying causes (e.g. "connection refused" under an HTTP error).
+fn with_causes(error: &Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// What usually causes `error`, in the words of someone who has seen it before.
+fn hint(error: &Error, args: &TokenArgs, now: OffsetDateTime) -> Option<String> {
+    let issuer = &args.client.issuer;
+    match error {
+        Error::Rejected(r) if r.status == 401 || r.error == "invalid_client" => {
+            Some(invalid_client_hint(r, args, now))
+        }
+        Error::Rejected(r) if r.error == "access_denied" => Some(format!(
+            "the application has no client grant for the audience \"{}\", or no API has that \
+             identifier. Grant it: POST {issuer}api/v2/client-grants with \
+             {{\"client_id\":\"{}\",\"audience\":\"{}\",\"scope\":[…]}}",
+            args.audience, args.client.client_id, args.audience
+        )),
+        Error::Rejected(r) if r.error == "unauthorized_client" => Some(
+            "the application may not use the client_credentials grant: make it a \
+             non_interactive application or add client_credentials to its grant_types"
+                .into(),
+        ),
+        Error::Http { .. } => Some(format!(
+            "is the server running and reachable at that address? When the issuer ({issuer}) \
+             is not the address this machine reaches the server at (e.g. TLS ends at a proxy), \
+             pass --token-endpoint with the URL that works from here"
+        )),
+        Error::Discovery { .. } => Some(format!(
+            "check that --issuer ({issuer}) is the server's issuer, or pass --token-endpoint to \
+             skip discovery"
+        )),
+        Error::IssuerMismatch { discovered, .. } => Some(format!(
+            "use --issuer {discovered} (and, if that address is not reachable from here, \
+             --token-endpoint)"
+        )),
+        _ => None,
+    }
+}
+
+fn invalid_client_hint(r: &Rejection, args: &TokenArgs, now: OffsetDateTime) -> String {
+    // Causes that the evidence at hand rules out are still listed, last, so the reader knows
+    // they were considered.
+    let mut likely = Vec::new();
+    let mut ruled_out = Vec::new();
+
+    match r.server_date.as_deref().and_then(|d| clock_skew(d, now)) {
+        Some(s) if s.abs() > SKEW_TOLERANCE_SECS => likely.insert(
+            0,
+            format!(
+                "clock skew: this machine's clock is {} s {} the server's, more than the {} s \
+                 servers tolerate, so the assertion looks {} to the server. Synchronise the \
+                 clock (NTP)",
+                s.abs(),
+                if s > 0 { "ahead of" } else { "behind" },
+                SKEW_TOLERANCE_SECS,
+                if s > 0 {
+                    "issued in the future"
+                } else {
+                    "expired"
+                },
+            ),
+        ),
+        Some(_) => ruled_out.push(
+            "clock skew: ruled out (this machine's clock agrees with the server's Date header)"
+                .to_owned(),
+        ),
+        None => likely.push(format!(
+            "clock skew: this machine's clock must be within {SKEW_TOLERANCE_SECS} s of the \
+             server's"
+        )),
+    }
+
+    let issuer = &args.client.issuer;
+    if args.token_endpoint.is_some() {
+        likely.push(format!(
+            "wrong issuer: --issuer must be the server's issuer character for character (it is \
+             the assertion's aud): compare \"{issuer}\" with `issuer` in the server's \
+             .well-known/openid-configuration"
+        ));
+    } else {
+        ruled_out.push(format!(
+            "wrong issuer: ruled out (the server's discovery document names \"{issuer}\" too)"
+        ));
+    }
+
+    likely.insert(
+        likely.len().min(1),
+        format!(
+            "key not enabled: the public half of {} must be uploaded as a credential of \
+             application {} (check --client-id) AND listed in its \
+             client_authentication_methods.private_key_jwt.credentials; the credential must \
+             not have expired, and --alg ({}) must be its alg (and --kid, if given, its kid)",
+            args.client.key.display(),
+            args.client.client_id,
+            args.client.alg
+        ),
+    );
+
+    let mut text = String::from("the server refused the client authentication. Usual causes:");
+    for cause in likely.iter().chain(&ruled_out) {
+        text.push_str("\n  - ");
+        text.push_str(cause);
+    }
+    text.push_str(
+        "\nThe server's log names the exact reason (signet: GET /api/v2/logs?type=feccft, \
+         details.client_authentication_error).",
+    );
+    text
+}
+
+/// Seconds this machine's clock is ahead of the server's (negative: behind), from the
+/// response's `Date` header. HTTP dates have one-second resolution, so ±1 s is noise.
+fn clock_skew(server_date: &str, now: OffsetDateTime) -> Option<i64> {
+    let server = OffsetDateTime::parse(server_date, &Rfc2822).ok()?;
+    Some((now - server).whole_seconds())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use signet_client::Alg;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::cli::client_args::ClientArgs;
+
+    fn args() -> TokenArgs {
+        TokenArgs {
+            client: ClientArgs {
+                issuer: "https://tenant.example.com/".into(),
+                client_id: "app-1".into(),
+                key: PathBuf::from("key.pem"),
+                alg: Alg::RS256,
+                kid: None,
+            },
+            audience: "https://api.example.com/".into(),
+            scope: None,
+            token_endpoint: None,
+        }
+    }
+
+    fn rejected(status: u16, error: &str, date: Option<&str>) -> Error {
+        Error::Rejected(Rejection {
+            status,
+            error: error.into(),
+            error_description: Some("Client authentication failed".into()),
+            body: String::new(),
+            server_date: date.map(str::to_owned),
+        })
+    }
+
+    #[test]
+    fn reads_the_skew_from_an_http_date() {
+        let now = datetime!(2026-11-28 10:37:51 UTC);
+        assert_eq!(clock_skew("Sat, 28 Nov 2026 10:37:21 GMT", now), Some(30));
+        assert_eq!(clock_skew("Sat, 28 Nov 2026 10:38:21 GMT", now), Some(-30));
+        assert_eq!(clock_skew("yesterday", now), None);
+    }
+
+    #[test]
+    fn invalid_client_hint_names_issuer_key_and_clock() {
+        let now = datetime!(2026-11-28 10:37:21 UTC);
+        let hint = hint(
+            &rejected(401, "invalid_client", Some("Sat, 28 Nov 2026 10:37:21 GMT")),
+            &args(),
+            now,
+        )
+        .unwrap();
+        assert!(hint.contains("wrong issuer: ruled out"), "{hint}");
+        assert!(hint.contains("https://tenant.example.com/"), "{hint}");
+        assert!(hint.contains("key not enabled"), "{hint}");
+        let first = hint.lines().nth(1).unwrap();
+        assert!(first.contains("key not enabled"), "{hint}");
+        assert!(hint.contains("client_authentication_methods"), "{hint}");
+        assert!(hint.contains("clock skew: ruled out"), "{hint}");
+    }
+
+    #[test]
+    fn invalid_client_hint_puts_a_measured_skew_first() {
+        let now = datetime!(2026-11-28 10:42:21 UTC);
+        let hint = hint(
+            &rejected(401, "invalid_client", Some("Sat, 28 Nov 2026 10:37:21 GMT")),
+            &args(),
+            now,
+        )
+        .unwrap();
+        let first = hint.lines().nth(1).unwrap();
+        assert!(first.contains("300 s ahead of the server's"), "{hint}");
+    }
+
+    #[test]
+    fn invalid_client_hint_suspects_the_issuer_when_discovery_was_skipped() {
+        let mut args = args();
+        args.token_endpoint = Some("http://127.0.0.1:8080/oauth/token".into());
+        let hint = hint(
+            &rejected(401, "invalid_client", None),
+            &args,
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        assert!(hint.contains("wrong issuer: --issuer must be"), "{hint}");
+        assert!(!hint.contains("ruled out"), "{hint}");
+    }
+
+    #[test]
+    fn access_denied_hint_names_the_grant() {
+        let hint = hint(
+            &rejected(403, "access_denied", None),
+            &args(),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        assert!(hint.contains("client grant"), "{hint}");
+        assert!(hint.contains("https://api.example.com/"), "{hint}");
+    }
+
+    #[test]
+    fn no_hint_for_problems_the_message_already_explains() {
+        assert!(
+            hint(
+                &Error::Lifetime { seconds: 301 },
+                &args(),
+                OffsetDateTime::now_utc()
+            )
+            .is_none()
+        );
+    }
+}
