@@ -5,6 +5,8 @@ mod helpers;
 
 mod bad_input;
 mod credentials;
+mod dashboard;
+mod dashboard_browser;
 mod management;
 mod persistence;
 mod private_key_jwt;
