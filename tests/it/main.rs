@@ -9,6 +9,6 @@ mod dashboard;
 mod dashboard_browser;
 mod management;
 mod persistence;
-mod private_key_jwt;
+pub mod private_key_jwt;
 mod token;
 mod walkthrough;

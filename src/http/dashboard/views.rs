@@ -266,6 +266,7 @@ pub struct LogRow {
     pub kind: String,
     pub description: String,
     pub audience: String,
+    pub method: String,
     pub reason: String,
     pub credential_id: String,
     pub ip: String,
@@ -288,8 +289,11 @@ impl LogRow {
                 .or_else(|| e.details["error"].as_str())
                 .unwrap_or("")
                 .to_owned(),
+            method: e.details["auth_method"].as_str().unwrap_or("").to_owned(),
+            // Failures carry it inside the error; successes at the top level.
             credential_id: auth_error["credential_id"]
                 .as_str()
+                .or_else(|| e.details["credential_id"].as_str())
                 .unwrap_or("")
                 .to_owned(),
             ip: e.ip.clone().unwrap_or_default(),
