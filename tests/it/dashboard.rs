@@ -10,6 +10,7 @@ use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Db, TestApp};
 use crate::on_both_databases;
 
 pub const PUB_2048: &str = include_str!("../fixtures/keys/rsa2048.pub.pem");
+pub const PUB_3072: &str = include_str!("../fixtures/keys/rsa3072.pub.pem");
 pub const KEY_2048: &str = include_str!("../fixtures/keys/rsa2048.key.pem");
 
 /// A browser-like client: keeps cookies, does not follow redirects (the tests look at them).
@@ -657,6 +658,63 @@ async fn the_seed_flows_work_as_form_posts(db: Db) {
     }
     assert!(logs.contains("seccft"), "{logs}");
 
+    // Rotation: enable the old credential again, add a second one, then retire the first.
+    let res = s.post(&app, &format!("{tab}/{cred_id}/enable"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = s
+        .add_credential(
+            &app,
+            &id,
+            &[("name", "key-2027"), ("alg", "PS256"), ("enable", "1")],
+            Some(PUB_3072),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let client: Value = app
+        .get(&mgmt, &format!("/api/v2/clients/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let enabled = client["client_authentication_methods"]["private_key_jwt"]["credentials"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(enabled, 2, "{client}");
+    let html = text(s.get(&app, &tab).await).await;
+    assert!(
+        html.contains("PS256") && !html.contains("Add Credential</button>"),
+        "two is the limit"
+    );
+    let res = s.post(&app, &format!("{tab}/{cred_id}/disable"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let client: Value = app
+        .get(&mgmt, &format!("/api/v2/clients/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let enabled = &client["client_authentication_methods"]["private_key_jwt"]["credentials"];
+    assert_eq!(enabled.as_array().unwrap().len(), 1);
+    assert_ne!(enabled[0]["id"], cred_id.as_str());
+
+    // Client Secret (Basic) works the same way; the credentials stay, disabled.
+    let res = s
+        .post(
+            &app,
+            &format!("/dashboard/applications/{id}/method"),
+            &[("method", "client_secret_basic")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let client: Value = app
+        .get(&mgmt, &format!("/api/v2/clients/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(client["token_endpoint_auth_method"], "client_secret_basic");
+
     // Now the credential can be deleted, then the application.
     let res = s.post(&app, &format!("{tab}/{cred_id}/delete"), &[]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -721,6 +779,91 @@ async fn unknown_ids_and_odd_input_never_give_a_server_error(db: Db) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // An oversized key is refused next to its field, not echoed back.
+    let big = format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        "A".repeat(20 * 1024)
+    );
+    let res = s
+        .add_credential(&app, &id, &[("name", "big"), ("alg", "RS256")], Some(&big))
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = text(res).await;
+    assert!(
+        html.contains("id=\"pem-error\"") && html.contains("larger than 16 KB"),
+        "{html}"
+    );
+    let res = s
+        .add_credential(
+            &app,
+            &id,
+            &[("name", "garbage"), ("alg", "RS256")],
+            Some("\u{0}\u{1}garbage"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = s
+        .add_credential(
+            &app,
+            &id,
+            &[("name", "no-alg"), ("alg", "HS256"), ("pem", PUB_2048)],
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(res).await.contains("Choose RS256, RS384 or PS256."));
+    let res = s.get(&app, "/dashboard/no-such-page").await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}
+
+async fn session_cookies_are_secure_when_the_issuer_is_https(db: Db) {
+    let Some(database) = crate::helpers::Database::create(db).await else {
+        return;
+    };
+    let app = TestApp::start(database, |mut s| {
+        s.issuer =
+            Some(signet::domain::issuer::Issuer::parse("https://auth.example.com/").unwrap());
+        s
+    })
+    .await;
+    let http = browser_like();
+    let login = http.get(app.url("/dashboard/login")).send().await.unwrap();
+    let login_cookie = login.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(login_cookie.contains("Secure"), "{login_cookie}");
+    let csrf = csrf_of(&text(login).await);
+    let token = login_cookie.split(';').next().unwrap().to_owned();
+    // The client keeps no Secure cookie over http: send the sign-in cookie by hand.
+    let res = http
+        .post(app.url("/dashboard/login"))
+        .header("cookie", token)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", ADMIN_EMAIL),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookie = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("signet_session="))
+        .unwrap();
+    assert!(
+        cookie.contains("Secure")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
 }
 
 on_both_databases!(
@@ -732,6 +875,7 @@ on_both_databases!(
     signing_out_ends_the_session_on_the_server,
     the_seed_flows_work_as_form_posts,
     unknown_ids_and_odd_input_never_give_a_server_error,
+    session_cookies_are_secure_when_the_issuer_is_https,
 );
 
 #[tokio::test]

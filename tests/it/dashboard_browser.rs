@@ -45,7 +45,8 @@ struct Browser {
 }
 
 impl Browser {
-    async fn start() -> Option<Self> {
+    /// `javascript: false` turns scripts off in the page, as for a visitor who blocks them.
+    async fn start(javascript: bool) -> Option<Self> {
         let chromium = std::env::var("SIGNET_TEST_CHROMIUM").unwrap_or_else(|_| CHROMIUM.into());
         let driver_bin =
             std::env::var("SIGNET_TEST_CHROMEDRIVER").unwrap_or_else(|_| CHROMEDRIVER.into());
@@ -80,7 +81,10 @@ impl Browser {
                     "--disable-component-update", "--disable-sync", "--no-first-run",
                     "--window-size=1280,1600",
                     format!("--user-data-dir={}", profile.path().display()),
-                ]
+                ],
+                "prefs": {
+                    "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 }
+                }
             }
         }))
         .unwrap();
@@ -199,7 +203,8 @@ async fn the_seed_dashboard_steps_work_in_a_browser() {
     let Some(app) = TestApp::spawn(Db::Sqlite).await else {
         return;
     };
-    let Some(b) = Browser::start().await else {
+    // The core flows need no JavaScript: the page's scripts are off for the whole walk.
+    let Some(b) = Browser::start(false).await else {
         return;
     };
     let mgmt = app.management_token().await;
@@ -401,6 +406,14 @@ async fn the_seed_dashboard_steps_work_in_a_browser() {
     );
     b.click("#secret summary").await;
     assert_eq!(shown.text().await.unwrap(), secret);
+    // Reveal worked without JavaScript; Copy, which needs it, stays hidden.
+    assert!(
+        !b.find("#secret button.copy")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
     b.wait_text("#credentials .state", "not enabled").await;
     b.shot("08-credentials-client-secret").await;
 
@@ -417,7 +430,7 @@ async fn refusals_are_shown_in_the_page() {
     let Some(app) = TestApp::spawn(Db::Sqlite).await else {
         return;
     };
-    let Some(b) = Browser::start().await else {
+    let Some(b) = Browser::start(true).await else {
         return;
     };
 
@@ -468,6 +481,15 @@ async fn refusals_are_shown_in_the_page() {
     b.type_into("#app-name-input", "Uploader").await;
     b.click("#create-app").await;
     b.wait_text("#notice", "Application created").await;
+    // With JavaScript on, the script (allowed by the CSP, from our origin) adds Copy.
+    b.click("#secret summary").await;
+    assert!(
+        b.find("#secret button.copy")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
     b.type_into("#credential-name", "too-small").await;
     b.find("#pem-file")
         .await

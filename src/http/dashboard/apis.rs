@@ -15,6 +15,7 @@ use crate::dashboard::forms::{FieldErrors, split_scopes};
 use crate::domain::grant::ClientGrant;
 use crate::domain::paging::Page;
 use crate::domain::resource_server::ResourceServer;
+use crate::domain::scope::validate_scope_value;
 use crate::http::AppState;
 use crate::management::resource_servers::{self, CreateResourceServer, ScopeInput};
 use crate::management::{ManagementError, clients, grants};
@@ -93,12 +94,19 @@ async fn create(
             "Enter an identifier, such as https://billing.example.com/ (the audience of tokens).",
         );
     }
+    let scopes = split_scopes(&scopes_text);
+    if let Some(bad) = scopes
+        .iter()
+        .find_map(|v| validate_scope_value("The scope", v).err())
+    {
+        errors.add("scopes", format!("{bad}."));
+    }
     if errors.is_empty() {
         let req = CreateResourceServer {
             identifier: identifier.clone(),
             name: Some(name.clone()),
             scopes: Some(
-                split_scopes(&scopes_text)
+                scopes
                     .into_iter()
                     .map(|value| ScopeInput {
                         value,

@@ -16,7 +16,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::middleware::map_response;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 
 use super::AppState;
 pub use error::DashError;
@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(applications::router())
         .merge(credentials::router())
         .merge(apis::router())
+        .route("/dashboard/{*rest}", any(not_found))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(map_response(security_headers))
 }
@@ -47,6 +48,11 @@ async fn home(admin: Option<Admin>) -> Redirect {
         Some(_) => Redirect::to("/dashboard/applications"),
         None => Redirect::to("/dashboard/login"),
     }
+}
+
+/// Unknown dashboard pages answer with a page, not the Management API's JSON.
+async fn not_found() -> DashError {
+    DashError::NotFound("There is no such page in the dashboard.".into())
 }
 
 async fn css() -> Response {

@@ -345,3 +345,61 @@ pub struct ApisPage {
     pub form_scopes: String,
     pub errors: FieldErrors,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::credential::CredentialAlg;
+
+    fn credential(expires_at: Option<Millis>, associated: bool) -> Credential {
+        Credential {
+            id: "cred_1".into(),
+            client_id: "c".into(),
+            name: "key".into(),
+            kid: "kid".into(),
+            alg: CredentialAlg::RS256,
+            public_key: Vec::new(),
+            thumbprint: "t".into(),
+            expires_at,
+            associated,
+            created_at: 0,
+            updated_at: 0,
+            last_used_at: None,
+        }
+    }
+
+    #[test]
+    fn a_credential_is_active_expired_or_not_enabled() {
+        let now = 1_000_000;
+        assert_eq!(
+            CredentialRow::of(&credential(None, true), now).state,
+            "active"
+        );
+        assert_eq!(
+            CredentialRow::of(&credential(Some(now + 1), true), now).state,
+            "active"
+        );
+        assert_eq!(
+            CredentialRow::of(&credential(Some(now), true), now).state,
+            "expired"
+        );
+        assert_eq!(
+            CredentialRow::of(&credential(Some(now), false), now).state,
+            "expired"
+        );
+        assert_eq!(
+            CredentialRow::of(&credential(None, false), now).state,
+            "not enabled"
+        );
+        assert_eq!(
+            CredentialRow::of(&credential(None, false), now).last_used,
+            "Never"
+        );
+    }
+
+    #[test]
+    fn notices_come_only_from_the_fixed_list() {
+        assert!(notice("credential-added").is_some());
+        assert!(notice("<script>alert(1)</script>").is_none());
+    }
+}
