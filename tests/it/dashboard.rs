@@ -328,7 +328,15 @@ async fn posts_without_the_csrf_token_are_refused(db: Db) {
         format!("/dashboard/applications/{client_id}/method"),
         format!("/dashboard/applications/{client_id}/rotate-secret"),
         format!("/dashboard/applications/{client_id}/delete"),
+        format!("/dashboard/applications/{client_id}/credentials/cred_x/edit"),
+        format!("/dashboard/applications/{client_id}/credentials/cred_x/enable"),
+        format!("/dashboard/applications/{client_id}/credentials/cred_x/disable"),
+        format!("/dashboard/applications/{client_id}/credentials/cred_x/delete"),
+        format!("/dashboard/applications/{client_id}/apis/api_x"),
+        format!("/dashboard/applications/{client_id}/apis/api_x/revoke"),
         "/dashboard/apis".to_owned(),
+        "/dashboard/apis/api_x".to_owned(),
+        "/dashboard/apis/api_x/delete".to_owned(),
         "/dashboard/logout".to_owned(),
     ];
     for path in &posts {
@@ -866,7 +874,125 @@ async fn session_cookies_are_secure_when_the_issuer_is_https(db: Db) {
     );
 }
 
+async fn apis_are_created_edited_and_deleted(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let s = Session::sign_in(&app).await;
+    let mgmt = app.management_token().await;
+    let res = s
+        .post(
+            &app,
+            "/dashboard/apis",
+            &[
+                ("name", "Reports"),
+                ("identifier", "https://reports.example.com/"),
+                ("scopes", "read:reports, write:reports"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let apis: Value = app
+        .get(&mgmt, "/api/v2/resource-servers")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let api = apis
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["identifier"] == "https://reports.example.com/")
+        .unwrap()
+        .clone();
+    assert_eq!(api["scopes"].as_array().unwrap().len(), 2);
+    let id = api["id"].as_str().unwrap();
+
+    // The same identifier twice is refused next to the field, keeping what was typed.
+    let res = s
+        .post(
+            &app,
+            "/dashboard/apis",
+            &[
+                ("name", "Again"),
+                ("identifier", "https://reports.example.com/"),
+                ("scopes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = text(res).await;
+    assert!(
+        html.contains("id=\"api-identifier-error\">An API with this identifier already exists.")
+    );
+    assert!(html.contains("value=\"Again\""));
+
+    // Edit: a bad lifetime is refused by its field; then scopes are replaced.
+    let path = format!("/dashboard/apis/{id}");
+    let res = s
+        .post(
+            &app,
+            &path,
+            &[
+                ("name", "Reports"),
+                ("scopes", "read:reports"),
+                ("token_lifetime", "soon"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(res).await.contains("id=\"api-lifetime-error\""));
+    let res = s
+        .post(
+            &app,
+            &path,
+            &[
+                ("name", "Reports v2"),
+                ("scopes", "read:reports\nexport:reports"),
+                ("token_lifetime", "3600"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let api: Value = app
+        .get(&mgmt, &format!("/api/v2/resource-servers/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(api["name"], "Reports v2");
+    assert_eq!(api["token_lifetime"], 3600);
+    assert_eq!(
+        api["scopes"],
+        serde_json::json!([{"value": "read:reports", "description": ""}, {"value": "export:reports", "description": ""}])
+    );
+
+    // The Management API's own entry cannot be deleted.
+    let system = apis
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["is_system"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = s
+        .post(&app, &format!("/dashboard/apis/{system}/delete"), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = s.post(&app, &format!("{path}/delete"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get(&mgmt, &format!("/api/v2/resource-servers/{id}"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
 on_both_databases!(
+    apis_are_created_edited_and_deleted,
     sign_in_sets_a_strict_http_only_cookie_and_pages_carry_security_headers,
     pages_need_a_session,
     a_wrong_password_is_refused_and_repeated_failures_lock_the_account,

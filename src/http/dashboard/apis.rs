@@ -9,7 +9,9 @@ use axum::routing::{get, post};
 
 use super::applications::Done;
 use super::form::FormFields;
-use super::views::{ApiGrantView, ApiView, ApisPage, AppApisPage, AppView, Ctx, ScopeChoice, page};
+use super::views::{
+    ApiGrantView, ApiPage, ApiView, ApisPage, AppApisPage, AppView, Ctx, ScopeChoice, page,
+};
 use super::{Admin, DashError};
 use crate::dashboard::forms::{FieldErrors, split_scopes};
 use crate::domain::grant::ClientGrant;
@@ -17,7 +19,9 @@ use crate::domain::paging::Page;
 use crate::domain::resource_server::ResourceServer;
 use crate::domain::scope::validate_scope_value;
 use crate::http::AppState;
-use crate::management::resource_servers::{self, CreateResourceServer, ScopeInput};
+use crate::management::resource_servers::{
+    self, CreateResourceServer, ScopeInput, UpdateResourceServer,
+};
 use crate::management::{ManagementError, clients, grants};
 use crate::store::grants::Filter;
 use crate::time_util::now_millis;
@@ -25,6 +29,8 @@ use crate::time_util::now_millis;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/dashboard/apis", get(list).post(create))
+        .route("/dashboard/apis/{api_id}", get(show).post(save))
+        .route("/dashboard/apis/{api_id}/delete", post(delete))
         .route("/dashboard/applications/{id}/apis", get(app_tab))
         .route(
             "/dashboard/applications/{id}/apis/{api_id}",
@@ -94,26 +100,15 @@ async fn create(
             "Enter an identifier, such as https://billing.example.com/ (the audience of tokens).",
         );
     }
-    let scopes = split_scopes(&scopes_text);
-    if let Some(bad) = scopes
-        .iter()
-        .find_map(|v| validate_scope_value("The scope", v).err())
-    {
-        errors.add("scopes", format!("{bad}."));
-    }
+    let scopes = parse_scopes(&scopes_text).unwrap_or_else(|m| {
+        errors.add("scopes", m);
+        Vec::new()
+    });
     if errors.is_empty() {
         let req = CreateResourceServer {
             identifier: identifier.clone(),
             name: Some(name.clone()),
-            scopes: Some(
-                scopes
-                    .into_iter()
-                    .map(|value| ScopeInput {
-                        value,
-                        description: None,
-                    })
-                    .collect(),
-            ),
+            scopes: Some(scope_inputs(scopes)),
             signing_alg: None,
             token_lifetime: None,
         };
@@ -146,6 +141,134 @@ async fn create(
             errors,
         },
     )
+}
+
+fn scope_inputs(values: Vec<String>) -> Vec<ScopeInput> {
+    values
+        .into_iter()
+        .map(|value| ScopeInput {
+            value,
+            description: None,
+        })
+        .collect()
+}
+
+/// The scopes typed into a form, or the message for the first one that cannot be a scope.
+fn parse_scopes(text: &str) -> Result<Vec<String>, String> {
+    let scopes = split_scopes(text);
+    match scopes
+        .iter()
+        .find_map(|v| validate_scope_value("The scope", v).err())
+    {
+        Some(bad) => Err(format!("{bad}.")),
+        None => Ok(scopes),
+    }
+}
+
+async fn show(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(api_id): Path<String>,
+    Query(q): Query<Done>,
+) -> Result<Response, DashError> {
+    let api = resource_servers::get(&state.tenant, &api_id).await?;
+    let view = ApiView::of(&api);
+    page(
+        StatusCode::OK,
+        &ApiPage {
+            ctx: Ctx::new(&admin, "apis", q.done.as_deref()),
+            id: api.id.clone(),
+            form_name: view.name.clone(),
+            form_scopes: view.scopes.replace(' ', "\n"),
+            form_lifetime: view.token_lifetime.to_string(),
+            api: view,
+            errors: FieldErrors::default(),
+        },
+    )
+}
+
+/// Renames the API, replaces its scopes, changes its token lifetime (the Management API's own
+/// entry only takes a new lifetime).
+async fn save(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(api_id): Path<String>,
+    form: FormFields,
+) -> Result<Response, DashError> {
+    admin.check_csrf(form.csrf())?;
+    let api = resource_servers::get(&state.tenant, &api_id).await?;
+    let name = form.get("name").trim().to_owned();
+    let scopes_text = form.get("scopes").to_owned();
+    let lifetime_text = form.get("token_lifetime").trim().to_owned();
+    let mut errors = FieldErrors::default();
+    let lifetime = match lifetime_text.parse::<i64>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            errors.add(
+                "token_lifetime",
+                "Enter the token lifetime in seconds, e.g. 86400.",
+            );
+            None
+        }
+    };
+    let mut req = UpdateResourceServer {
+        token_lifetime: lifetime,
+        ..UpdateResourceServer::default()
+    };
+    if !api.is_system {
+        if name.is_empty() {
+            errors.add("name", "Enter a name for the API.");
+        }
+        match parse_scopes(&scopes_text) {
+            Ok(scopes) => req.scopes = Some(scope_inputs(scopes)),
+            Err(m) => errors.add("scopes", m),
+        }
+        req.name = Some(name.clone());
+    }
+    if errors.is_empty() {
+        match resource_servers::update(&state.tenant, &api_id, req, now_millis()).await {
+            Ok(_) => {
+                return Ok(
+                    Redirect::to(&format!("/dashboard/apis/{api_id}?done=saved")).into_response(),
+                );
+            }
+            Err(e @ ManagementError::NotFound { .. }) => return Err(e.into()),
+            Err(e) => {
+                errors = FieldErrors::from_management(
+                    &e,
+                    &[
+                        ("name", "name"),
+                        ("scopes", "scopes"),
+                        ("token_lifetime", "token_lifetime"),
+                    ],
+                )
+                .ok_or(e)?;
+            }
+        }
+    }
+    page(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &ApiPage {
+            ctx: Ctx::new(&admin, "apis", None),
+            id: api.id.clone(),
+            api: ApiView::of(&api),
+            form_name: name,
+            form_scopes: scopes_text,
+            form_lifetime: lifetime_text,
+            errors,
+        },
+    )
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(api_id): Path<String>,
+    form: FormFields,
+) -> Result<Response, DashError> {
+    admin.check_csrf(form.csrf())?;
+    resource_servers::delete(&state.tenant, &api_id).await?;
+    Ok(Redirect::to("/dashboard/apis?done=api-deleted").into_response())
 }
 
 async fn grants_of(state: &AppState, client_id: &str) -> Result<Vec<ClientGrant>, DashError> {

@@ -50,6 +50,7 @@ fn notice(key: &str) -> Option<&'static str> {
         "credential-disabled" => "Credential disabled for this application.",
         "secret-rotated" => "A new client secret was generated; the old one no longer works.",
         "api-created" => "API created.",
+        "api-deleted" => "API deleted.",
         "grant-saved" => "Authorization saved.",
         "grant-revoked" => "Authorization removed.",
         _ => return None,
@@ -311,6 +312,7 @@ pub struct AppLogsPage {
 }
 
 pub struct ApiView {
+    pub id: String,
     pub name: String,
     pub identifier: String,
     pub scopes: String,
@@ -321,6 +323,7 @@ pub struct ApiView {
 impl ApiView {
     pub fn of(a: &ResourceServer) -> Self {
         Self {
+            id: a.id.clone(),
             name: a.name.clone(),
             identifier: a.identifier.clone(),
             scopes: a
@@ -333,6 +336,18 @@ impl ApiView {
             token_lifetime: a.token_lifetime,
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "api.html")]
+pub struct ApiPage {
+    pub ctx: Ctx,
+    pub id: String,
+    pub api: ApiView,
+    pub form_name: String,
+    pub form_scopes: String,
+    pub form_lifetime: String,
+    pub errors: FieldErrors,
 }
 
 #[derive(Template)]
