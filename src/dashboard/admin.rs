@@ -27,8 +27,16 @@ pub fn validate_email(email: &str) -> Result<(), String> {
     }
 }
 
+/// Each Argon2 run holds 19 MiB for tens of milliseconds: a flood of sign-in attempts waits its
+/// turn here instead of exhausting memory and the blocking pool.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Argon2 is deliberately slow: it runs off the async workers.
 async fn hash_blocking(password: String) -> Result<String, DashboardError> {
+    let _turn = HASHING
+        .acquire()
+        .await
+        .map_err(|e| DashboardError::Hashing(e.to_string()))?;
     tokio::task::spawn_blocking(move || password::hash(&password))
         .await
         .map_err(|e| DashboardError::Hashing(e.to_string()))?
@@ -36,6 +44,9 @@ async fn hash_blocking(password: String) -> Result<String, DashboardError> {
 }
 
 async fn verify_blocking(password: String, phc: String) -> bool {
+    let Ok(_turn) = HASHING.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || password::verify(&password, &phc))
         .await
         .unwrap_or(false)
@@ -62,6 +73,8 @@ pub async fn ensure(
             }
             let phc = hash_blocking(wanted.expose().to_owned()).await?;
             store::admins::set_password(&mut conn, email, &phc, now).await?;
+            // A new password ends every session opened with the old one.
+            store::admin_sessions::delete_for(&mut conn, email).await?;
             Ok(None)
         }
         None => {

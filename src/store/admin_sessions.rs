@@ -57,6 +57,14 @@ pub async fn delete(conn: &mut Conn, token_hash: &str) -> Result<(), StoreError>
     Ok(())
 }
 
+pub async fn delete_for(conn: &mut Conn, email: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM admin_sessions WHERE email = $1")
+        .bind(email)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Removes up to `batch` sessions that expired before `now`.
 pub async fn prune(conn: &mut Conn, now: Millis, batch: i64) -> Result<u64, StoreError> {
     let done = sqlx::query(

@@ -820,6 +820,14 @@ async fn unknown_ids_and_odd_input_never_give_a_server_error(db: Db) {
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(text(res).await.contains("Choose RS256, RS384 or PS256."));
+    let res = s
+        .get(
+            &app,
+            "/dashboard/applications?done=a&done=b&x=%ZZ&done=%3Cscript%3E",
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!text(res).await.contains("<script>"));
     let res = s.get(&app, "/dashboard/no-such-page").await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(
@@ -1036,11 +1044,17 @@ async fn the_administrator_is_created_once_with_a_generated_password() {
             .unwrap()
             .is_none()
     );
-    // A configured password replaces the generated one.
+    // A configured password replaces the generated one and ends the sessions opened with it.
     let configured = signet::crypto::secret::Secret::new("a configured password".into());
     signet::dashboard::admin::ensure(&store, "admin@localhost", Some(&configured), 5)
         .await
         .unwrap();
+    assert!(
+        signet::dashboard::admin::authenticate(&store, session.token.expose(), 5)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(
         signet::dashboard::admin::login(&store, "admin@localhost", created.password.expose(), 6)
             .await

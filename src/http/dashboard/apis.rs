@@ -2,13 +2,12 @@
 //! for, with which scopes (client grants).
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use super::applications::Done;
-use super::form::FormFields;
+use super::form::{Done, FormFields};
 use super::views::{
     ApiGrantView, ApiPage, ApiView, ApisPage, AppApisPage, AppView, Ctx, ScopeChoice, page,
 };
@@ -66,12 +65,12 @@ async fn all_apis(state: &AppState) -> Result<Vec<ResourceServer>, DashError> {
 async fn list(
     State(state): State<AppState>,
     admin: Admin,
-    Query(q): Query<Done>,
+    Done(done): Done,
 ) -> Result<Response, DashError> {
     page(
         StatusCode::OK,
         &ApisPage {
-            ctx: Ctx::new(&admin, "apis", q.done.as_deref()),
+            ctx: Ctx::new(&admin, "apis", done.as_deref()),
             apis: all_apis(&state).await?.iter().map(ApiView::of).collect(),
             form_name: String::new(),
             form_identifier: String::new(),
@@ -169,14 +168,14 @@ async fn show(
     State(state): State<AppState>,
     admin: Admin,
     Path(api_id): Path<String>,
-    Query(q): Query<Done>,
+    Done(done): Done,
 ) -> Result<Response, DashError> {
     let api = resource_servers::get(&state.tenant, &api_id).await?;
     let view = ApiView::of(&api);
     page(
         StatusCode::OK,
         &ApiPage {
-            ctx: Ctx::new(&admin, "apis", q.done.as_deref()),
+            ctx: Ctx::new(&admin, "apis", done.as_deref()),
             id: api.id.clone(),
             form_name: view.name.clone(),
             form_scopes: view.scopes.replace(' ', "\n"),
@@ -348,9 +347,9 @@ async fn app_tab(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<String>,
-    Query(q): Query<Done>,
+    Done(done): Done,
 ) -> Result<Response, DashError> {
-    render_tab(&state, &admin, &id, StatusCode::OK, q.done.as_deref(), None).await
+    render_tab(&state, &admin, &id, StatusCode::OK, done.as_deref(), None).await
 }
 
 /// Authorises the application for the API with the ticked scopes, or changes the scopes of an

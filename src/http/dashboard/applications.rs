@@ -2,13 +2,12 @@
 //! and its Logs tab.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
 
-use super::form::FormFields;
+use super::form::{Done, FormFields};
 use super::views::{AppLogsPage, AppSettingsPage, AppView, ApplicationsPage, Ctx, LogRow, page};
 use super::{Admin, DashError};
 use crate::dashboard::forms::FieldErrors;
@@ -35,11 +34,6 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/applications/{id}/logs", get(log_tab))
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct Done {
-    pub done: Option<String>,
-}
-
 /// Every application, in pages of 100 (the Management API's largest page).
 async fn all_apps(state: &AppState) -> Result<Vec<AppView>, DashError> {
     let mut out = Vec::new();
@@ -61,12 +55,12 @@ async fn all_apps(state: &AppState) -> Result<Vec<AppView>, DashError> {
 async fn list(
     State(state): State<AppState>,
     admin: Admin,
-    Query(q): Query<Done>,
+    Done(done): Done,
 ) -> Result<Response, DashError> {
     page(
         StatusCode::OK,
         &ApplicationsPage {
-            ctx: Ctx::new(&admin, "applications", q.done.as_deref()),
+            ctx: Ctx::new(&admin, "applications", done.as_deref()),
             apps: all_apps(&state).await?,
             form_name: String::new(),
             form_type: "non_interactive".into(),
@@ -134,13 +128,13 @@ async fn settings(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<String>,
-    Query(q): Query<Done>,
+    Done(done): Done,
 ) -> Result<Response, DashError> {
     let c = clients::get(&state.tenant, &id).await?;
     page(
         StatusCode::OK,
         &AppSettingsPage {
-            ctx: Ctx::new(&admin, "applications", q.done.as_deref()),
+            ctx: Ctx::new(&admin, "applications", done.as_deref()),
             form_name: c.name.clone(),
             form_description: c.description.clone(),
             app: AppView::of(&c),

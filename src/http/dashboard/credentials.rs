@@ -4,13 +4,12 @@
 
 use axum::Router;
 use axum::extract::multipart::{Field, MultipartRejection};
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
 
-use super::form::FormFields;
+use super::form::{Done, FormFields};
 use super::views::{
     AppCredentialsPage, AppView, CredentialEditPage, CredentialFormView, CredentialRow, Ctx, page,
 };
@@ -48,11 +47,6 @@ pub fn router() -> Router<AppState> {
             "/dashboard/applications/{id}/credentials/{cid}/delete",
             post(delete),
         )
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct TabQuery {
-    pub done: Option<String>,
 }
 
 fn back(id: &str, done: &str) -> Response {
@@ -114,7 +108,7 @@ async fn tab(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<String>,
-    Query(q): Query<TabQuery>,
+    Done(done): Done,
 ) -> Result<Response, DashError> {
     render(
         &state,
@@ -122,7 +116,7 @@ async fn tab(
         &id,
         StatusCode::OK,
         Shown {
-            done: q.done.as_deref(),
+            done: done.as_deref(),
             ..Shown::default()
         },
     )

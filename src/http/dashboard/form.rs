@@ -53,3 +53,22 @@ impl<S: Send + Sync> FromRequest<S> for FormFields {
         Ok(Self::parse(&bytes))
     }
 }
+
+/// `?done=…` after a redirect: which fixed notice to show. Any other query is ignored, so an odd
+/// URL never turns into an error.
+pub struct Done(pub Option<String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Done {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.uri.query().and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "done")
+                .map(|(_, v)| v.into_owned())
+        })))
+    }
+}
