@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use crate::audit::AuditLog;
 use crate::config::{MasterKeySource, Settings};
 use crate::crypto::sealing::MasterKey;
+use crate::dashboard::admin::{self, CreatedAdmin};
 use crate::domain::issuer::Issuer;
 use crate::http::{AppState, build_router, discovery};
 use crate::management::Tenant;
@@ -30,6 +31,8 @@ pub struct Application {
     audit_writer: JoinHandle<()>,
     /// Set when this start created the bootstrap client; its secret is shown once.
     pub created_bootstrap_client: Option<CreatedBootstrapClient>,
+    /// Set when this start created the dashboard administrator with a generated password.
+    pub created_admin: Option<CreatedAdmin>,
 }
 
 impl Application {
@@ -54,6 +57,14 @@ impl Application {
         let booted = bootstrap::run(&tenant, settings.bootstrap.as_ref(), now_millis())
             .await
             .context("cannot prepare the tenant")?;
+        let created_admin = admin::ensure(
+            &tenant.store,
+            &settings.admin_email,
+            settings.admin_password.as_ref(),
+            now_millis(),
+        )
+        .await
+        .context("cannot prepare the dashboard administrator")?;
         let keys = Arc::new(booted.keys);
         let (audit, audit_writer) = AuditLog::spawn(tenant.store.clone());
         let state = AppState {
@@ -76,6 +87,7 @@ impl Application {
             state,
             audit_writer,
             created_bootstrap_client: booted.created_client,
+            created_admin,
         })
     }
 

@@ -51,6 +51,24 @@ pub struct ServeArgs {
     )]
     pub bootstrap_client_secret: Option<String>,
 
+    /// The dashboard administrator's email.
+    #[arg(
+        long,
+        env = "SIGNET_ADMIN_EMAIL",
+        default_value = "admin@localhost",
+        hide = true
+    )]
+    pub admin_email: String,
+
+    /// The dashboard administrator's password; generated (and printed once) when unset.
+    #[arg(
+        long,
+        env = "SIGNET_ADMIN_PASSWORD",
+        hide = true,
+        hide_env_values = true
+    )]
+    pub admin_password: Option<String>,
+
     /// Base64 of 32 bytes; encrypts secrets and signing keys at rest.
     #[arg(long, env = "SIGNET_MASTER_KEY", hide = true, hide_env_values = true)]
     pub master_key: Option<String>,
@@ -78,6 +96,10 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub bootstrap: Option<(String, Secret)>,
     pub master_key: MasterKeySource,
+    /// The dashboard administrator ensured at start.
+    pub admin_email: String,
+    /// `None`: generated on first start and printed once.
+    pub admin_password: Option<Secret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +114,10 @@ pub enum ConfigError {
     BootstrapId(String),
     #[error("SIGNET_BOOTSTRAP_CLIENT_SECRET must be 16 to 256 printable ASCII characters")]
     BootstrapSecret,
+    #[error("invalid SIGNET_ADMIN_EMAIL: {0}")]
+    AdminEmail(String),
+    #[error("invalid SIGNET_ADMIN_PASSWORD: {0}")]
+    AdminPassword(String),
 }
 
 impl ServeArgs {
@@ -142,6 +168,12 @@ impl ServeArgs {
             }),
         };
 
+        crate::dashboard::admin::validate_email(&self.admin_email)
+            .map_err(ConfigError::AdminEmail)?;
+        if let Some(p) = &self.admin_password {
+            crate::dashboard::password::validate(p).map_err(ConfigError::AdminPassword)?;
+        }
+
         Ok(Settings {
             listen: self.listen,
             issuer,
@@ -150,6 +182,8 @@ impl ServeArgs {
             log_format: self.log_format,
             bootstrap,
             master_key,
+            admin_email: self.admin_email,
+            admin_password: self.admin_password.map(Secret::new),
         })
     }
 }

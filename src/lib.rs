@@ -1,7 +1,7 @@
 //! signet: a self-hosted, Auth0-compatible OAuth 2.0 authorization server for machine-to-machine
 //! applications.
 //!
-//! Dependency direction: `http` → `oauth`, `management` → `domain`, `crypto`, `store`;
+//! Dependency direction: `http` → `oauth`, `dashboard` → `management` → `domain`, `crypto`, `store`;
 //! `store` → `domain`; `domain` and `crypto` depend on nothing of ours.
 
 pub mod app;
@@ -9,6 +9,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod dashboard;
 pub mod domain;
 pub mod http;
 pub mod management;

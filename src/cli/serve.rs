@@ -43,6 +43,18 @@ async fn serve(settings: crate::config::Settings) -> anyhow::Result<()> {
             created.client_secret.expose()
         );
     }
+    if let Some(created) = &app.created_admin {
+        // Like the bootstrap secret: printed once, to stderr, never logged.
+        eprintln!(
+            "\nsignet: created the dashboard administrator ({}dashboard).\n\
+             \x20 email:    {}\n\
+             \x20 password: {}\n\
+             Store the password now; it is not shown again (set SIGNET_ADMIN_PASSWORD to choose one).\n",
+            app.issuer(),
+            created.email,
+            created.password.expose()
+        );
+    }
     tracing::info!(address = %app.local_addr(), issuer = %app.issuer(), "signet is listening");
     app.run_until(shutdown_signal()).await?;
     tracing::info!("signet stopped");

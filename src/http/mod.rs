@@ -1,6 +1,7 @@
 //! HTTP: axum routers per area, merged in one place. Handlers are thin: extract, authorise,
 //! call one function, map to the wire type.
 
+pub mod dashboard;
 pub mod discovery;
 pub mod error;
 pub mod extract;
@@ -43,6 +44,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(health::router())
         .merge(token::router())
         .nest("/api/v2", management)
+        .merge(dashboard::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

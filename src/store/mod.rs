@@ -2,6 +2,8 @@
 //! driver (`$n` placeholders, integers for instants, JSON as text). One file per table; every
 //! function takes the connection it runs on, so callers compose them inside one transaction.
 
+pub mod admin_sessions;
+pub mod admins;
 pub mod clients;
 pub mod credentials;
 pub mod grants;

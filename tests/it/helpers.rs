@@ -19,6 +19,8 @@ pub enum Db {
 
 pub const BOOTSTRAP_ID: &str = "bootstrap-test-client";
 pub const BOOTSTRAP_SECRET: &str = "bootstrap-test-secret-0123456789";
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
 fn postgres_base_url() -> String {
     std::env::var("SIGNET_TEST_DATABASE_URL")
@@ -100,6 +102,8 @@ impl Database {
             log_format: LogFormat::Text,
             bootstrap: Some((BOOTSTRAP_ID.into(), Secret::new(BOOTSTRAP_SECRET.into()))),
             master_key: MasterKeySource::Inline(Secret::new(self.master_key.clone())),
+            admin_email: ADMIN_EMAIL.into(),
+            admin_password: Some(Secret::new(ADMIN_PASSWORD.into())),
         }
     }
 }

@@ -28,7 +28,7 @@ fn now() -> i64 {
 }
 
 /// Signs `header.claims` by hand with a fixture PKCS#8 key, so any header or claim can be sent.
-fn sign(key_pem: &str, header: &Value, claims: &Value) -> String {
+pub fn sign(key_pem: &str, header: &Value, claims: &Value) -> String {
     let der = pem_body(key_pem);
     let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(&der).unwrap();
     let alg: &'static dyn RsaEncoding = match header["alg"].as_str().unwrap_or("RS256") {

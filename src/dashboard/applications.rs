@@ -1,0 +1,169 @@
+//! Dashboard actions that are one click for a person but a combination of Management
+//! operations: choosing the authentication method, enabling or disabling one credential, adding
+//! a credential and enabling it. Each goes through `crate::management`, like the Management API.
+
+use crate::domain::Invalid;
+use crate::domain::client::{Client, TokenEndpointAuthMethod};
+use crate::domain::credential::{Credential, MAX_PER_CLIENT, NewCredential};
+use crate::management::clients::{
+    self, CredentialRef, PatchAuthMethods, PatchPrivateKeyJwt, UpdateClient,
+};
+use crate::management::{ManagementError, Tenant, credentials};
+use crate::time_util::Millis;
+
+/// The three choices of the Credentials tab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthChoice {
+    PrivateKeyJwt,
+    Secret(TokenEndpointAuthMethod),
+}
+
+impl AuthChoice {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "private_key_jwt" => Self::PrivateKeyJwt,
+            "client_secret_post" => Self::Secret(TokenEndpointAuthMethod::ClientSecretPost),
+            "client_secret_basic" => Self::Secret(TokenEndpointAuthMethod::ClientSecretBasic),
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::Secret(m) => m.as_str(),
+        }
+    }
+
+    pub fn of(client: &Client) -> Option<Self> {
+        match client.token_endpoint_auth_method {
+            None => Some(Self::PrivateKeyJwt),
+            Some(TokenEndpointAuthMethod::None) => None,
+            Some(m) => Some(Self::Secret(m)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodOutcome {
+    Changed,
+    Unchanged,
+    /// Private Key JWT was chosen but the application has no usable credential yet: it switches
+    /// when one is added.
+    NeedsCredential,
+}
+
+fn associate(ids: Vec<String>) -> UpdateClient {
+    UpdateClient {
+        token_endpoint_auth_method: Some(None),
+        client_authentication_methods: Some(Some(PatchAuthMethods {
+            private_key_jwt: PatchPrivateKeyJwt {
+                credentials: ids.into_iter().map(|id| CredentialRef { id }).collect(),
+            },
+        })),
+        ..UpdateClient::default()
+    }
+}
+
+pub async fn set_method(
+    tenant: &Tenant,
+    client_id: &str,
+    choice: AuthChoice,
+    now: Millis,
+) -> Result<MethodOutcome, ManagementError> {
+    let client = clients::get(tenant, client_id).await?;
+    if AuthChoice::of(&client) == Some(choice) {
+        return Ok(MethodOutcome::Unchanged);
+    }
+    let update = match choice {
+        AuthChoice::Secret(method) => UpdateClient {
+            token_endpoint_auth_method: Some(Some(method)),
+            // Leaving Private Key JWT needs the explicit null (SPEC A.2).
+            client_authentication_methods: client.uses_private_key_jwt().then_some(None),
+            ..UpdateClient::default()
+        },
+        AuthChoice::PrivateKeyJwt => {
+            let usable: Vec<String> = credentials::list(tenant, client_id)
+                .await?
+                .into_iter()
+                .filter(|c| !c.is_expired(now))
+                .map(|c| c.id)
+                .take(MAX_PER_CLIENT)
+                .collect();
+            if usable.is_empty() {
+                return Ok(MethodOutcome::NeedsCredential);
+            }
+            associate(usable)
+        }
+    };
+    clients::update(tenant, client_id, update, now).await?;
+    Ok(MethodOutcome::Changed)
+}
+
+/// Adds the credential to the application's enabled set; the application uses Private Key JWT
+/// from then on.
+pub async fn enable_credential(
+    tenant: &Tenant,
+    client_id: &str,
+    credential_id: &str,
+    now: Millis,
+) -> Result<(), ManagementError> {
+    let client = clients::get(tenant, client_id).await?;
+    let credential = credentials::get(tenant, client_id, credential_id).await?;
+    if credential.is_expired(now) {
+        return Err(Invalid::new(
+            "This credential has expired and cannot be enabled; set a later expiry date first.",
+        )
+        .into());
+    }
+    let mut ids = client.credential_ids.clone();
+    if ids.iter().any(|id| id == credential_id) {
+        return Ok(());
+    }
+    ids.push(credential_id.to_owned());
+    clients::update(tenant, client_id, associate(ids), now).await?;
+    Ok(())
+}
+
+pub async fn disable_credential(
+    tenant: &Tenant,
+    client_id: &str,
+    credential_id: &str,
+    now: Millis,
+) -> Result<(), ManagementError> {
+    let client = clients::get(tenant, client_id).await?;
+    credentials::get(tenant, client_id, credential_id).await?;
+    if !client.credential_ids.iter().any(|id| id == credential_id) {
+        return Ok(());
+    }
+    let rest: Vec<String> = client
+        .credential_ids
+        .into_iter()
+        .filter(|id| id != credential_id)
+        .collect();
+    if rest.is_empty() {
+        return Err(Invalid::new(
+            "This is the application's only enabled credential. Choose Client Secret (Post) or \
+             Client Secret (Basic) first, or enable another credential.",
+        )
+        .into());
+    }
+    clients::update(tenant, client_id, associate(rest), now).await?;
+    Ok(())
+}
+
+/// Uploads a credential and, when asked, enables it at once (Auth0's dashboard does both on
+/// "Add Credential").
+pub async fn add_credential(
+    tenant: &Tenant,
+    client_id: &str,
+    new: NewCredential,
+    enable: bool,
+    now: Millis,
+) -> Result<Credential, ManagementError> {
+    let created = credentials::create(tenant, client_id, new, now).await?;
+    if enable {
+        enable_credential(tenant, client_id, &created.id, now).await?;
+    }
+    Ok(created)
+}

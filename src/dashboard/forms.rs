@@ -1,0 +1,263 @@
+//! What people type into the dashboard's forms, turned into the Management layer's requests, and
+//! its refusals turned back into a message next to the right field, in plain words.
+
+use std::collections::BTreeMap;
+
+use time::macros::format_description;
+use time::{Date, Time};
+
+use crate::domain::credential::{CREDENTIAL_TYPE, CredentialAlg, NewCredential};
+use crate::management::ManagementError;
+use crate::time_util::{Millis, from_datetime, parse_iso8601};
+
+/// Messages by field name; `FORM` holds what belongs to no single field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldErrors(pub BTreeMap<&'static str, String>);
+
+pub const FORM: &str = "form";
+
+impl FieldErrors {
+    pub fn one(field: &'static str, message: impl Into<String>) -> Self {
+        let mut e = Self::default();
+        e.add(field, message);
+        e
+    }
+
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.entry(field).or_insert_with(|| message.into());
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Places a Management refusal: `fields` maps a message's leading field name (as the
+    /// Management API names it) to the form's field. Internal failures are not shown.
+    pub fn from_management(e: &ManagementError, fields: &[(&str, &'static str)]) -> Option<Self> {
+        let message = match e {
+            ManagementError::Invalid(i) => i.0.clone(),
+            ManagementError::Conflict(m) | ManagementError::NotAllowed(m) => m.clone(),
+            ManagementError::NotFound { message, .. } => message.clone(),
+            ManagementError::Internal(_) => return None,
+        };
+        for (prefix, field) in fields {
+            if let Some(rest) = message.strip_prefix(prefix) {
+                let rest = rest.trim_start_matches(':').trim_start();
+                return Some(Self::one(field, sentence(rest, prefix)));
+            }
+        }
+        if matches!(e, ManagementError::Conflict(_))
+            && let Some((_, field)) = fields.iter().find(|(p, _)| *p == "pem")
+        {
+            return Some(Self::one(field, sentence(&message, "")));
+        }
+        Some(Self::one(FORM, sentence(&message, "")))
+    }
+}
+
+/// Starts with a capital letter and ends with a full stop. When the rest reads as a predicate
+/// ("must be …"), the field's name is kept as the subject.
+fn sentence(rest: &str, field: &str) -> String {
+    let text = if rest.starts_with("must ") || rest.starts_with("is ") {
+        format!("{} {rest}", field.replace('_', " "))
+    } else {
+        rest.to_owned()
+    };
+    let mut chars = text.chars();
+    let mut out = match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect::<String>(),
+        None => String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+/// The Add Credential form as submitted (the file's text, or the pasted text).
+#[derive(Debug, Clone, Default)]
+pub struct CredentialForm {
+    pub name: String,
+    pub pem: String,
+    pub alg: String,
+    pub set_expiry: bool,
+    pub expiry_date: String,
+    pub enable: bool,
+}
+
+/// `YYYY-MM-DD` (what a date picker sends) means the end of that day, UTC: a credential set to
+/// expire "on 1 March" still works on 1 March. A full ISO 8601 instant is taken as it is.
+pub fn parse_expiry_date(text: &str, now: Millis) -> Result<Millis, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("Choose the date the credential expires.".into());
+    }
+    let at = if let Ok(date) = Date::parse(text, format_description!("[year]-[month]-[day]")) {
+        from_datetime(
+            date.with_time(Time::from_hms_milli(23, 59, 59, 999).expect("a valid time"))
+                .assume_utc(),
+        )
+    } else {
+        parse_iso8601(text)
+            .ok_or_else(|| "The expiry date must be a date such as 2027-03-01.".to_owned())?
+    };
+    if at <= now {
+        return Err("The expiry date must be in the future.".into());
+    }
+    Ok(at)
+}
+
+impl CredentialForm {
+    /// The Management request, or the problems found before the key is even looked at.
+    pub fn to_request(&self, now: Millis) -> Result<NewCredential, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let name = self.name.trim();
+        if name.is_empty() {
+            errors.add("name", "Enter a name for the credential.");
+        }
+        if self.pem.trim().is_empty() {
+            errors.add(
+                "pem",
+                "Choose a PEM file (public key or X.509 certificate) or paste one.",
+            );
+        }
+        let alg = CredentialAlg::parse(&self.alg);
+        if alg.is_none() {
+            errors.add("alg", "Choose RS256, RS384 or PS256.");
+        }
+        let expires_at = if self.set_expiry {
+            match parse_expiry_date(&self.expiry_date, now) {
+                Ok(at) => Some(crate::time_util::format_millis(at)),
+                Err(m) => {
+                    errors.add("expiry_date", m);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(NewCredential {
+            credential_type: CREDENTIAL_TYPE.into(),
+            name: Some(name.to_owned()),
+            pem: self.pem.clone(),
+            alg,
+            expires_at,
+            parse_expiry_from_cert: None,
+            kid: None,
+        })
+    }
+}
+
+/// How the credential form's refusals map to its fields.
+pub const CREDENTIAL_FIELDS: &[(&str, &str)] = &[
+    ("pem", "pem"),
+    ("name", "name"),
+    ("expires_at", "expiry_date"),
+    ("alg", "alg"),
+];
+
+/// Scopes as typed: separated by spaces, commas or new lines; each becomes one scope.
+pub fn split_scopes(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in text.split(|c: char| c.is_whitespace() || c == ',') {
+        if !s.is_empty() && !out.iter().any(|o| o == s) {
+            out.push(s.to_owned());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Invalid;
+
+    const NOW: Millis = 1_800_000_000_000; // 2027-01-15
+
+    fn form() -> CredentialForm {
+        CredentialForm {
+            name: "key-2027".into(),
+            pem: "-----BEGIN PUBLIC KEY-----".into(),
+            alg: "RS256".into(),
+            ..CredentialForm::default()
+        }
+    }
+
+    #[test]
+    fn a_date_means_the_end_of_that_day_utc() {
+        let at = parse_expiry_date("2030-03-01", NOW).unwrap();
+        assert_eq!(
+            crate::time_util::format_millis(at),
+            "2030-03-01T23:59:59.999Z"
+        );
+    }
+
+    #[test]
+    fn past_and_malformed_dates_are_refused_in_plain_words() {
+        assert!(
+            parse_expiry_date("2020-03-01", NOW)
+                .unwrap_err()
+                .contains("future")
+        );
+        assert!(
+            parse_expiry_date("next week", NOW)
+                .unwrap_err()
+                .contains("such as")
+        );
+        assert!(parse_expiry_date("", NOW).unwrap_err().contains("Choose"));
+    }
+
+    #[test]
+    fn every_missing_field_is_named() {
+        let empty = CredentialForm::default();
+        let errors = empty.to_request(NOW).unwrap_err();
+        assert!(errors.get("name").is_some());
+        assert!(errors.get("pem").is_some());
+        assert!(errors.get("alg").is_some());
+        let mut f = form();
+        f.set_expiry = true;
+        f.expiry_date = "2001-01-01".into();
+        assert!(f.to_request(NOW).unwrap_err().get("expiry_date").is_some());
+    }
+
+    #[test]
+    fn a_complete_form_becomes_a_credential_request() {
+        let mut f = form();
+        f.alg = "PS256".into();
+        f.set_expiry = true;
+        f.expiry_date = "2031-12-31".into();
+        let req = f.to_request(NOW).unwrap();
+        assert_eq!(req.alg, Some(CredentialAlg::PS256));
+        assert_eq!(req.expires_at.as_deref(), Some("2031-12-31T23:59:59.999Z"));
+        assert_eq!(req.name.as_deref(), Some("key-2027"));
+    }
+
+    #[test]
+    fn management_refusals_land_next_to_their_field() {
+        let e = ManagementError::Invalid(Invalid::new("pem: malformed PEM: no BEGIN line"));
+        let placed = FieldErrors::from_management(&e, CREDENTIAL_FIELDS).unwrap();
+        assert_eq!(placed.get("pem"), Some("Malformed PEM: no BEGIN line."));
+        let e = ManagementError::Invalid(Invalid::new("An application can have at most 2"));
+        let placed = FieldErrors::from_management(&e, CREDENTIAL_FIELDS).unwrap();
+        assert!(placed.get(FORM).is_some());
+        let e = ManagementError::Conflict("This public key is already registered".into());
+        let placed = FieldErrors::from_management(&e, CREDENTIAL_FIELDS).unwrap();
+        assert!(placed.get("pem").unwrap().contains("already registered"));
+    }
+
+    #[test]
+    fn scopes_split_on_spaces_commas_and_lines() {
+        assert_eq!(
+            split_scopes("read:a, write:a\nread:a  delete:a"),
+            vec!["read:a", "write:a", "delete:a"]
+        );
+        assert!(split_scopes("  ").is_empty());
+    }
+}

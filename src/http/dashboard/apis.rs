@@ -1,0 +1,425 @@
+//! APIs (resource servers) and, on an application's APIs tab, which of them it may get tokens
+//! for, with which scopes (client grants).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use super::form::{Done, FormFields};
+use super::views::{
+    ApiGrantView, ApiPage, ApiView, ApisPage, AppApisPage, AppView, Ctx, ScopeChoice, page,
+};
+use super::{Admin, DashError};
+use crate::dashboard::forms::{FieldErrors, split_scopes};
+use crate::domain::grant::ClientGrant;
+use crate::domain::paging::Page;
+use crate::domain::resource_server::ResourceServer;
+use crate::domain::scope::validate_scope_value;
+use crate::http::AppState;
+use crate::management::resource_servers::{
+    self, CreateResourceServer, ScopeInput, UpdateResourceServer,
+};
+use crate::management::{ManagementError, clients, grants};
+use crate::store::grants::Filter;
+use crate::time_util::now_millis;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard/apis", get(list).post(create))
+        .route("/dashboard/apis/{api_id}", get(show).post(save))
+        .route("/dashboard/apis/{api_id}/delete", post(delete))
+        .route("/dashboard/applications/{id}/apis", get(app_tab))
+        .route(
+            "/dashboard/applications/{id}/apis/{api_id}",
+            post(save_grant),
+        )
+        .route(
+            "/dashboard/applications/{id}/apis/{api_id}/revoke",
+            post(revoke_grant),
+        )
+}
+
+async fn all_apis(state: &AppState) -> Result<Vec<ResourceServer>, DashError> {
+    let mut out = Vec::new();
+    for n in 0.. {
+        let listing = resource_servers::list(
+            &state.tenant,
+            Page {
+                page: n,
+                per_page: 100,
+            },
+            false,
+        )
+        .await?;
+        let last = listing.items.len() < 100;
+        out.extend(listing.items);
+        if last {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    admin: Admin,
+    Done(done): Done,
+) -> Result<Response, DashError> {
+    page(
+        StatusCode::OK,
+        &ApisPage {
+            ctx: Ctx::new(&admin, "apis", done.as_deref()),
+            apis: all_apis(&state).await?.iter().map(ApiView::of).collect(),
+            form_name: String::new(),
+            form_identifier: String::new(),
+            form_scopes: String::new(),
+            errors: FieldErrors::default(),
+        },
+    )
+}
+
+async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    form: FormFields,
+) -> Result<Response, DashError> {
+    admin.check_csrf(form.csrf())?;
+    let name = form.get("name").trim().to_owned();
+    let identifier = form.get("identifier").trim().to_owned();
+    let scopes_text = form.get("scopes").to_owned();
+    let mut errors = FieldErrors::default();
+    if name.is_empty() {
+        errors.add("name", "Enter a name for the API.");
+    }
+    if identifier.is_empty() {
+        errors.add(
+            "identifier",
+            "Enter an identifier, such as https://billing.example.com/ (the audience of tokens).",
+        );
+    }
+    let scopes = parse_scopes(&scopes_text).unwrap_or_else(|m| {
+        errors.add("scopes", m);
+        Vec::new()
+    });
+    if errors.is_empty() {
+        let req = CreateResourceServer {
+            identifier: identifier.clone(),
+            name: Some(name.clone()),
+            scopes: Some(scope_inputs(scopes)),
+            signing_alg: None,
+            token_lifetime: None,
+        };
+        match resource_servers::create(&state.tenant, req, now_millis()).await {
+            Ok(_) => return Ok(Redirect::to("/dashboard/apis?done=api-created").into_response()),
+            Err(ManagementError::Conflict(_)) => {
+                errors.add("identifier", "An API with this identifier already exists.");
+            }
+            Err(e) => {
+                errors = FieldErrors::from_management(
+                    &e,
+                    &[
+                        ("identifier", "identifier"),
+                        ("name", "name"),
+                        ("scopes", "scopes"),
+                    ],
+                )
+                .ok_or(e)?;
+            }
+        }
+    }
+    page(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &ApisPage {
+            ctx: Ctx::new(&admin, "apis", None),
+            apis: all_apis(&state).await?.iter().map(ApiView::of).collect(),
+            form_name: name,
+            form_identifier: identifier,
+            form_scopes: scopes_text,
+            errors,
+        },
+    )
+}
+
+fn scope_inputs(values: Vec<String>) -> Vec<ScopeInput> {
+    values
+        .into_iter()
+        .map(|value| ScopeInput {
+            value,
+            description: None,
+        })
+        .collect()
+}
+
+/// The scopes typed into a form, or the message for the first one that cannot be a scope.
+fn parse_scopes(text: &str) -> Result<Vec<String>, String> {
+    let scopes = split_scopes(text);
+    match scopes
+        .iter()
+        .find_map(|v| validate_scope_value("The scope", v).err())
+    {
+        Some(bad) => Err(format!("{bad}.")),
+        None => Ok(scopes),
+    }
+}
+
+async fn show(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(api_id): Path<String>,
+    Done(done): Done,
+) -> Result<Response, DashError> {
+    let api = resource_servers::get(&state.tenant, &api_id).await?;
+    let view = ApiView::of(&api);
+    page(
+        StatusCode::OK,
+        &ApiPage {
+            ctx: Ctx::new(&admin, "apis", done.as_deref()),
+            id: api.id.clone(),
+            form_name: view.name.clone(),
+            form_scopes: view.scopes.replace(' ', "\n"),
+            form_lifetime: view.token_lifetime.to_string(),
+            api: view,
+            errors: FieldErrors::default(),
+        },
+    )
+}
+
+/// Renames the API, replaces its scopes, changes its token lifetime (the Management API's own
+/// entry only takes a new lifetime).
+async fn save(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(api_id): Path<String>,
+    form: FormFields,
+) -> Result<Response, DashError> {
+    admin.check_csrf(form.csrf())?;
+    let api = resource_servers::get(&state.tenant, &api_id).await?;
+    let name = form.get("name").trim().to_owned();
+    let scopes_text = form.get("scopes").to_owned();
+    let lifetime_text = form.get("token_lifetime").trim().to_owned();
+    let mut errors = FieldErrors::default();
+    let lifetime = match lifetime_text.parse::<i64>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            errors.add(
+                "token_lifetime",
+                "Enter the token lifetime in seconds, e.g. 86400.",
+            );
+            None
+        }
+    };
+    let mut req = UpdateResourceServer {
+        token_lifetime: lifetime,
+        ..UpdateResourceServer::default()
+    };
+    if !api.is_system {
+        if name.is_empty() {
+            errors.add("name", "Enter a name for the API.");
+        }
+        match parse_scopes(&scopes_text) {
+            Ok(scopes) => req.scopes = Some(scope_inputs(scopes)),
+            Err(m) => errors.add("scopes", m),
+        }
+        req.name = Some(name.clone());
+    }
+    if errors.is_empty() {
+        match resource_servers::update(&state.tenant, &api_id, req, now_millis()).await {
+            Ok(_) => {
+                return Ok(
+                    Redirect::to(&format!("/dashboard/apis/{api_id}?done=saved")).into_response(),
+                );
+            }
+            Err(e @ ManagementError::NotFound { .. }) => return Err(e.into()),
+            Err(e) => {
+                errors = FieldErrors::from_management(
+                    &e,
+                    &[
+                        ("name", "name"),
+                        ("scopes", "scopes"),
+                        ("token_lifetime", "token_lifetime"),
+                    ],
+                )
+                .ok_or(e)?;
+            }
+        }
+    }
+    page(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &ApiPage {
+            ctx: Ctx::new(&admin, "apis", None),
+            id: api.id.clone(),
+            api: ApiView::of(&api),
+            form_name: name,
+            form_scopes: scopes_text,
+            form_lifetime: lifetime_text,
+            errors,
+        },
+    )
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(api_id): Path<String>,
+    form: FormFields,
+) -> Result<Response, DashError> {
+    admin.check_csrf(form.csrf())?;
+    resource_servers::delete(&state.tenant, &api_id).await?;
+    Ok(Redirect::to("/dashboard/apis?done=api-deleted").into_response())
+}
+
+async fn grants_of(state: &AppState, client_id: &str) -> Result<Vec<ClientGrant>, DashError> {
+    let filter = Filter {
+        audience: None,
+        client_id: Some(client_id.to_owned()),
+    };
+    let mut out = Vec::new();
+    for n in 0.. {
+        let listing = grants::list(
+            &state.tenant,
+            &filter,
+            Page {
+                page: n,
+                per_page: 100,
+            },
+            false,
+        )
+        .await?;
+        let last = listing.items.len() < 100;
+        out.extend(listing.items);
+        if last {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+async fn render_tab(
+    state: &AppState,
+    admin: &Admin,
+    id: &str,
+    status: StatusCode,
+    done: Option<&str>,
+    error: Option<(String, String)>,
+) -> Result<Response, DashError> {
+    let c = clients::get(&state.tenant, id).await?;
+    let granted = grants_of(state, id).await?;
+    let apis = all_apis(state)
+        .await?
+        .into_iter()
+        .map(|api| {
+            let grant = granted.iter().find(|g| g.audience == api.identifier);
+            ApiGrantView {
+                error: error
+                    .as_ref()
+                    .filter(|(api_id, _)| *api_id == api.id)
+                    .map(|(_, m)| m.clone()),
+                id: api.id.clone(),
+                name: api.name.clone(),
+                identifier: api.identifier.clone(),
+                authorised: grant.is_some(),
+                scopes: api
+                    .scopes
+                    .iter()
+                    .map(|s| ScopeChoice {
+                        value: s.value.clone(),
+                        description: s.description.clone(),
+                        granted: grant.is_some_and(|g| g.scope.contains(&s.value)),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    page(
+        status,
+        &AppApisPage {
+            ctx: Ctx::new(admin, "applications", done),
+            app: AppView::of(&c),
+            tab: "apis",
+            apis,
+        },
+    )
+}
+
+async fn app_tab(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Done(done): Done,
+) -> Result<Response, DashError> {
+    render_tab(&state, &admin, &id, StatusCode::OK, done.as_deref(), None).await
+}
+
+/// Authorises the application for the API with the ticked scopes, or changes the scopes of an
+/// existing authorisation.
+async fn save_grant(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((id, api_id)): Path<(String, String)>,
+    form: FormFields,
+) -> Result<Response, DashError> {
+    admin.check_csrf(form.csrf())?;
+    let api = resource_servers::get(&state.tenant, &api_id).await?;
+    let scope = form.all("scope");
+    let existing = grants_of(&state, &id)
+        .await?
+        .into_iter()
+        .find(|g| g.audience == api.identifier);
+    let result = match existing {
+        Some(g) => grants::update(&state.tenant, &g.id, grants::UpdateGrant { scope })
+            .await
+            .map(|_| ()),
+        None => grants::create(
+            &state.tenant,
+            grants::CreateGrant {
+                client_id: id.clone(),
+                audience: api.identifier.clone(),
+                scope,
+            },
+            now_millis(),
+        )
+        .await
+        .map(|_| ()),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/dashboard/applications/{id}/apis?done=grant-saved"
+        ))
+        .into_response()),
+        Err(e @ (ManagementError::Invalid(_) | ManagementError::Conflict(_))) => {
+            render_tab(
+                &state,
+                &admin,
+                &id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some((api_id, e.to_string())),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn revoke_grant(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((id, api_id)): Path<(String, String)>,
+    form: FormFields,
+) -> Result<Response, DashError> {
+    admin.check_csrf(form.csrf())?;
+    let api = resource_servers::get(&state.tenant, &api_id).await?;
+    if let Some(g) = grants_of(&state, &id)
+        .await?
+        .into_iter()
+        .find(|g| g.audience == api.identifier)
+    {
+        grants::delete(&state.tenant, &g.id).await?;
+    }
+    Ok(Redirect::to(&format!(
+        "/dashboard/applications/{id}/apis?done=grant-revoked"
+    ))
+    .into_response())
+}

@@ -1,0 +1,154 @@
+//! Signing in and out.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use super::form::FormFields;
+use super::session::{self, LOGIN_COOKIE, cookie};
+use super::views::{LoginPage, page};
+use super::{Admin, DashError};
+use crate::crypto::random;
+use crate::dashboard::admin::{self, LoginError};
+use crate::dashboard::csrf;
+use crate::http::AppState;
+use crate::time_util::now_millis;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard/login", get(show).post(submit))
+        .route("/dashboard/logout", post(logout))
+}
+
+/// The sign-in form's CSRF token: a double-submit cookie, since no session exists yet. It is
+/// reused while valid so that two open tabs both work.
+fn login_token(headers: &HeaderMap) -> (String, bool) {
+    match cookie(headers, LOGIN_COOKIE) {
+        Some(t)
+            if t.len() == 43
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            (t.to_owned(), false)
+        }
+        _ => (random::base64url(32), true),
+    }
+}
+
+fn with_cookie(mut res: Response, value: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+fn render(
+    state: &AppState,
+    status: StatusCode,
+    token: String,
+    fresh: bool,
+    email: String,
+    error: Option<String>,
+) -> Result<Response, DashError> {
+    let res = page(
+        status,
+        &LoginPage {
+            csrf: token.clone(),
+            email,
+            error,
+        },
+    )?;
+    Ok(if fresh {
+        with_cookie(
+            res,
+            &session::set_cookie(
+                LOGIN_COOKIE,
+                &token,
+                "/dashboard/login",
+                3600,
+                state.tenant.issuer.is_https(),
+            ),
+        )
+    } else {
+        res
+    })
+}
+
+async fn show(
+    State(state): State<AppState>,
+    admin: Option<Admin>,
+    headers: HeaderMap,
+) -> Result<Response, DashError> {
+    if admin.is_some() {
+        return Ok(Redirect::to("/dashboard/applications").into_response());
+    }
+    let (token, fresh) = login_token(&headers);
+    render(&state, StatusCode::OK, token, fresh, String::new(), None)
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: FormFields,
+) -> Result<Response, DashError> {
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
+    if !csrf::matches(expected, form.csrf()) {
+        return Err(DashError::Csrf);
+    }
+    let email = form.get("email").trim().to_owned();
+    let password = form.get("password");
+    let mut missing = None;
+    if email.is_empty() {
+        missing = Some("Enter your email address.");
+    } else if password.is_empty() {
+        missing = Some("Enter your password.");
+    }
+    if let Some(m) = missing {
+        let (token, fresh) = login_token(&headers);
+        return render(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            token,
+            fresh,
+            email,
+            Some(m.into()),
+        );
+    }
+    match admin::login(&state.tenant.store, &email, password, now_millis()).await {
+        Ok(new) => {
+            let secure = state.tenant.issuer.is_https();
+            let res = Redirect::to("/dashboard/applications").into_response();
+            let res = with_cookie(res, &session::session_cookie(new.token.expose(), secure));
+            Ok(with_cookie(
+                res,
+                &session::set_cookie(LOGIN_COOKIE, "", "/dashboard/login", 0, secure),
+            ))
+        }
+        Err(LoginError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            let status = match e {
+                LoginError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            let (token, fresh) = login_token(&headers);
+            // The email is kept; the password never goes back into the page.
+            render(&state, status, token, fresh, email, Some(e.to_string()))
+        }
+    }
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    admin: Admin,
+    form: FormFields,
+) -> Result<Response, DashError> {
+    admin.check_csrf(form.csrf())?;
+    admin::logout(&state.tenant.store, &admin.0).await?;
+    let res = Redirect::to("/dashboard/login").into_response();
+    Ok(with_cookie(
+        res,
+        &session::clear_session_cookie(state.tenant.issuer.is_https()),
+    ))
+}

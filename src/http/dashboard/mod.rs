@@ -1,0 +1,109 @@
+//! The web dashboard at `/dashboard`: server-rendered pages (askama templates in `templates/`),
+//! plain forms with POST-redirect-GET, no JavaScript needed. Handlers are thin: check the
+//! session and the CSRF token, call `crate::management` or `crate::dashboard`, render or redirect.
+
+mod apis;
+mod applications;
+mod credentials;
+mod error;
+mod form;
+mod login;
+mod session;
+mod views;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use axum::middleware::map_response;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{any, get};
+
+use super::AppState;
+pub use error::DashError;
+pub use session::Admin;
+
+/// Dashboard bodies: forms are small, and a PEM upload is at most 16 KB plus multipart framing.
+pub const MAX_BODY: usize = 64 * 1024;
+
+const CSS: &str = include_str!("../../../static/dashboard.css");
+const JS: &str = include_str!("../../../static/dashboard.js");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(home))
+        .route("/dashboard/", get(home))
+        .route("/dashboard/static/dashboard.css", get(css))
+        .route("/dashboard/static/dashboard.js", get(js))
+        .merge(login::router())
+        .merge(applications::router())
+        .merge(credentials::router())
+        .merge(apis::router())
+        .route("/dashboard/{*rest}", any(not_found))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(map_response(security_headers))
+}
+
+async fn home(admin: Option<Admin>) -> Redirect {
+    match admin {
+        Some(_) => Redirect::to("/dashboard/applications"),
+        None => Redirect::to("/dashboard/login"),
+    }
+}
+
+/// Unknown dashboard pages answer with a page, not the Management API's JSON.
+async fn not_found() -> DashError {
+    DashError::NotFound("There is no such page in the dashboard.".into())
+}
+
+async fn css() -> Response {
+    static_asset(CSS, "text/css; charset=utf-8")
+}
+
+async fn js() -> Response {
+    static_asset(JS, "text/javascript; charset=utf-8")
+}
+
+fn static_asset(body: &'static str, content_type: &'static str) -> Response {
+    let mut res = body.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    res
+}
+
+/// No inline script or style anywhere (CSP), no framing (clickjacking), forms only back to us,
+/// and pages that hold secrets are never cached.
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}

@@ -1,0 +1,420 @@
+//! Template structs (the pages in `templates/`) and the plain view models they show. Values are
+//! formatted here so the templates stay simple; askama escapes everything they print.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::{Admin, DashError};
+use crate::dashboard::applications::AuthChoice;
+use crate::dashboard::forms::FieldErrors;
+use crate::domain::client::{AppType, Client, TokenEndpointAuthMethod};
+use crate::domain::credential::Credential;
+use crate::domain::resource_server::ResourceServer;
+use crate::store::logs::LogEvent;
+use crate::time_util::Millis;
+
+/// What every signed-in page shows around its content.
+pub struct Ctx {
+    pub email: String,
+    pub csrf: String,
+    pub nav: &'static str,
+    pub notice: Option<&'static str>,
+}
+
+impl Ctx {
+    pub fn new(admin: &Admin, nav: &'static str, done: Option<&str>) -> Self {
+        Self {
+            email: admin.0.email.clone(),
+            csrf: admin.0.csrf_token.clone(),
+            nav,
+            notice: done.and_then(notice),
+        }
+    }
+}
+
+/// Notices after a redirect come from this fixed list: nothing from the URL is echoed.
+fn notice(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "app-created" => "Application created.",
+        "app-deleted" => "Application deleted.",
+        "saved" => "Changes saved.",
+        "method-saved" => "Authentication method saved.",
+        "needs-credential" => {
+            "Private Key JWT needs a credential: add one below and the application switches to it."
+        }
+        "credential-added" => "Credential added.",
+        "credential-updated" => "Credential updated.",
+        "credential-deleted" => "Credential deleted.",
+        "credential-enabled" => "Credential enabled for this application.",
+        "credential-disabled" => "Credential disabled for this application.",
+        "secret-rotated" => "A new client secret was generated; the old one no longer works.",
+        "api-created" => "API created.",
+        "api-deleted" => "API deleted.",
+        "grant-saved" => "Authorization saved.",
+        "grant-revoked" => "Authorization removed.",
+        _ => return None,
+    })
+}
+
+pub fn page(status: StatusCode, t: &impl Template) -> Result<Response, DashError> {
+    let html = t
+        .render()
+        .map_err(|e| DashError::Internal(format!("template: {e}")))?;
+    Ok((status, Html(html)).into_response())
+}
+
+pub fn date(ms: Millis) -> String {
+    let full = crate::time_util::format_millis(ms);
+    // `2027-03-01T23:59:59.999Z` → `2027-03-01 23:59 UTC`
+    format!("{} {} UTC", &full[..10], &full[11..16])
+}
+
+pub fn app_type_label(t: AppType) -> &'static str {
+    match t {
+        AppType::NonInteractive => "Machine to Machine",
+        AppType::RegularWeb => "Regular Web Application",
+        AppType::Spa => "Single Page Application",
+        AppType::Native => "Native",
+    }
+}
+
+pub fn method_label(c: &Client) -> &'static str {
+    match c.token_endpoint_auth_method {
+        None => "Private Key JWT",
+        Some(TokenEndpointAuthMethod::ClientSecretPost) => "Client Secret (Post)",
+        Some(TokenEndpointAuthMethod::ClientSecretBasic) => "Client Secret (Basic)",
+        Some(TokenEndpointAuthMethod::None) => "None",
+    }
+}
+
+pub struct AppView {
+    pub client_id: String,
+    pub name: String,
+    pub app_type: &'static str,
+    pub method: &'static str,
+    pub method_key: &'static str,
+    pub uses_pkjwt: bool,
+    /// Shown only while a secret method is on (SPEC A.2).
+    pub secret: Option<String>,
+    pub created: String,
+}
+
+impl AppView {
+    pub fn of(c: &Client) -> Self {
+        let secret_on = c
+            .token_endpoint_auth_method
+            .is_some_and(|m| m.uses_secret());
+        Self {
+            client_id: c.client_id.clone(),
+            name: c.name.clone(),
+            app_type: app_type_label(c.app_type),
+            method: method_label(c),
+            method_key: AuthChoice::of(c).map_or("none", AuthChoice::as_str),
+            uses_pkjwt: c.uses_private_key_jwt(),
+            secret: secret_on.then(|| c.secret.expose().to_owned()),
+            created: date(c.created_at),
+        }
+    }
+}
+
+pub struct CredentialRow {
+    pub id: String,
+    pub name: String,
+    pub kid: String,
+    pub alg: &'static str,
+    pub expires: String,
+    pub state: &'static str,
+    pub state_class: &'static str,
+    pub last_used: String,
+    pub enabled: bool,
+}
+
+impl CredentialRow {
+    pub fn of(c: &Credential, now: Millis) -> Self {
+        let (state, state_class) = if c.is_expired(now) {
+            ("expired", "bad")
+        } else if c.associated {
+            ("active", "good")
+        } else {
+            ("not enabled", "muted")
+        };
+        Self {
+            id: c.id.clone(),
+            name: if c.name.is_empty() {
+                "(unnamed)".into()
+            } else {
+                c.name.clone()
+            },
+            kid: c.kid.clone(),
+            alg: c.alg.as_str(),
+            expires: c.expires_at.map_or_else(|| "Never".into(), date),
+            state,
+            state_class,
+            last_used: c.last_used_at.map_or_else(|| "Never".into(), date),
+            enabled: c.associated,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub csrf: String,
+    pub email: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "applications.html")]
+pub struct ApplicationsPage {
+    pub ctx: Ctx,
+    pub apps: Vec<AppView>,
+    pub form_name: String,
+    pub form_type: String,
+    pub errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "app_settings.html")]
+pub struct AppSettingsPage {
+    pub ctx: Ctx,
+    pub app: AppView,
+    pub tab: &'static str,
+    pub form_name: String,
+    pub form_description: String,
+    pub errors: FieldErrors,
+}
+
+pub struct CredentialFormView {
+    pub name: String,
+    pub pem: String,
+    pub alg: String,
+    pub set_expiry: bool,
+    pub expiry_date: String,
+    pub enable: bool,
+    pub errors: FieldErrors,
+}
+
+impl Default for CredentialFormView {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            pem: String::new(),
+            alg: "RS256".into(),
+            set_expiry: false,
+            expiry_date: String::new(),
+            enable: true,
+            errors: FieldErrors::default(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "app_credentials.html")]
+pub struct AppCredentialsPage {
+    pub ctx: Ctx,
+    pub app: AppView,
+    pub tab: &'static str,
+    /// The method shown as chosen (Private Key JWT while waiting for a first credential).
+    pub chosen: &'static str,
+    pub credentials: Vec<CredentialRow>,
+    pub can_add: bool,
+    pub form: CredentialFormView,
+    pub method_error: Option<String>,
+    pub row_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "credential_edit.html")]
+pub struct CredentialEditPage {
+    pub ctx: Ctx,
+    pub app: AppView,
+    pub tab: &'static str,
+    pub credential: CredentialRow,
+    pub set_expiry: bool,
+    pub expiry_date: String,
+    pub errors: FieldErrors,
+}
+
+pub struct ScopeChoice {
+    pub value: String,
+    pub description: String,
+    pub granted: bool,
+}
+
+pub struct ApiGrantView {
+    pub id: String,
+    pub name: String,
+    pub identifier: String,
+    pub authorised: bool,
+    pub scopes: Vec<ScopeChoice>,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "app_apis.html")]
+pub struct AppApisPage {
+    pub ctx: Ctx,
+    pub app: AppView,
+    pub tab: &'static str,
+    pub apis: Vec<ApiGrantView>,
+}
+
+pub struct LogRow {
+    pub date: String,
+    pub ok: bool,
+    pub kind: String,
+    pub description: String,
+    pub audience: String,
+    pub method: String,
+    pub reason: String,
+    pub credential_id: String,
+    pub ip: String,
+}
+
+impl LogRow {
+    pub fn of(e: &LogEvent) -> Self {
+        let auth_error = &e.details["client_authentication_error"];
+        Self {
+            date: {
+                let full = crate::time_util::format_millis(e.date);
+                format!("{} {} UTC", &full[..10], &full[11..19])
+            },
+            ok: e.kind == crate::audit::SUCCESS,
+            kind: e.kind.clone(),
+            description: e.description.clone(),
+            audience: e.audience.clone().unwrap_or_default(),
+            reason: auth_error["code"]
+                .as_str()
+                .or_else(|| e.details["error"].as_str())
+                .unwrap_or("")
+                .to_owned(),
+            method: e.details["auth_method"].as_str().unwrap_or("").to_owned(),
+            // Failures carry it inside the error; successes at the top level.
+            credential_id: auth_error["credential_id"]
+                .as_str()
+                .or_else(|| e.details["credential_id"].as_str())
+                .unwrap_or("")
+                .to_owned(),
+            ip: e.ip.clone().unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "app_logs.html")]
+pub struct AppLogsPage {
+    pub ctx: Ctx,
+    pub app: AppView,
+    pub tab: &'static str,
+    pub events: Vec<LogRow>,
+}
+
+pub struct ApiView {
+    pub id: String,
+    pub name: String,
+    pub identifier: String,
+    pub scopes: String,
+    pub system: bool,
+    pub token_lifetime: i64,
+}
+
+impl ApiView {
+    pub fn of(a: &ResourceServer) -> Self {
+        Self {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            identifier: a.identifier.clone(),
+            scopes: a
+                .scopes
+                .iter()
+                .map(|s| s.value.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            system: a.is_system,
+            token_lifetime: a.token_lifetime,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "api.html")]
+pub struct ApiPage {
+    pub ctx: Ctx,
+    pub id: String,
+    pub api: ApiView,
+    pub form_name: String,
+    pub form_scopes: String,
+    pub form_lifetime: String,
+    pub errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "apis.html")]
+pub struct ApisPage {
+    pub ctx: Ctx,
+    pub apis: Vec<ApiView>,
+    pub form_name: String,
+    pub form_identifier: String,
+    pub form_scopes: String,
+    pub errors: FieldErrors,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::credential::CredentialAlg;
+
+    fn credential(expires_at: Option<Millis>, associated: bool) -> Credential {
+        Credential {
+            id: "cred_1".into(),
+            client_id: "c".into(),
+            name: "key".into(),
+            kid: "kid".into(),
+            alg: CredentialAlg::RS256,
+            public_key: Vec::new(),
+            thumbprint: "t".into(),
+            expires_at,
+            associated,
+            created_at: 0,
+            updated_at: 0,
+            last_used_at: None,
+        }
+    }
+
+    #[test]
+    fn a_credential_is_active_expired_or_not_enabled() {
+        let now = 1_000_000;
+        assert_eq!(
+            CredentialRow::of(&credential(None, true), now).state,
+            "active"
+        );
+        assert_eq!(
+            CredentialRow::of(&credential(Some(now + 1), true), now).state,
+            "active"
+        );
+        assert_eq!(
+            CredentialRow::of(&credential(Some(now), true), now).state,
+            "expired"
+        );
+        assert_eq!(
+            CredentialRow::of(&credential(Some(now), false), now).state,
+            "expired"
+        );
+        assert_eq!(
+            CredentialRow::of(&credential(None, false), now).state,
+            "not enabled"
+        );
+        assert_eq!(
+            CredentialRow::of(&credential(None, false), now).last_used,
+            "Never"
+        );
+    }
+
+    #[test]
+    fn notices_come_only_from_the_fixed_list() {
+        assert!(notice("credential-added").is_some());
+        assert!(notice("<script>alert(1)</script>").is_none());
+    }
+}
