@@ -106,3 +106,27 @@ pub struct Listing<T> {
     pub items: Vec<T>,
     pub total: Option<i64>,
 }
+
+/// Every item of a paged listing, fetched in pages of the largest size (for screens that show
+/// whole lists).
+pub async fn every_page<T, F, Fut>(mut list: F) -> Result<Vec<T>, ManagementError>
+where
+    F: FnMut(crate::domain::paging::Page) -> Fut,
+    Fut: std::future::Future<Output = Result<Listing<T>, ManagementError>>,
+{
+    use crate::domain::paging::{MAX_PER_PAGE, Page};
+    let mut out = Vec::new();
+    for page in 0.. {
+        let listing = list(Page {
+            page,
+            per_page: MAX_PER_PAGE,
+        })
+        .await?;
+        let last = listing.items.len() < MAX_PER_PAGE as usize;
+        out.extend(listing.items);
+        if last {
+            break;
+        }
+    }
+    Ok(out)
+}

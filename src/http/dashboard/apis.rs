@@ -14,14 +14,13 @@ use super::views::{
 use super::{Admin, DashError};
 use crate::dashboard::forms::{FieldErrors, split_scopes};
 use crate::domain::grant::ClientGrant;
-use crate::domain::paging::Page;
 use crate::domain::resource_server::ResourceServer;
 use crate::domain::scope::validate_scope_value;
 use crate::http::AppState;
 use crate::management::resource_servers::{
     self, CreateResourceServer, ScopeInput, UpdateResourceServer,
 };
-use crate::management::{ManagementError, clients, grants};
+use crate::management::{ManagementError, clients, every_page, grants};
 use crate::store::grants::Filter;
 use crate::time_util::now_millis;
 
@@ -42,24 +41,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn all_apis(state: &AppState) -> Result<Vec<ResourceServer>, DashError> {
-    let mut out = Vec::new();
-    for n in 0.. {
-        let listing = resource_servers::list(
-            &state.tenant,
-            Page {
-                page: n,
-                per_page: 100,
-            },
-            false,
-        )
-        .await?;
-        let last = listing.items.len() < 100;
-        out.extend(listing.items);
-        if last {
-            break;
-        }
-    }
-    Ok(out)
+    Ok(every_page(|page| resource_servers::list(&state.tenant, page, false)).await?)
 }
 
 async fn list(
@@ -275,25 +257,7 @@ async fn grants_of(state: &AppState, client_id: &str) -> Result<Vec<ClientGrant>
         audience: None,
         client_id: Some(client_id.to_owned()),
     };
-    let mut out = Vec::new();
-    for n in 0.. {
-        let listing = grants::list(
-            &state.tenant,
-            &filter,
-            Page {
-                page: n,
-                per_page: 100,
-            },
-            false,
-        )
-        .await?;
-        let last = listing.items.len() < 100;
-        out.extend(listing.items);
-        if last {
-            break;
-        }
-    }
-    Ok(out)
+    Ok(every_page(|page| grants::list(&state.tenant, &filter, page, false)).await?)
 }
 
 async fn render_tab(

@@ -15,7 +15,7 @@ use crate::domain::client::AppType;
 use crate::domain::paging::Page;
 use crate::http::AppState;
 use crate::management::clients::{self, CreateClient, UpdateClient};
-use crate::management::logs;
+use crate::management::{every_page, logs};
 use crate::store::logs::Filter;
 use crate::time_util::now_millis;
 
@@ -36,20 +36,8 @@ pub fn router() -> Router<AppState> {
 
 /// Every application, in pages of 100 (the Management API's largest page).
 async fn all_apps(state: &AppState) -> Result<Vec<AppView>, DashError> {
-    let mut out = Vec::new();
-    for n in 0.. {
-        let page = Page {
-            page: n,
-            per_page: 100,
-        };
-        let listing = clients::list(&state.tenant, page, false).await?;
-        let last = listing.items.len() < 100;
-        out.extend(listing.items.iter().map(AppView::of));
-        if last {
-            break;
-        }
-    }
-    Ok(out)
+    let apps = every_page(|page| clients::list(&state.tenant, page, false)).await?;
+    Ok(apps.iter().map(AppView::of).collect())
 }
 
 async fn list(
