@@ -151,15 +151,16 @@ impl Setup {
     /// The newest failure event for this client with reason `code` (the log is written in the
     /// background, so it may take a moment to appear).
     async fn wait_for_failure(&self, code: &str) -> Value {
+        self.wait_for_failure_of(&self.client_id, code).await
+    }
+
+    async fn wait_for_failure_of(&self, client_id: &str, code: &str) -> Value {
         for _ in 0..100 {
             let logs: Value = self
                 .app
                 .get(
                     &self.admin,
-                    &format!(
-                        "/api/v2/logs?type=feccft&client_id={}&per_page=5",
-                        self.client_id
-                    ),
+                    &format!("/api/v2/logs?type=feccft&client_id={client_id}&per_page=5"),
                 )
                 .await
                 .json()
@@ -175,7 +176,7 @@ impl Setup {
             }
             tokio::time::sleep(Duration::from_millis(30)).await;
         }
-        panic!("no feccft event with reason {code}");
+        panic!("no feccft event with reason {code} for {client_id}");
     }
 }
 
@@ -199,6 +200,7 @@ on_both_databases!(
     concurrent_replays_succeed_exactly_once,
     credentials_stop_working_at_once,
     successes_are_logged_and_last_use_recorded,
+    request_and_client_rules,
 );
 
 async fn every_algorithm_works_with_and_without_kid(db: Db) {
@@ -862,4 +864,79 @@ async fn successes_are_logged_and_last_use_recorded(db: Db) {
         "insufficient_scope",
     )
     .await;
+}
+
+async fn request_and_client_rules(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let s = Setup::new(app, key!("rsa2048.pub.pem"), "RS256").await;
+    let a = sign(
+        key!("rsa2048.key.pem"),
+        &json!({"alg": "RS256"}),
+        &s.claims(),
+    );
+    let url = s.app.url("/oauth/token");
+    let base = [
+        ("grant_type", "client_credentials"),
+        ("audience", API),
+        ("client_assertion", a.as_str()),
+    ];
+    // Two authentication methods in one request (SPEC B.3).
+    let mut form = base.to_vec();
+    form.extend([
+        ("client_assertion_type", ASSERTION_TYPE),
+        ("client_secret", "x"),
+    ]);
+    let res = s.app.http.post(&url).form(&form).send().await.unwrap();
+    assert_oauth_error(res, 400, "invalid_request").await;
+    let mut form = base.to_vec();
+    form.push(("client_assertion_type", ASSERTION_TYPE));
+    let res = s
+        .app
+        .http
+        .post(&url)
+        .basic_auth(&s.client_id, Some("x"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_oauth_error(res, 400, "invalid_request").await;
+    // A wrong or missing assertion type.
+    let mut form = base.to_vec();
+    form.push((
+        "client_assertion_type",
+        "urn:ietf:params:oauth:client-assertion-type:saml2-bearer",
+    ));
+    let res = s.app.http.post(&url).form(&form).send().await.unwrap();
+    assert_oauth_error(res, 400, "invalid_request").await;
+    let res = s.app.http.post(&url).form(&base).send().await.unwrap();
+    assert_oauth_error(res, 400, "invalid_request").await;
+    // None of these burnt the jti.
+    ok_token(s.post_form(&a, None).await).await;
+
+    // An assertion for an application that does not exist, filed under the id it claims.
+    let now = now();
+    let ghost = "no-such-application-0123";
+    let claims = json!({"iss": ghost, "sub": ghost, "aud": s.app.issuer, "iat": now, "exp": now + 60, "jti": unique_jti()});
+    let res = s
+        .post_form(
+            &sign(key!("rsa2048.key.pem"), &json!({"alg": "RS256"}), &claims),
+            None,
+        )
+        .await;
+    assert_oauth_error(res, 401, "invalid_client").await;
+    s.wait_for_failure_of(ghost, "unknown_client").await;
+
+    // An application on a client secret cannot use an assertion, even signed by a key it once had.
+    let res = s.app.patch_json(&s.admin, &format!("/api/v2/clients/{}", s.client_id),
+        &json!({"token_endpoint_auth_method": "client_secret_post", "client_authentication_methods": null})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let a = sign(
+        key!("rsa2048.key.pem"),
+        &json!({"alg": "RS256"}),
+        &s.claims(),
+    );
+    s.assert_refused(s.post_form(&a, None).await, "private_key_jwt_not_enabled")
+        .await;
 }
