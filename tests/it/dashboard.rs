@@ -723,11 +723,25 @@ async fn the_seed_flows_work_as_form_posts(db: Db) {
         .unwrap();
     assert_eq!(client["token_endpoint_auth_method"], "client_secret_basic");
 
-    // Now the credential can be deleted, then the application.
+    // Now the credential can be deleted, then the application, once its name is typed.
     let res = s.post(&app, &format!("{tab}/{cred_id}/delete"), &[]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let delete = format!("/dashboard/applications/{id}/delete");
+    for typed in ["", "Billing", "billing worker"] {
+        let res = s.post(&app, &delete, &[("confirm", typed)]).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{typed:?}");
+        assert!(text(res).await.contains(
+            "id=\"confirm-error\">Type the name of the application, Billing worker, to delete it."
+        ));
+        let still = app.get(&mgmt, &format!("/api/v2/clients/{id}")).await;
+        assert_eq!(
+            still.status(),
+            StatusCode::OK,
+            "not deleted without the name"
+        );
+    }
     let res = s
-        .post(&app, &format!("/dashboard/applications/{id}/delete"), &[])
+        .post(&app, &delete, &[("confirm", "Billing worker")])
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(
@@ -989,7 +1003,29 @@ async fn apis_are_created_edited_and_deleted(db: Db) {
         .post(&app, &format!("/dashboard/apis/{system}/delete"), &[])
         .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let res = s.post(&app, &format!("{path}/delete"), &[]).await;
+    // Deleting needs the identifier typed.
+    let res = s
+        .post(&app, &format!("{path}/delete"), &[("confirm", "Reports")])
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(res).await.contains(
+        "id=\"confirm-error\">Type the identifier of the API, https://reports.example.com/, to delete it."
+    ));
+    let still = app
+        .get(&mgmt, &format!("/api/v2/resource-servers/{id}"))
+        .await;
+    assert_eq!(
+        still.status(),
+        StatusCode::OK,
+        "not deleted without the identifier"
+    );
+    let res = s
+        .post(
+            &app,
+            &format!("{path}/delete"),
+            &[("confirm", "https://reports.example.com/")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         app.get(&mgmt, &format!("/api/v2/resource-servers/{id}"))

@@ -153,17 +153,34 @@ async fn show(
     Done(done): Done,
 ) -> Result<Response, DashError> {
     let api = resource_servers::get(&state.tenant, &api_id).await?;
-    let view = ApiView::of(&api);
-    page(
+    api_page(
+        &admin,
+        &api,
+        done.as_deref(),
         StatusCode::OK,
+        FieldErrors::default(),
+    )
+}
+
+/// The API's page with its stored values in the forms.
+fn api_page(
+    admin: &Admin,
+    api: &ResourceServer,
+    done: Option<&str>,
+    status: StatusCode,
+    errors: FieldErrors,
+) -> Result<Response, DashError> {
+    let view = ApiView::of(api);
+    page(
+        status,
         &ApiPage {
-            ctx: Ctx::new(&admin, "apis", done.as_deref()),
+            ctx: Ctx::new(admin, "apis", done),
             id: api.id.clone(),
             form_name: view.name.clone(),
             form_scopes: view.scopes.replace(' ', "\n"),
             form_lifetime: view.token_lifetime.to_string(),
             api: view,
-            errors: FieldErrors::default(),
+            errors,
         },
     )
 }
@@ -248,6 +265,16 @@ async fn delete(
     form: FormFields,
 ) -> Result<Response, DashError> {
     admin.check_csrf(form.csrf())?;
+    let api = resource_servers::get(&state.tenant, &api_id).await?;
+    // As for applications: the identifier must be typed, so a stray click deletes nothing.
+    if !api.is_system && form.get("confirm").trim() != api.identifier {
+        let message = format!(
+            "Type the identifier of the API, {}, to delete it.",
+            api.identifier
+        );
+        let errors = FieldErrors::one("confirm", message);
+        return api_page(&admin, &api, None, StatusCode::UNPROCESSABLE_ENTITY, errors);
+    }
     resource_servers::delete(&state.tenant, &api_id).await?;
     Ok(Redirect::to("/dashboard/apis?done=api-deleted").into_response())
 }

@@ -185,6 +185,28 @@ async fn delete(
     form: FormFields,
 ) -> Result<Response, DashError> {
     admin.check_csrf(form.csrf())?;
+    let c = clients::get(&state.tenant, &id).await?;
+    // Deleting cannot be undone and stops the application's tokens at once: the name must be
+    // typed, so a stray click or a mistaken tab does nothing.
+    if form.get("confirm").trim() != c.name {
+        return page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &AppSettingsPage {
+                ctx: Ctx::new(&admin, "applications", None),
+                form_name: c.name.clone(),
+                form_description: c.description.clone(),
+                app: AppView::of(&c),
+                tab: "settings",
+                errors: FieldErrors::one(
+                    "confirm",
+                    format!(
+                        "Type the name of the application, {}, to delete it.",
+                        c.name
+                    ),
+                ),
+            },
+        );
+    }
     clients::delete(&state.tenant, &id).await?;
     Ok(Redirect::to("/dashboard/applications?done=app-deleted").into_response())
 }
