@@ -771,6 +771,18 @@ async fn unknown_ids_and_odd_input_never_give_a_server_error(db: Db) {
         );
     }
     let id = s.create_app(&app, "Odd").await;
+    // A form's address opened as a page answers with a page, not JSON.
+    let res = s
+        .get(&app, &format!("/dashboard/applications/{id}/delete"))
+        .await;
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(text(res).await.contains("only takes a submitted form"));
     let odd = [
         (
             format!("/dashboard/applications/{id}/method"),

@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(credentials::router())
         .merge(apis::router())
         .route("/dashboard/{*rest}", any(not_found))
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(map_response(security_headers))
 }
@@ -53,6 +54,16 @@ async fn home(admin: Option<Admin>) -> Redirect {
 /// Unknown dashboard pages answer with a page, not the Management API's JSON.
 async fn not_found() -> DashError {
     DashError::NotFound("There is no such page in the dashboard.".into())
+}
+
+/// A link or reload that lands on a form's address (a GET where only POST exists) gets a page
+/// with a way on, not the Management API's JSON.
+async fn method_not_allowed() -> Response {
+    error::render_error(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "Nothing to show here",
+        "This address only takes a submitted form. Go back to the page the form was on.",
+    )
 }
 
 async fn css() -> Response {
