@@ -111,6 +111,7 @@ impl Application {
         let maintenance = [
             tokio::spawn(watch_changes(store.clone())),
             tokio::spawn(prune_expired(store.clone())),
+            tokio::spawn(checkpoint_wal(store.clone())),
         ];
         let router = build_router(self.state);
         let served = axum::serve(
@@ -140,6 +141,21 @@ async fn watch_changes(store: Store) {
         tick.tick().await;
         if let Err(e) = store.poll_changes().await {
             tracing::warn!(error = %e, "could not read the change counter");
+        }
+    }
+}
+
+/// SQLite's write-ahead log is copied back every second, off the request path (see
+/// `Store::checkpoint`); with PostgreSQL this returns at once.
+async fn checkpoint_wal(store: Store) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match store.checkpoint().await {
+            Ok(None) => return,
+            Ok(Some(_)) => {}
+            Err(e) => tracing::warn!(error = %e, "could not checkpoint the SQLite log"),
         }
     }
 }

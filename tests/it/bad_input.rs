@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Db, TestApp, assert_api_error};
+use crate::helpers::{Db, TestApp, assert_api_error, send_oversize};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -215,7 +215,14 @@ async fn malformed_bodies_are_refused_without_writes(db: Db) {
     assert_api_error(res, 400, "invalid_body").await;
     // Over 1 MB.
     let huge = json!({"name": "x", "description": "d".repeat(1024 * 1024 + 10)}).to_string();
-    let res = raw("POST", "/api/v2/clients", huge).await.unwrap();
+    let res = send_oversize(|| {
+        app.http
+            .post(app.url("/api/v2/clients"))
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body(huge.clone())
+    })
+    .await;
     assert_api_error(res, 413, "payload_too_large").await;
 
     let after = (

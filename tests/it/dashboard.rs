@@ -6,7 +6,7 @@ use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use serde_json::Value;
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Db, TestApp};
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Db, TestApp, send_oversize};
 use crate::on_both_databases;
 
 pub const PUB_2048: &str = include_str!("../fixtures/keys/rsa2048.pub.pem");
@@ -805,13 +805,12 @@ async fn unknown_ids_and_odd_input_never_give_a_server_error(db: Db) {
         let res = s.post(&app, path, fields).await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");
     }
-    let res = s
-        .http
-        .post(app.url("/dashboard/applications"))
-        .body(vec![0xffu8; 200 * 1024])
-        .send()
-        .await
-        .unwrap();
+    let res = send_oversize(|| {
+        s.http
+            .post(app.url("/dashboard/applications"))
+            .body(vec![0xffu8; 200 * 1024])
+    })
+    .await;
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     // An oversized key is refused next to its field, not echoed back.
     let big = format!(

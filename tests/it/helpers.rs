@@ -390,3 +390,18 @@ macro_rules! on_both_databases {
         )*
     };
 }
+
+/// Sends a request whose body the server refuses before reading it (413). The server answers at
+/// once and closes the connection; when that races the rest of the upload, the client can see
+/// a reset instead of the answer. The race is the transport's, not the server's behaviour, so
+/// the request is tried again a few times and the answer is what the test checks.
+pub async fn send_oversize(make: impl Fn() -> reqwest::RequestBuilder) -> Response {
+    let mut last = None;
+    for _ in 0..5 {
+        match make().send().await {
+            Ok(res) => return res,
+            Err(e) => last = Some(e),
+        }
+    }
+    panic!("every attempt was reset by the server: {last:?}");
+}

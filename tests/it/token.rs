@@ -5,7 +5,7 @@ use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Db, TestApp, assert_oauth_error};
+use crate::helpers::{Db, TestApp, assert_oauth_error, send_oversize};
 use crate::on_both_databases;
 
 const API: &str = "https://orders.example.com/";
@@ -254,14 +254,13 @@ async fn malformed_requests_are_400(db: Db) {
         "grant_type=client_credentials&pad={}",
         "a".repeat(64 * 1024)
     );
-    let res = app
-        .http
-        .post(app.url("/oauth/token"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(huge)
-        .send()
-        .await
-        .unwrap();
+    let res = send_oversize(|| {
+        app.http
+            .post(app.url("/oauth/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(huge.clone())
+    })
+    .await;
     assert_oauth_error(res, 413, "invalid_request").await;
     // Wrong method.
     let res = app.http.get(app.url("/oauth/token")).send().await.unwrap();
