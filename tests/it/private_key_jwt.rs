@@ -100,6 +100,15 @@ impl Setup {
                "iat": now, "exp": now + 60, "jti": unique_jti()})
     }
 
+    /// A fresh RS256 assertion signed with the application's key.
+    fn assertion(&self) -> String {
+        sign(
+            key!("rsa2048.key.pem"),
+            &json!({"alg": "RS256"}),
+            &self.claims(),
+        )
+    }
+
     fn kid(&self) -> &str {
         self.credential["kid"].as_str().unwrap()
     }
@@ -282,11 +291,7 @@ async fn sdk_shaped_requests_work(db: Db) {
                       "client_assertion_type": ASSERTION_TYPE, "audience": API, "organization": null});
     ok_token(s.post_json(&body).await).await;
     // node-auth0: form body without kid and without client_id.
-    let a = sign(
-        key!("rsa2048.key.pem"),
-        &json!({"alg": "RS256"}),
-        &s.claims(),
-    );
+    let a = s.assertion();
     ok_token(s.post_form(&a, None).await).await;
 }
 
@@ -314,11 +319,7 @@ async fn rotation_with_two_credentials(db: Db) {
     // After the switch to the new key only, the old key fails.
     s.app.patch_json(&s.admin, &format!("/api/v2/clients/{}", s.client_id),
         &json!({"client_authentication_methods": {"private_key_jwt": {"credentials": [{"id": second["id"]}]}}})).await;
-    let a = sign(
-        key!("rsa2048.key.pem"),
-        &json!({"alg": "RS256"}),
-        &s.claims(),
-    );
+    let a = s.assertion();
     s.assert_refused(s.post_form(&a, None).await, "bad_signature")
         .await;
     let a = sign(
@@ -417,11 +418,7 @@ async fn key_choice_rules(db: Db) {
     s.assert_refused(s.post_form(&a, None).await, "unknown_kid")
         .await;
     // A tampered payload.
-    let good = sign(
-        key!("rsa2048.key.pem"),
-        &json!({"alg": "RS256"}),
-        &s.claims(),
-    );
+    let good = s.assertion();
     let parts: Vec<&str> = good.split('.').collect();
     let mut other = s.claims();
     other["exp"] = json!(now() + 120);
@@ -447,11 +444,7 @@ async fn key_choice_rules(db: Db) {
             .status(),
         StatusCode::OK
     );
-    let a = sign(
-        key!("rsa2048.key.pem"),
-        &json!({"alg": "RS256"}),
-        &s.claims(),
-    );
+    let a = s.assertion();
     ok_token(s.post_form(&a, None).await).await;
     tokio::time::sleep(Duration::from_millis(2000)).await;
     let a = sign(
@@ -466,11 +459,7 @@ async fn key_choice_rules(db: Db) {
         event["details"]["client_authentication_error"]["credential_id"],
         s.credential["id"]
     );
-    let a = sign(
-        key!("rsa2048.key.pem"),
-        &json!({"alg": "RS256"}),
-        &s.claims(),
-    );
+    let a = s.assertion();
     s.assert_refused(s.post_form(&a, None).await, "no_usable_credential")
         .await;
 }
@@ -535,11 +524,7 @@ async fn claim_rules(db: Db) {
             .await;
     }
     // A body client_id that differs from iss.
-    let a = sign(
-        key!("rsa2048.key.pem"),
-        &json!({"alg": "RS256"}),
-        &s.claims(),
-    );
+    let a = s.assertion();
     s.assert_refused(
         s.post_form(&a, Some("another-client-id")).await,
         "client_id_mismatch",
@@ -658,11 +643,7 @@ async fn concurrent_replays_succeed_exactly_once(db: Db) {
         return;
     };
     let s = Setup::new(app, key!("rsa2048.pub.pem"), "RS256").await;
-    let a = sign(
-        key!("rsa2048.key.pem"),
-        &json!({"alg": "RS256"}),
-        &s.claims(),
-    );
+    let a = s.assertion();
     let tasks: Vec<_> = (0..24)
         .map(|_| {
             let (http, url, a) = (s.app.http.clone(), s.app.url("/oauth/token"), a.clone());
@@ -801,11 +782,7 @@ async fn successes_are_logged_and_last_use_recorded(db: Db) {
         return;
     };
     let s = Setup::new(app, key!("rsa2048.pub.pem"), "RS256").await;
-    let a = sign(
-        key!("rsa2048.key.pem"),
-        &json!({"alg": "RS256"}),
-        &s.claims(),
-    );
+    let a = s.assertion();
     ok_token(s.post_form(&a, None).await).await;
     let mut event = Value::Null;
     for _ in 0..100 {
@@ -871,11 +848,7 @@ async fn request_and_client_rules(db: Db) {
         return;
     };
     let s = Setup::new(app, key!("rsa2048.pub.pem"), "RS256").await;
-    let a = sign(
-        key!("rsa2048.key.pem"),
-        &json!({"alg": "RS256"}),
-        &s.claims(),
-    );
+    let a = s.assertion();
     let url = s.app.url("/oauth/token");
     let base = [
         ("grant_type", "client_credentials"),
@@ -932,11 +905,7 @@ async fn request_and_client_rules(db: Db) {
     let res = s.app.patch_json(&s.admin, &format!("/api/v2/clients/{}", s.client_id),
         &json!({"token_endpoint_auth_method": "client_secret_post", "client_authentication_methods": null})).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let a = sign(
-        key!("rsa2048.key.pem"),
-        &json!({"alg": "RS256"}),
-        &s.claims(),
-    );
+    let a = s.assertion();
     s.assert_refused(s.post_form(&a, None).await, "private_key_jwt_not_enabled")
         .await;
 }
