@@ -724,22 +724,7 @@ async fn library_renews_a_token_before_it_expires(db: Db) {
     let made = keygen(tmp.path(), "svc", &[]).await;
     let tenant = Tenant::new(app, &[&made.body]).await;
     // A 4 s token: renewed once less than half of it is left (the margin's cap).
-    let apis: Value = tenant
-        .app
-        .get(&tenant.admin, "/api/v2/resource-servers")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let api_id = apis
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["identifier"] == API)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let api_id = tenant.app.resource_server_id(&tenant.admin, API).await;
     let res = tenant
         .app
         .patch_json(

@@ -601,21 +601,9 @@ async fn the_seed_flows_work_as_form_posts(db: Db) {
         )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let apis: Value = app
-        .get(&mgmt, "/api/v2/resource-servers")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let api_id = apis
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["identifier"] == "https://billing.example.com/")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let api_id = app
+        .resource_server_id(&mgmt, "https://billing.example.com/")
+        .await;
     let res = s
         .post(
             &app,

@@ -263,6 +263,24 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The id of the resource server with `identifier` (through the Management API).
+    pub async fn resource_server_id(&self, token: &str, identifier: &str) -> String {
+        let apis: Value = self
+            .get(token, "/api/v2/resource-servers")
+            .await
+            .json()
+            .await
+            .unwrap();
+        apis.as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["identifier"] == identifier)
+            .unwrap_or_else(|| panic!("no resource server {identifier}: {apis}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     pub async fn get(&self, token: &str, path: &str) -> Response {
         self.http
             .get(self.url(path))

@@ -425,21 +425,7 @@ async fn requested_scopes_narrow_the_token(db: Db) {
             .contains("admin")
     );
     // A scope removed from the API disappears from new tokens.
-    let apis: Value = app
-        .get(&admin, "/api/v2/resource-servers")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let api_id = apis
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["identifier"] == API)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let api_id = app.resource_server_id(&admin, API).await;
     let res = app
         .patch_json(
             &admin,
@@ -488,21 +474,7 @@ async fn token_lifetime_comes_from_the_api(db: Db) {
         return;
     };
     let (admin, id, secret) = setup(&app).await;
-    let apis: Value = app
-        .get(&admin, "/api/v2/resource-servers")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let api_id = apis
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["identifier"] == API)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let api_id = app.resource_server_id(&admin, API).await;
     let res = app
         .patch_json(
             &admin,

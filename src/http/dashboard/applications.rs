@@ -11,7 +11,7 @@ use super::form::{Done, FormFields};
 use super::views::{AppLogsPage, AppSettingsPage, AppView, ApplicationsPage, Ctx, LogRow, page};
 use super::{Admin, DashError};
 use crate::dashboard::forms::FieldErrors;
-use crate::domain::client::AppType;
+use crate::domain::client::{AppType, Client};
 use crate::domain::paging::Page;
 use crate::http::AppState;
 use crate::management::clients::{self, CreateClient, UpdateClient};
@@ -119,15 +119,35 @@ async fn settings(
     Done(done): Done,
 ) -> Result<Response, DashError> {
     let c = clients::get(&state.tenant, &id).await?;
-    page(
+    let stored = (c.name.clone(), c.description.clone());
+    settings_page(
+        &admin,
+        &c,
+        done.as_deref(),
         StatusCode::OK,
+        stored,
+        FieldErrors::default(),
+    )
+}
+
+/// The Settings tab; `typed` is what the name and description fields show.
+fn settings_page(
+    admin: &Admin,
+    c: &Client,
+    done: Option<&str>,
+    status: StatusCode,
+    (form_name, form_description): (String, String),
+    errors: FieldErrors,
+) -> Result<Response, DashError> {
+    page(
+        status,
         &AppSettingsPage {
-            ctx: Ctx::new(&admin, "applications", done.as_deref()),
-            form_name: c.name.clone(),
-            form_description: c.description.clone(),
-            app: AppView::of(&c),
+            ctx: Ctx::new(admin, "applications", done),
+            app: AppView::of(c),
             tab: "settings",
-            errors: FieldErrors::default(),
+            form_name,
+            form_description,
+            errors,
         },
     )
 }
@@ -165,16 +185,14 @@ async fn save_settings(
         }
     };
     let c = clients::get(&state.tenant, &id).await?;
-    page(
+    let typed = (name, description);
+    settings_page(
+        &admin,
+        &c,
+        None,
         StatusCode::UNPROCESSABLE_ENTITY,
-        &AppSettingsPage {
-            ctx: Ctx::new(&admin, "applications", None),
-            app: AppView::of(&c),
-            tab: "settings",
-            form_name: name,
-            form_description: description,
-            errors,
-        },
+        typed,
+        errors,
     )
 }
 
@@ -189,22 +207,19 @@ async fn delete(
     // Deleting cannot be undone and stops the application's tokens at once: the name must be
     // typed, so a stray click or a mistaken tab does nothing.
     if form.get("confirm").trim() != c.name {
-        return page(
+        let message = format!(
+            "Type the name of the application, {}, to delete it.",
+            c.name
+        );
+        let stored = (c.name.clone(), c.description.clone());
+        let errors = FieldErrors::one("confirm", message);
+        return settings_page(
+            &admin,
+            &c,
+            None,
             StatusCode::UNPROCESSABLE_ENTITY,
-            &AppSettingsPage {
-                ctx: Ctx::new(&admin, "applications", None),
-                form_name: c.name.clone(),
-                form_description: c.description.clone(),
-                app: AppView::of(&c),
-                tab: "settings",
-                errors: FieldErrors::one(
-                    "confirm",
-                    format!(
-                        "Type the name of the application, {}, to delete it.",
-                        c.name
-                    ),
-                ),
-            },
+            stored,
+            errors,
         );
     }
     clients::delete(&state.tenant, &id).await?;
