@@ -171,33 +171,39 @@ async fn prune_expired(store: Store) {
     loop {
         tick.tick().await;
         let now = now_millis();
-        prune_in_batches(&store, "used assertion ids", |pool, batch| {
-            crate::store::replay::prune(pool, now / 1000, batch)
-        })
-        .await;
+        prune_in_batches(&store, Prunable::UsedJtis { now: now / 1000 }).await;
         let before = now - LOG_RETENTION.as_millis() as i64;
-        prune_in_batches(&store, "old audit events", |pool, batch| {
-            crate::store::logs::prune(pool, before, batch)
-        })
-        .await;
+        prune_in_batches(&store, Prunable::AuditEvents { before }).await;
     }
 }
 
+/// What the background pruning removes, and what it has expired before.
+#[derive(Clone, Copy)]
+enum Prunable {
+    UsedJtis { now: i64 },
+    AuditEvents { before: i64 },
+}
+
 /// Deletes in small batches, each in its own write turn, so token requests never wait long.
-async fn prune_in_batches<'a, F, Fut>(store: &'a Store, what: &str, prune: F)
-where
-    F: Fn(&'a sqlx::AnyPool, i64) -> Fut,
-    Fut: std::future::Future<Output = Result<u64, crate::store::StoreError>>,
-{
+async fn prune_in_batches(store: &Store, what: Prunable) {
     const BATCH: i64 = 1000;
     loop {
-        let turn = store.write_turn().await;
-        let pruned = prune(store.pool(), BATCH).await;
-        drop(turn);
+        let pruned = store
+            .with_writer(async |conn| match what {
+                Prunable::UsedJtis { now } => crate::store::replay::prune(conn, now, BATCH).await,
+                Prunable::AuditEvents { before } => {
+                    crate::store::logs::prune(conn, before, BATCH).await
+                }
+            })
+            .await;
         match pruned {
             Ok(n) if n as i64 == BATCH => tokio::task::yield_now().await,
             Ok(_) => break,
             Err(e) => {
+                let what = match what {
+                    Prunable::UsedJtis { .. } => "used assertion ids",
+                    Prunable::AuditEvents { .. } => "old audit events",
+                };
                 tracing::warn!(error = %e, "could not prune {what}");
                 break;
             }

@@ -99,6 +99,7 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<LogEvent>) {
 }
 
 async fn write(store: &Store, batch: &[LogEvent]) -> Result<(), crate::store::StoreError> {
-    let _turn = store.write_turn().await;
-    logs::insert_batch(store.pool(), batch).await
+    store
+        .with_writer(async |conn| logs::insert_batch(conn, batch).await)
+        .await
 }

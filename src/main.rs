@@ -1,6 +1,11 @@
 use clap::Parser;
 use signet::cli::{Cli, Command};
 
+// The token endpoint allocates many small, short-lived buffers per request on two threads;
+// mimalloc's thread-local free lists make that a fraction of what glibc's malloc costs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {

@@ -62,9 +62,9 @@ async fn write_batches(store: Store, mut requests: mpsc::Receiver<Pending>) {
             let _ = repeat.fresh.send(Ok(false));
         }
         let batch: Vec<UsedJti> = first_uses.iter().map(|p| p.used.clone()).collect();
-        let turn = store.write_turn().await;
-        let written = replay::consume_batch(store.pool(), &batch).await;
-        drop(turn);
+        let written = store
+            .with_writer(async |conn| replay::consume_batch(conn, &batch).await)
+            .await;
         match written {
             Ok(fresh) => {
                 for (pending, fresh) in first_uses.into_iter().zip(fresh) {

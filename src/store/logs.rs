@@ -6,7 +6,7 @@ use sqlx::AnyPool;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{StoreError, corrupt, sql};
+use super::{Conn, StoreError, corrupt, sql};
 use crate::domain::paging::Page;
 use crate::time_util::Millis;
 
@@ -53,15 +53,22 @@ const ROWS_PER_INSERT: usize = 64;
 
 /// Writes a batch in one transaction, many rows per statement (one round trip per statement
 /// matters on PostgreSQL, where each costs both processes CPU on the same cores).
-pub async fn insert_batch(pool: &AnyPool, events: &[LogEvent]) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
+pub async fn insert_batch(conn: &mut Conn, events: &[LogEvent]) -> Result<(), StoreError> {
+    // sqlx looks up each numbered SQLite parameter by scanning the statement's list of names,
+    // so binding n of them costs n²: SQLite gets anonymous `?`s, bound in order, instead.
+    let numbered = !conn.backend_name().eq_ignore_ascii_case("sqlite");
+    let mut tx = sqlx::Connection::begin(conn).await?;
     for chunk in events.chunks(ROWS_PER_INSERT) {
         let mut text = format!("INSERT INTO logs ({COLUMNS}) VALUES ");
         for i in 0..chunk.len() {
             text.push_str(if i == 0 { "(" } else { ", (" });
             for column in 0..12 {
                 let sep = if column == 0 { "" } else { ", " };
-                let _ = write!(text, "{sep}${}", 12 * i + column + 1);
+                if numbered {
+                    let _ = write!(text, "{sep}${}", 12 * i + column + 1);
+                } else {
+                    let _ = write!(text, "{sep}?");
+                }
             }
             text.push(')');
         }
@@ -133,12 +140,12 @@ pub async fn get(pool: &AnyPool, id: &str) -> Result<Option<LogEvent>, StoreErro
 }
 
 /// Deletes up to `batch` events older than `before`; returns how many.
-pub async fn prune(pool: &AnyPool, before: Millis, batch: i64) -> Result<u64, StoreError> {
+pub async fn prune(conn: &mut Conn, before: Millis, batch: i64) -> Result<u64, StoreError> {
     let done =
         sqlx::query("DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE date < $1 LIMIT $2)")
             .bind(before)
             .bind(batch)
-            .execute(pool)
+            .execute(conn)
             .await?;
     Ok(done.rows_affected())
 }
@@ -172,7 +179,9 @@ mod tests {
             .await
             .unwrap();
         let events: Vec<LogEvent> = (0..150).map(event).collect();
-        insert_batch(store.pool(), &events).await.unwrap();
+        insert_batch(&mut store.acquire().await.unwrap(), &events)
+            .await
+            .unwrap();
 
         let all = Filter::default();
         assert_eq!(count(store.pool(), &all).await.unwrap(), 150);

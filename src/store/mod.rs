@@ -21,7 +21,7 @@ use sqlx::Row;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
 
 pub use sqlx::AnyConnection as Conn;
 
@@ -60,9 +60,27 @@ pub struct Store {
     /// How write transactions start. SQLite needs `BEGIN IMMEDIATE`: a deferred transaction
     /// that reads and then writes cannot wait for the write lock and fails with SQLITE_BUSY.
     begin_statement: &'static str,
-    /// SQLite only: see [`Store::write_turn`].
-    write_turns: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite only: the background writers' own connection, see [`Store::with_writer`].
+    writer: Option<Arc<SqliteWriter>>,
 }
+
+/// One connection that SQLite's frequent background writers (replay guard, audit log, pruning)
+/// take in turns. SQLite has one writer at a time, and a writer that finds the lock taken
+/// sleeps in SQLite's busy handler for whole milliseconds; queueing here instead, they never
+/// meet there. And since these writes all go through this one connection, its page cache stays
+/// valid from one batch to the next: a connection whose database another connection changed
+/// must drop its cache and read the pages again.
+struct SqliteWriter {
+    options: AnyConnectOptions,
+    /// Opened on first use, and again after a failed write (its state is then unknown).
+    conn: tokio::sync::Mutex<Option<Conn>>,
+}
+
+const SQLITE_PRAGMAS: &str =
+    // The page cache and memory map spare the writers from re-reading index pages with read(2).
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+     PRAGMA busy_timeout = 10000; PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456; \
+     PRAGMA wal_autocheckpoint = 0;";
 
 impl Store {
     /// Connects and applies the versioned migrations of the URL's dialect. Concurrent starts
@@ -83,20 +101,12 @@ impl Store {
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
                     if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-                        conn.execute(
-                            // The page cache and memory map spare the token path's
-                            // writers from re-reading index pages with read(2).
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                             PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456; \
-                             PRAGMA wal_autocheckpoint = 0;",
-                        )
-                        .await?;
+                        conn.execute(SQLITE_PRAGMAS).await?;
                     }
                     Ok(())
                 })
             })
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         let migrator = if is_sqlite {
             &SQLITE_MIGRATIONS
@@ -128,7 +138,12 @@ impl Store {
             } else {
                 "BEGIN"
             },
-            write_turns: is_sqlite.then(Default::default),
+            writer: is_sqlite.then(|| {
+                Arc::new(SqliteWriter {
+                    options,
+                    conn: tokio::sync::Mutex::new(None),
+                })
+            }),
         })
     }
 
@@ -137,7 +152,7 @@ impl Store {
     /// they run inside whichever commit crosses the threshold, so a token request would wait
     /// for the copy and its fsync; the server calls this every second instead.
     pub async fn checkpoint(&self) -> Result<Option<(i64, i64)>, StoreError> {
-        if self.write_turns.is_none() {
+        if self.writer.is_none() {
             return Ok(None);
         }
         let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
@@ -146,15 +161,31 @@ impl Store {
         Ok(Some((row.try_get(1)?, row.try_get(2)?)))
     }
 
-    /// SQLite has one writer at a time, and a writer that finds the lock taken sleeps in
-    /// SQLite's busy handler for whole milliseconds. The frequent background writers (replay
-    /// guard, audit log, pruning) queue here instead, so they never meet in that handler.
-    /// PostgreSQL writers need no turns.
-    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match &self.write_turns {
-            Some(turns) => Some(turns.lock().await),
-            None => None,
+    /// Runs one write of a frequent background writer. SQLite: on the writers' own connection,
+    /// in turns (see [`SqliteWriter`]); PostgreSQL: on a pooled connection, no turns needed.
+    pub async fn with_writer<T>(
+        &self,
+        write: impl AsyncFnOnce(&mut Conn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let Some(writer) = &self.writer else {
+            return write(&mut *self.pool.acquire().await?).await;
+        };
+        let mut turn = writer.conn.lock().await;
+        let conn = match &mut *turn {
+            Some(conn) => conn,
+            None => {
+                let mut conn = Conn::connect_with(&writer.options).await?;
+                conn.execute(SQLITE_PRAGMAS).await?;
+                turn.insert(conn)
+            }
+        };
+        let written = write(conn).await;
+        if written.is_err()
+            && let Some(conn) = turn.take()
+        {
+            let _ = conn.close().await;
         }
+        written
     }
 
     pub async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
@@ -246,5 +277,32 @@ mod tests {
         let (logged, copied) = store.checkpoint().await.unwrap().unwrap();
         assert!(logged >= 2000, "{logged} frames in the log");
         assert_eq!(copied, logged);
+    }
+
+    #[tokio::test]
+    async fn the_sqlite_writer_connection_is_reopened_after_a_failed_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("w.db").display()))
+            .await
+            .unwrap();
+        let insert = |jti: &'static str| {
+            async move |conn: &mut Conn| -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ('c', $1, 0)",
+                )
+                .bind(jti)
+                .execute(conn)
+                .await?;
+                Ok(())
+            }
+        };
+        store.with_writer(insert("a")).await.unwrap();
+        // A duplicate key fails the statement; the connection is dropped with it.
+        let failed = store.with_writer(insert("a")).await;
+        assert!(failed.is_err());
+        assert!(store.writer.as_ref().unwrap().conn.lock().await.is_none());
+        store.with_writer(insert("b")).await.unwrap();
+        // Writes made on the writer's own connection are seen by the pool's connections.
+        assert_eq!(replay::count(store.pool()).await.unwrap(), 2);
     }
 }

@@ -4,9 +4,9 @@
 use std::collections::HashSet;
 use std::fmt::Write;
 
-use sqlx::{AnyPool, Row};
+use sqlx::Row;
 
-use super::{StoreError, sql};
+use super::{Conn, StoreError, sql};
 
 /// One assertion id to record, kept until `keep_until` (unix seconds).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -22,7 +22,7 @@ pub const MAX_BATCH: usize = 256;
 /// Records up to [`MAX_BATCH`] ids in one atomic statement and says, for each, whether it was
 /// fresh (`false`: already used, a replay). The caller removes repeats within `batch`: the
 /// statement inserts the first and reports it fresh, so it cannot tell the repeat apart.
-pub async fn consume_batch(pool: &AnyPool, batch: &[UsedJti]) -> Result<Vec<bool>, StoreError> {
+pub async fn consume_batch(conn: &mut Conn, batch: &[UsedJti]) -> Result<Vec<bool>, StoreError> {
     if batch.is_empty() {
         return Ok(Vec::new());
     }
@@ -41,7 +41,7 @@ pub async fn consume_batch(pool: &AnyPool, batch: &[UsedJti]) -> Result<Vec<bool
             .bind(used.keep_until);
     }
     let inserted: HashSet<(String, String)> = query
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await?
         .iter()
         .map(|row| Ok((row.try_get("client_id")?, row.try_get("jti")?)))
@@ -53,19 +53,19 @@ pub async fn consume_batch(pool: &AnyPool, batch: &[UsedJti]) -> Result<Vec<bool
 }
 
 /// Deletes up to `batch` entries that expired before `now` (unix seconds); returns how many.
-pub async fn prune(pool: &AnyPool, now: i64, batch: i64) -> Result<u64, StoreError> {
+pub async fn prune(conn: &mut Conn, now: i64, batch: i64) -> Result<u64, StoreError> {
     let done = sqlx::query(
         "DELETE FROM assertion_jtis WHERE (client_id, jti) IN \
          (SELECT client_id, jti FROM assertion_jtis WHERE expires_at < $1 LIMIT $2)",
     )
     .bind(now)
     .bind(batch)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(done.rows_affected())
 }
 
-pub async fn count(pool: &AnyPool) -> Result<i64, StoreError> {
+pub async fn count(pool: &sqlx::AnyPool) -> Result<i64, StoreError> {
     Ok(sqlx::query("SELECT COUNT(*) AS n FROM assertion_jtis")
         .fetch_one(pool)
         .await?
