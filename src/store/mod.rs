@@ -237,6 +237,11 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer
+            && let Some(conn) = writer.conn.lock().await.take()
+        {
+            let _ = conn.close().await;
+        }
         self.pool.close().await;
     }
 }
