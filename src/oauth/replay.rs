@@ -130,15 +130,9 @@ mod tests {
         );
     }
 
-    async fn sqlite_store() -> (Store, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("replay.db").display());
-        (Store::connect(&url).await.unwrap(), dir)
-    }
-
     #[tokio::test]
     async fn concurrent_uses_of_one_jti_succeed_exactly_once() {
-        let (store, _dir) = sqlite_store().await;
+        let (store, _dir) = crate::store::temp_sqlite().await;
         let (guard, _writer) = ReplayGuard::spawn(store);
         let used = |jti: &str| UsedJti {
             client_id: "c".into(),

@@ -153,7 +153,6 @@ pub async fn prune(conn: &mut Conn, before: Millis, batch: i64) -> Result<u64, S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
 
     fn event(n: i64) -> LogEvent {
         LogEvent {
@@ -174,10 +173,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_larger_than_one_statement_is_written_whole_and_read_newest_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!("sqlite://{}", dir.path().join("l.db").display()))
-            .await
-            .unwrap();
+        let (store, _dir) = crate::store::temp_sqlite().await;
         let events: Vec<LogEvent> = (0..150).map(event).collect();
         insert_batch(&mut store.acquire().await.unwrap(), &events)
             .await

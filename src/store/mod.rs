@@ -257,16 +257,21 @@ pub(crate) fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(text)
 }
 
+/// A store on a fresh SQLite file, removed when the returned directory is dropped.
+#[cfg(test)]
+pub(crate) async fn temp_sqlite() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("signet.db").display());
+    (Store::connect(&url).await.unwrap(), dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test]
     async fn sqlite_writes_stay_in_the_log_until_the_background_checkpoint_copies_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!("sqlite://{}", dir.path().join("c.db").display()))
-            .await
-            .unwrap();
+        let (store, _dir) = temp_sqlite().await;
         for i in 0..2000 {
             sqlx::query(
                 "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, 0)",
@@ -286,10 +291,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_sqlite_writer_connection_is_reopened_after_a_failed_write() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!("sqlite://{}", dir.path().join("w.db").display()))
-            .await
-            .unwrap();
+        let (store, _dir) = temp_sqlite().await;
         let insert = |jti: &'static str| {
             async move |conn: &mut Conn| -> Result<(), StoreError> {
                 sqlx::query(
