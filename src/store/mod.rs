@@ -78,9 +78,13 @@ struct SqliteWriter {
 
 const SQLITE_PRAGMAS: &str =
     // The page cache and memory map spare the writers from re-reading index pages with read(2).
+    // Once rewound, a log a burst of writes made large is cut back to 64 MiB on disk.
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
      PRAGMA busy_timeout = 10000; PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456; \
-     PRAGMA wal_autocheckpoint = 0;";
+     PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;";
+
+/// Copies what it can without waiting for readers or writers (see [`Store::checkpoint`]).
+const CHECKPOINT: &str = "PRAGMA wal_checkpoint(PASSIVE)";
 
 impl Store {
     /// Connects and applies the versioned migrations of the URL's dialect. Concurrent starts
@@ -147,18 +151,25 @@ impl Store {
         })
     }
 
-    /// SQLite: copies the write-ahead log back into the database file without blocking
-    /// writers, and returns (frames in the log, frames copied). Automatic checkpoints are off:
-    /// they run inside whichever commit crosses the threshold, so a token request would wait
-    /// for the copy and its fsync; the server calls this every second instead.
+    /// SQLite: copies the write-ahead log back into the database file, and returns (frames in
+    /// the log, frames copied) as the last step saw them. Automatic checkpoints are off: they
+    /// run inside whichever commit crosses the threshold, so a token request would wait for the
+    /// copy and its fsync; the server calls this every second instead.
+    ///
+    /// The log is only rewound from its start once a checkpoint has copied every frame in it.
+    /// Under steady writes a checkpoint beside the writers never gets there (they append while
+    /// it copies), and the log would grow without bound. So the bulk is copied beside the
+    /// writers, then the few frames they appended meanwhile are copied in the background
+    /// writers' turn, when none of them can append; their next write rewinds the log.
     pub async fn checkpoint(&self) -> Result<Option<(i64, i64)>, StoreError> {
         if self.writer.is_none() {
             return Ok(None);
         }
-        let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(&self.pool)
+        sqlx::query(CHECKPOINT).fetch_one(&self.pool).await?;
+        let last = self
+            .with_writer(async |conn| Ok(sqlx::query(CHECKPOINT).fetch_one(conn).await?))
             .await?;
-        Ok(Some((row.try_get(1)?, row.try_get(2)?)))
+        Ok(Some((last.try_get(1)?, last.try_get(2)?)))
     }
 
     /// Runs one write of a frequent background writer. SQLite: on the writers' own connection,
@@ -287,6 +298,52 @@ mod tests {
         let (logged, copied) = store.checkpoint().await.unwrap().unwrap();
         assert!(logged >= 2000, "{logged} frames in the log");
         assert_eq!(copied, logged);
+    }
+
+    #[tokio::test]
+    async fn the_sqlite_log_is_rewound_while_background_writers_keep_writing() {
+        let (store, dir) = temp_sqlite().await;
+        let writing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let writer = tokio::spawn({
+            let (store, writing) = (store.clone(), writing.clone());
+            async move {
+                let mut i = 0u64;
+                while writing.load(Ordering::Relaxed) {
+                    store
+                        .with_writer(async |conn| {
+                            sqlx::query(
+                                "INSERT INTO assertion_jtis (client_id, jti, expires_at) \
+                                 VALUES ('c', $1, 0)",
+                            )
+                            .bind(format!("jti-{i}"))
+                            .execute(conn)
+                            .await?;
+                            Ok(())
+                        })
+                        .await
+                        .unwrap();
+                    i += 1;
+                    tokio::task::yield_now().await;
+                }
+                i
+            }
+        });
+        let wal = dir.path().join("signet.db-wal");
+        let mut largest = 0;
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            store.checkpoint().await.unwrap().unwrap();
+            largest = largest.max(std::fs::metadata(&wal).unwrap().len());
+        }
+        writing.store(false, Ordering::Relaxed);
+        let commits = writer.await.unwrap();
+        // Each commit appends at least one 4 KiB page: a log that is never rewound holds them all.
+        let never_rewound = commits * 4096;
+        assert!(commits >= 200, "only {commits} commits");
+        assert!(
+            largest < never_rewound / 4,
+            "the log reached {largest} bytes after {commits} commits"
+        );
     }
 
     #[tokio::test]
