@@ -23,7 +23,7 @@ use crate::management::bootstrap::{self, CreatedBootstrapClient};
 use crate::oauth::cache::TokenCache;
 use crate::oauth::token::TokenIssuer;
 use crate::store::Store;
-use crate::time_util::now_millis;
+use crate::time_util::{Millis, now_millis};
 
 pub struct Application {
     listener: TcpListener,
@@ -171,7 +171,7 @@ async fn prune_expired(store: Store) {
     loop {
         tick.tick().await;
         let now = now_millis();
-        prune_in_batches(&store, Prunable::UsedJtis { now: now / 1000 }).await;
+        prune_in_batches(&store, Prunable::UsedJtis { now }).await;
         let before = now - LOG_RETENTION.as_millis() as i64;
         prune_in_batches(&store, Prunable::AuditEvents { before }).await;
     }
@@ -180,8 +180,8 @@ async fn prune_expired(store: Store) {
 /// What the background pruning removes, and what it has expired before.
 #[derive(Clone, Copy)]
 enum Prunable {
-    UsedJtis { now: i64 },
-    AuditEvents { before: i64 },
+    UsedJtis { now: Millis },
+    AuditEvents { before: Millis },
 }
 
 /// Deletes in small batches, each in its own write turn, so token requests never wait long.

@@ -9,11 +9,32 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use super::assertion::{MAX_LIFETIME, SKEW};
 use crate::store::replay::{self, MAX_BATCH, UsedJti};
 use crate::store::{Store, StoreError};
+use crate::time_util::Millis;
+
+/// The longest any accepted assertion must be remembered, counted from its use: its `iat` up to
+/// `SKEW` ahead of the clock, its `exp` up to `MAX_LIFETIME` after that, kept `SKEW` past `exp`.
+const LONGEST_KEEP_MS: Millis = (MAX_LIFETIME + 2 * SKEW) * 1000;
 
 /// Requests waiting beyond this many are refused rather than queued without bound.
 const QUEUE: usize = 4 * MAX_BATCH;
+
+/// What to record for an assertion with `exp` used at `now_ms`: kept until `exp + SKEW`
+/// (SPEC B.6), and pruned no earlier than the longest any assertion is kept from its use. That
+/// second bound follows the order of use, where `exp` alone does not.
+pub fn used_jti(client_id: String, jti: String, exp: i64, now_ms: Millis) -> UsedJti {
+    let keep_until = exp.saturating_add(SKEW);
+    UsedJti {
+        client_id,
+        jti,
+        keep_until,
+        prune_after: keep_until
+            .saturating_mul(1000)
+            .max(now_ms.saturating_add(LONGEST_KEEP_MS)),
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -98,11 +119,7 @@ mod tests {
         jti: &str,
     ) -> (Pending, oneshot::Receiver<Result<bool, Arc<StoreError>>>) {
         let (fresh, rx) = oneshot::channel();
-        let used = UsedJti {
-            client_id: client_id.into(),
-            jti: jti.into(),
-            keep_until: 0,
-        };
+        let used = used_jti(client_id.into(), jti.into(), 0, 0);
         (Pending { used, fresh }, rx)
     }
 
@@ -130,15 +147,29 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_used_jti_is_never_pruned_before_it_could_no_longer_be_accepted() {
+        let now_ms = 1_800_000_000_000;
+        let now = now_ms / 1000;
+        // Any accepted exp is at most now + SKEW + MAX_LIFETIME: pruning follows the time of use.
+        for exp in [now - SKEW + 1, now, now + SKEW + MAX_LIFETIME] {
+            let used = used_jti("c".into(), "j".into(), exp, now_ms);
+            assert_eq!(used.keep_until, exp + SKEW);
+            assert_eq!(used.prune_after, now_ms + LONGEST_KEEP_MS);
+            assert!(used.prune_after >= used.keep_until * 1000);
+        }
+        // Should the lifetime rules ever allow a later exp, the row is still kept long enough.
+        let used = used_jti("c".into(), "j".into(), now + 10 * MAX_LIFETIME, now_ms);
+        assert_eq!(used.prune_after, (now + 10 * MAX_LIFETIME + SKEW) * 1000);
+        let used = used_jti("c".into(), "j".into(), i64::MAX, now_ms);
+        assert_eq!(used.prune_after, i64::MAX);
+    }
+
     #[tokio::test]
     async fn concurrent_uses_of_one_jti_succeed_exactly_once() {
         let (store, _dir) = crate::store::temp_sqlite().await;
         let (guard, _writer) = ReplayGuard::spawn(store);
-        let used = |jti: &str| UsedJti {
-            client_id: "c".into(),
-            jti: jti.into(),
-            keep_until: 1,
-        };
+        let used = |jti: &str| used_jti("c".into(), jti.into(), 1, 0);
         let attempts: Vec<_> = (0..50)
             .map(|i| {
                 let guard = guard.clone();

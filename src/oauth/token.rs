@@ -12,14 +12,13 @@ use super::OAuthError;
 use super::access_token::AccessClaims;
 use super::assertion::{self, CandidateKey, Expectations, Rejection};
 use super::cache::{CachedClient, TokenCache};
-use super::replay::ReplayGuard;
+use super::replay::{ReplayGuard, used_jti};
 use super::request::TokenParams;
 use crate::audit::{self, AuditLog, Entry};
 use crate::crypto::random;
 use crate::crypto::signing::KeyRing;
 use crate::domain::grant::token_scopes;
 use crate::domain::issuer::Issuer;
-use crate::store::replay::UsedJti;
 use crate::store::{self, Store};
 use crate::time_util::Millis;
 
@@ -236,11 +235,12 @@ impl TokenIssuer {
         if let Some(v) = &pending_jti {
             let fresh = self
                 .replay
-                .consume(UsedJti {
-                    client_id: client.client.client_id.clone(),
-                    jti: v.jti.clone(),
-                    keep_until: v.exp + assertion::SKEW,
-                })
+                .consume(used_jti(
+                    client.client.client_id.clone(),
+                    v.jti.clone(),
+                    v.exp,
+                    now_ms,
+                ))
                 .await
                 .map_err(|e| server_error(&e))?;
             if !fresh {

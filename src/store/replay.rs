@@ -7,16 +7,21 @@ use std::fmt::Write;
 use sqlx::Row;
 
 use super::{Conn, StoreError, sql};
+use crate::time_util::Millis;
 
-/// One assertion id to record, kept until `keep_until` (unix seconds).
+/// One assertion id to record.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UsedJti {
     pub client_id: String,
     pub jti: String,
+    /// Unix seconds: kept at least until then.
     pub keep_until: i64,
+    /// Unix milliseconds, never before `keep_until`: pruned once past both. Ids are recorded
+    /// in about this order, so the index that pruning reads only grows at its end.
+    pub prune_after: Millis,
 }
 
-/// Rows per statement: 3 parameters each stays far below SQLite's and PostgreSQL's limits.
+/// Rows per statement: 4 parameters each stays far below SQLite's and PostgreSQL's limits.
 pub const MAX_BATCH: usize = 256;
 
 /// Records up to [`MAX_BATCH`] ids in one atomic statement and says, for each, whether it was
@@ -26,11 +31,20 @@ pub async fn consume_batch(conn: &mut Conn, batch: &[UsedJti]) -> Result<Vec<boo
     if batch.is_empty() {
         return Ok(Vec::new());
     }
-    let mut text = String::from("INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ");
+    let mut text = String::from(
+        "INSERT INTO assertion_jtis (client_id, jti, expires_at, prune_after) VALUES ",
+    );
     for i in 0..batch.len() {
-        let n = 3 * i;
+        let n = 4 * i;
         let sep = if i == 0 { "" } else { ", " };
-        let _ = write!(text, "{sep}(${}, ${}, ${})", n + 1, n + 2, n + 3);
+        let _ = write!(
+            text,
+            "{sep}(${}, ${}, ${}, ${})",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4
+        );
     }
     text.push_str(" ON CONFLICT DO NOTHING RETURNING client_id, jti");
     let mut query = sqlx::query(sql(text));
@@ -38,7 +52,8 @@ pub async fn consume_batch(conn: &mut Conn, batch: &[UsedJti]) -> Result<Vec<boo
         query = query
             .bind(&used.client_id)
             .bind(&used.jti)
-            .bind(used.keep_until);
+            .bind(used.keep_until)
+            .bind(used.prune_after);
     }
     let inserted: HashSet<(String, String)> = query
         .fetch_all(conn)
@@ -52,13 +67,16 @@ pub async fn consume_batch(conn: &mut Conn, batch: &[UsedJti]) -> Result<Vec<boo
         .collect())
 }
 
-/// Deletes up to `batch` entries that expired before `now` (unix seconds); returns how many.
-pub async fn prune(conn: &mut Conn, now: i64, batch: i64) -> Result<u64, StoreError> {
+/// Deletes up to `batch` ids past both their `prune_after` and their `keep_until` at `now`;
+/// returns how many.
+pub async fn prune(conn: &mut Conn, now: Millis, batch: i64) -> Result<u64, StoreError> {
     let done = sqlx::query(
         "DELETE FROM assertion_jtis WHERE (client_id, jti) IN \
-         (SELECT client_id, jti FROM assertion_jtis WHERE expires_at < $1 LIMIT $2)",
+         (SELECT client_id, jti FROM assertion_jtis \
+          WHERE prune_after < $1 AND expires_at < $2 LIMIT $3)",
     )
     .bind(now)
+    .bind(now.div_euclid(1000))
     .bind(batch)
     .execute(conn)
     .await?;
@@ -70,4 +88,106 @@ pub async fn count(pool: &sqlx::AnyPool) -> Result<i64, StoreError> {
         .fetch_one(pool)
         .await?
         .try_get("n")?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn used(jti: &str, keep_until: i64, prune_after: Millis) -> UsedJti {
+        UsedJti {
+            client_id: "c".into(),
+            jti: jti.into(),
+            keep_until,
+            prune_after,
+        }
+    }
+
+    async fn remaining(pool: &sqlx::AnyPool) -> Vec<String> {
+        sqlx::query("SELECT jti FROM assertion_jtis ORDER BY jti")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get("jti"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn pruning_drops_only_ids_past_both_bounds_in_batches() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        let now: Millis = 1_800_000_000_000;
+        let s = now / 1000;
+        let batch = [
+            used("a-gone", s - 1, now - 1),
+            used("b-gone", s - 5, now - 1000),
+            used("c-gone", s - 1, now - 1),
+            used("d-prune-time-not-reached", s - 1, now),
+            used("e-still-acceptable", s, now - 1),
+            // As a server of the previous version records them: prune_after 0.
+            used("f-old-server-acceptable", s + 60, 0),
+        ];
+        let mut conn = store.acquire().await.unwrap();
+        assert_eq!(consume_batch(&mut conn, &batch).await.unwrap(), [true; 6]);
+        assert_eq!(prune(&mut conn, now, 2).await.unwrap(), 2);
+        assert_eq!(prune(&mut conn, now, 2).await.unwrap(), 1);
+        assert_eq!(prune(&mut conn, now, 2).await.unwrap(), 0);
+        assert_eq!(
+            remaining(store.pool()).await,
+            [
+                "d-prune-time-not-reached",
+                "e-still-acceptable",
+                "f-old-server-acceptable"
+            ]
+        );
+        // Until pruned, a used id stays used.
+        let again = consume_batch(&mut conn, &batch[3..]).await.unwrap();
+        assert_eq!(again, [false; 3]);
+    }
+
+    #[tokio::test]
+    async fn ids_used_before_the_upgrade_are_kept_until_they_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        // The migrations as the previous version shipped them: everything before 0005.
+        let before = dir.path().join("migrations");
+        std::fs::create_dir(&before).unwrap();
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        for entry in std::fs::read_dir(&source).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            if name.as_str() < "0005" {
+                std::fs::copy(&path, before.join(name)).unwrap();
+            }
+        }
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("signet.db").display()
+        );
+        sqlx::any::install_default_drivers();
+        let old = sqlx::AnyPool::connect(&url).await.unwrap();
+        sqlx::migrate::Migrator::new(before.as_path())
+            .await
+            .unwrap()
+            .run(&old)
+            .await
+            .unwrap();
+        let now: Millis = crate::time_util::now_millis();
+        sqlx::query(
+            "INSERT INTO assertion_jtis (client_id, jti, expires_at) \
+             VALUES ('c', 'expired', $1), ('c', 'live', $2)",
+        )
+        .bind(now / 1000 - 1)
+        .bind(now / 1000 + 60)
+        .execute(&old)
+        .await
+        .unwrap();
+        old.close().await;
+
+        let store = super::super::Store::connect(&url).await.unwrap();
+        let mut conn = store.acquire().await.unwrap();
+        assert_eq!(prune(&mut conn, now, 100).await.unwrap(), 1);
+        assert_eq!(remaining(store.pool()).await, ["live"]);
+        let replay = used("live", 0, 0);
+        assert_eq!(consume_batch(&mut conn, &[replay]).await.unwrap(), [false]);
+    }
 }
