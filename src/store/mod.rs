@@ -160,12 +160,16 @@ impl Store {
     /// Under steady writes a checkpoint beside the writers never gets there (they append while
     /// it copies), and the log would grow without bound. So the bulk is copied beside the
     /// writers, then the few frames they appended meanwhile are copied in the background
-    /// writers' turn, when none of them can append; their next write rewinds the log.
+    /// writers' turn, when none of them can append; their next write rewinds the log. Each
+    /// pass beside the writers copies what they appended during the one before, so the pass
+    /// that holds their writes up has little left to copy, even on a slow disk.
     pub async fn checkpoint(&self) -> Result<Option<(i64, i64)>, StoreError> {
         if self.writer.is_none() {
             return Ok(None);
         }
-        sqlx::query(CHECKPOINT).fetch_one(&self.pool).await?;
+        for _ in 0..2 {
+            sqlx::query(CHECKPOINT).fetch_one(&self.pool).await?;
+        }
         let last = self
             .with_writer(async |conn| Ok(sqlx::query(CHECKPOINT).fetch_one(conn).await?))
             .await?;
