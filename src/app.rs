@@ -184,9 +184,11 @@ enum Prunable {
     AuditEvents { before: Millis },
 }
 
-/// Deletes in small batches, each in its own write turn, so token requests never wait long.
+/// Deletes in small batches, each in its own write turn, so token requests never wait long:
+/// used ids sit at random places in their table, and on SQLite 1,000 of them took 8-10 ms to
+/// delete from 600,000, against 2 ms for 256.
 async fn prune_in_batches(store: &Store, what: Prunable) {
-    const BATCH: i64 = 1000;
+    const BATCH: i64 = 256;
     loop {
         let pruned = store
             .with_writer(async |conn| match what {
