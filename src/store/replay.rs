@@ -183,7 +183,7 @@ mod tests {
         .unwrap();
         old.close().await;
 
-        let store = super::super::Store::connect(&url).await.unwrap();
+        let store = crate::store::Store::connect(&url).await.unwrap();
         let mut conn = store.acquire().await.unwrap();
         assert_eq!(prune(&mut conn, now, 100).await.unwrap(), 1);
         assert_eq!(remaining(store.pool()).await, ["live"]);
