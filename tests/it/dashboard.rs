@@ -740,6 +740,88 @@ async fn the_seed_flows_work_as_form_posts(db: Db) {
     );
 }
 
+/// Rows on a Logs tab page, and how many of them are failures.
+fn log_rows(html: &str) -> (usize, usize) {
+    (
+        html.matches("<span class=\"state good\">").count()
+            + html.matches("<span class=\"state bad\">").count(),
+        html.matches("<span class=\"state bad\">").count(),
+    )
+}
+
+async fn the_logs_tab_pages_through_events_and_filters_them(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let mgmt = app.management_token().await;
+    let client = app.create_client(&mgmt, "Paged worker").await;
+    let id = client["client_id"].as_str().unwrap();
+    let secret = client["client_secret"].as_str().unwrap();
+    app.create_api(&mgmt, "https://paging.example/", &["read"])
+        .await;
+    app.grant(&mgmt, id, "https://paging.example/", &["read"])
+        .await;
+    for _ in 0..3 {
+        app.token_with_secret(id, secret, "https://paging.example/")
+            .await;
+    }
+    for _ in 0..55 {
+        let res = app
+            .http
+            .post(app.url("/oauth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", id),
+                ("client_secret", "not-the-secret"),
+                ("audience", "https://paging.example/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    let s = Session::sign_in(&app).await;
+    let logs = format!("/dashboard/applications/{id}/logs");
+    // Events are written in the background; wait until the last of them is readable.
+    let mut older = String::new();
+    for _ in 0..50 {
+        older = text(s.get(&app, &format!("{logs}?page=1")).await).await;
+        if log_rows(&older).0 == 8 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(log_rows(&older), (8, 5), "{older}");
+    assert!(older.contains("Events 51–58"), "{older}");
+    assert!(older.contains("id=\"logs-newer\"") && !older.contains("id=\"logs-older\""));
+    // The oldest page holds the oldest events: the three successes came first.
+    assert_eq!(older.matches("<span class=\"state good\">").count(), 3);
+
+    let newest = text(s.get(&app, &logs).await).await;
+    assert_eq!(log_rows(&newest), (50, 50), "{newest}");
+    assert!(newest.contains("Events 1–50"));
+    assert!(newest.contains("id=\"logs-older\"") && !newest.contains("id=\"logs-newer\""));
+    assert!(newest.contains(&format!("href=\"{logs}?show=all&amp;page=1\"")));
+
+    let failures = text(s.get(&app, &format!("{logs}?show=failures&page=1")).await).await;
+    assert_eq!(log_rows(&failures), (5, 5), "{failures}");
+    assert!(failures.contains(&format!("href=\"{logs}?show=failures&amp;page=0\"")));
+    let successes = text(s.get(&app, &format!("{logs}?show=successes")).await).await;
+    assert_eq!(log_rows(&successes), (3, 0), "{successes}");
+    assert!(!successes.contains("class=\"pager\""));
+
+    let past_the_end = text(s.get(&app, &format!("{logs}?page=7")).await).await;
+    assert_eq!(log_rows(&past_the_end).0, 0);
+    assert!(past_the_end.contains("No events on this page"));
+
+    for bad in ["page=-1", "page=1000001", "page=next", "show=everything"] {
+        let res = s.get(&app, &format!("{logs}?{bad}")).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert!(text(res).await.contains("must be"), "{bad}");
+    }
+}
+
 async fn unknown_ids_and_odd_input_never_give_a_server_error(db: Db) {
     let Some(app) = TestApp::spawn(db).await else {
         return;
@@ -1045,6 +1127,7 @@ on_both_databases!(
     the_seed_flows_work_as_form_posts,
     unknown_ids_and_odd_input_never_give_a_server_error,
     session_cookies_are_secure_when_the_issuer_is_https,
+    the_logs_tab_pages_through_events_and_filters_them,
 );
 
 #[tokio::test]

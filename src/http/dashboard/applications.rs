@@ -2,7 +2,7 @@
 //! and its Logs tab.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -240,34 +240,172 @@ async fn rotate_secret(
     .into_response())
 }
 
-/// Recent token requests of this application, newest first, with the reason of each failure.
+/// Events per page of the Logs tab.
+const LOGS_PER_PAGE: i64 = 50;
+
+/// Which page of the Logs tab: `?page=` (from 0, newest first) and `?show=`.
+#[derive(Debug, PartialEq, Eq)]
+struct LogView {
+    page: i64,
+    show: Show,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Show {
+    All,
+    Failures,
+    Successes,
+}
+
+impl Show {
+    fn parse(v: &str) -> Option<Self> {
+        match v {
+            "all" => Some(Self::All),
+            "failures" => Some(Self::Failures),
+            "successes" => Some(Self::Successes),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Failures => "failures",
+            Self::Successes => "successes",
+        }
+    }
+
+    fn event_type(self) -> Option<&'static str> {
+        match self {
+            Self::All => None,
+            Self::Failures => Some(crate::audit::FAILURE),
+            Self::Successes => Some(crate::audit::SUCCESS),
+        }
+    }
+}
+
+impl LogView {
+    /// Unknown parameters are ignored (like `?done=`); a bad value of a known one is refused,
+    /// so a mistyped link never shows a page that looks right but is not what was asked for.
+    fn parse(query: Option<&str>) -> Result<Self, DashError> {
+        let mut view = Self {
+            page: 0,
+            show: Show::All,
+        };
+        for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            match &*k {
+                "page" => {
+                    view.page = v
+                        .parse::<i64>()
+                        .ok()
+                        .and_then(|p| Page::parse(Some(p), Some(LOGS_PER_PAGE)).ok())
+                        .ok_or_else(|| {
+                            DashError::BadRequest(
+                                "page must be a whole number from 0 to 1000000.".into(),
+                            )
+                        })?
+                        .page;
+                }
+                "show" => {
+                    view.show = Show::parse(&v).ok_or_else(|| {
+                        DashError::BadRequest("show must be all, failures or successes.".into())
+                    })?;
+                }
+                _ => {}
+            }
+        }
+        Ok(view)
+    }
+}
+
+/// Token requests of this application, newest first, a page at a time, with the reason of
+/// each failure.
 async fn log_tab(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, DashError> {
+    let view = LogView::parse(query.as_deref())?;
     let c = clients::get(&state.tenant, &id).await?;
     let filter = Filter {
-        kind: None,
+        kind: view.show.event_type().map(str::to_owned),
         client_id: Some(id),
     };
     let events = logs::list(
         &state.tenant,
         &filter,
         Page {
-            page: 0,
-            per_page: 50,
+            page: view.page,
+            per_page: LOGS_PER_PAGE,
         },
         false,
     )
     .await?;
+    // One row past this page says whether there is an older one, without counting them all.
+    let first_of_next = Page {
+        page: (view.page + 1) * LOGS_PER_PAGE,
+        per_page: 1,
+    };
+    let has_older = !logs::list(&state.tenant, &filter, first_of_next, false)
+        .await?
+        .items
+        .is_empty();
+    let first = view.page * LOGS_PER_PAGE;
     page(
         StatusCode::OK,
         &AppLogsPage {
             ctx: Ctx::new(&admin, "applications", None),
             app: AppView::of(&c),
             tab: "logs",
+            logs_url: format!("/dashboard/applications/{}/logs", c.client_id),
+            show: view.show.as_str(),
+            page: view.page,
+            first: first + 1,
+            last: first + events.items.len() as i64,
+            newer: (view.page > 0).then(|| view.page - 1),
+            older: has_older.then_some(view.page + 1),
             events: events.items.iter().map(LogRow::of).collect(),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_logs_tab_reads_its_page_and_filter_and_refuses_bad_values() {
+        let parsed = |q: &str| LogView::parse(Some(q));
+        assert_eq!(
+            LogView::parse(None).unwrap(),
+            LogView {
+                page: 0,
+                show: Show::All
+            }
+        );
+        assert_eq!(
+            parsed("page=3&show=failures&done=x").unwrap(),
+            LogView {
+                page: 3,
+                show: Show::Failures
+            }
+        );
+        assert_eq!(parsed("show=successes").unwrap().show, Show::Successes);
+        assert_eq!(parsed("page=1000000").unwrap().page, 1_000_000);
+        for bad in [
+            "page=-1",
+            "page=1000001",
+            "page=two",
+            "page=",
+            "page=99999999999999999999",
+            "show=everything",
+            "show=",
+        ] {
+            assert!(
+                matches!(parsed(bad), Err(DashError::BadRequest(_))),
+                "{bad}"
+            );
+        }
+    }
 }

@@ -308,6 +308,17 @@ pub struct AppLogsPage {
     pub ctx: Ctx,
     pub app: AppView,
     pub tab: &'static str,
+    /// This tab's address, for its filter and page links.
+    pub logs_url: String,
+    /// `all`, `failures` or `successes`.
+    pub show: &'static str,
+    pub page: i64,
+    /// Positions of the first and last event shown, from 1, newest first.
+    pub first: i64,
+    pub last: i64,
+    /// The pages before and after this one, when there are such pages.
+    pub newer: Option<i64>,
+    pub older: Option<i64>,
     pub events: Vec<LogRow>,
 }
 
