@@ -120,17 +120,8 @@ async fn seed_flow_new_application_with_a_credential(db: Db) {
     assert_eq!(listed[0], *created);
     // The secret no longer authenticates.
     let res = app
-        .http
-        .post(app.url("/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", id),
-            ("client_secret", "anything-at-all-here"),
-            ("audience", &app.management_audience()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .secret_token_request(id, "anything-at-all-here", &app.management_audience())
+        .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     // Deleting the client deletes its credentials.
     assert_eq!(

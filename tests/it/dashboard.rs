@@ -767,17 +767,8 @@ async fn the_logs_tab_pages_through_events_and_filters_them(db: Db) {
     }
     for _ in 0..55 {
         let res = app
-            .http
-            .post(app.url("/oauth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", id),
-                ("client_secret", "not-the-secret"),
-                ("audience", "https://paging.example/"),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .secret_token_request(id, "not-the-secret", "https://paging.example/")
+            .await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
 

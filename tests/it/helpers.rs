@@ -225,9 +225,9 @@ impl TestApp {
         .await
     }
 
-    pub async fn token_with_secret(&self, id: &str, secret: &str, audience: &str) -> String {
-        let res = self
-            .http
+    /// A client credentials request with `client_secret_post`, whatever its answer.
+    pub async fn secret_token_request(&self, id: &str, secret: &str, audience: &str) -> Response {
+        self.http
             .post(self.url("/oauth/token"))
             .form(&[
                 ("grant_type", "client_credentials"),
@@ -237,7 +237,11 @@ impl TestApp {
             ])
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    pub async fn token_with_secret(&self, id: &str, secret: &str, audience: &str) -> String {
+        let res = self.secret_token_request(id, secret, audience).await;
         assert_eq!(res.status(), StatusCode::OK, "token request failed");
         let body: Value = res.json().await.unwrap();
         body["access_token"].as_str().unwrap().to_owned()
