@@ -1,12 +1,10 @@
 //! The audit log (`GET /api/v2/logs`): token endpoint successes and failures, Auth0-style.
 
-use std::fmt::Write;
-
 use sqlx::AnyPool;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Conn, StoreError, corrupt, sql};
+use super::{Conn, StoreError, corrupt, push_values, sql};
 use crate::domain::paging::Page;
 use crate::time_util::Millis;
 
@@ -54,24 +52,10 @@ const ROWS_PER_INSERT: usize = 64;
 /// Writes a batch in one transaction, many rows per statement (one round trip per statement
 /// matters on PostgreSQL, where each costs both processes CPU on the same cores).
 pub async fn insert_batch(conn: &mut Conn, events: &[LogEvent]) -> Result<(), StoreError> {
-    // sqlx looks up each numbered SQLite parameter by scanning the statement's list of names,
-    // so binding n of them costs n²: SQLite gets anonymous `?`s, bound in order, instead.
-    let numbered = !conn.backend_name().eq_ignore_ascii_case("sqlite");
     let mut tx = sqlx::Connection::begin(conn).await?;
     for chunk in events.chunks(ROWS_PER_INSERT) {
         let mut text = format!("INSERT INTO logs ({COLUMNS}) VALUES ");
-        for i in 0..chunk.len() {
-            text.push_str(if i == 0 { "(" } else { ", (" });
-            for column in 0..12 {
-                let sep = if column == 0 { "" } else { ", " };
-                if numbered {
-                    let _ = write!(text, "{sep}${}", 12 * i + column + 1);
-                } else {
-                    let _ = write!(text, "{sep}?");
-                }
-            }
-            text.push(')');
-        }
+        push_values(&mut text, &tx, chunk.len(), 12);
         let mut query = sqlx::query(sql(text));
         for e in chunk {
             query = query

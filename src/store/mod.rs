@@ -13,6 +13,7 @@ pub mod resource_servers;
 pub mod signing_keys;
 pub mod tenant_settings;
 
+use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
@@ -287,6 +288,25 @@ struct Changes {
 /// input, which always travels as bound parameters.
 pub(crate) fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(text)
+}
+
+/// Appends the placeholders of a multi-row `VALUES` list: `($1, $2), ($3, $4)` for PostgreSQL,
+/// `(?, ?), (?, ?)` for SQLite. sqlx finds each numbered SQLite parameter by scanning the
+/// statement's list of names, so binding n of them costs n²; anonymous `?`s are bound in order.
+pub(crate) fn push_values(text: &mut String, conn: &Conn, rows: usize, columns: usize) {
+    let numbered = !conn.backend_name().eq_ignore_ascii_case("sqlite");
+    for row in 0..rows {
+        text.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            let sep = if column == 0 { "" } else { ", " };
+            if numbered {
+                let _ = write!(text, "{sep}${}", columns * row + column + 1);
+            } else {
+                let _ = write!(text, "{sep}?");
+            }
+        }
+        text.push(')');
+    }
 }
 
 /// A store on a fresh SQLite file, removed when the returned directory is dropped.

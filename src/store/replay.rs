@@ -2,11 +2,10 @@
 //! instance through the database, kept until the assertion could no longer be accepted anyway.
 
 use std::collections::HashSet;
-use std::fmt::Write;
 
 use sqlx::Row;
 
-use super::{Conn, StoreError, sql};
+use super::{Conn, StoreError, push_values, sql};
 use crate::time_util::Millis;
 
 /// One assertion id to record.
@@ -34,18 +33,7 @@ pub async fn consume_batch(conn: &mut Conn, batch: &[UsedJti]) -> Result<Vec<boo
     let mut text = String::from(
         "INSERT INTO assertion_jtis (client_id, jti, expires_at, prune_after) VALUES ",
     );
-    for i in 0..batch.len() {
-        let n = 4 * i;
-        let sep = if i == 0 { "" } else { ", " };
-        let _ = write!(
-            text,
-            "{sep}(${}, ${}, ${}, ${})",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4
-        );
-    }
+    push_values(&mut text, conn, batch.len(), 4);
     text.push_str(" ON CONFLICT DO NOTHING RETURNING client_id, jti");
     let mut query = sqlx::query(sql(text));
     for used in batch {
