@@ -785,15 +785,18 @@ async fn the_logs_tab_pages_through_events_and_filters_them(db: Db) {
     }
     assert_eq!(log_rows(&older), (8, 5), "{older}");
     assert!(older.contains("Events 51–58"), "{older}");
-    assert!(older.contains("id=\"logs-newer\"") && !older.contains("id=\"logs-older\""));
+    assert!(older.contains("id=\"page-previous\"") && !older.contains("id=\"page-next\""));
     // The oldest page holds the oldest events: the three successes came first.
     assert_eq!(older.matches("<span class=\"state good\">").count(), 3);
 
     let newest = text(s.get(&app, &logs).await).await;
     assert_eq!(log_rows(&newest), (50, 50), "{newest}");
     assert!(newest.contains("Events 1–50"));
-    assert!(newest.contains("id=\"logs-older\"") && !newest.contains("id=\"logs-newer\""));
-    assert!(newest.contains(&format!("href=\"{logs}?show=all&amp;page=1\"")));
+    assert!(newest.contains("id=\"page-next\"") && !newest.contains("id=\"page-previous\""));
+    assert!(
+        newest.contains(&format!("href=\"{logs}?show=all&amp;page=1\"")),
+        "{newest}"
+    );
 
     let failures = text(s.get(&app, &format!("{logs}?show=failures&page=1")).await).await;
     assert_eq!(log_rows(&failures), (5, 5), "{failures}");
@@ -810,6 +813,78 @@ async fn the_logs_tab_pages_through_events_and_filters_them(db: Db) {
         let res = s.get(&app, &format!("{logs}?{bad}")).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
         assert!(text(res).await.contains("must be"), "{bad}");
+    }
+}
+
+/// Rows of the applications or APIs table on a dashboard page.
+fn list_rows(html: &str, table: &str) -> usize {
+    html.split(&format!("<table id=\"{table}\">"))
+        .nth(1)
+        .map_or(0, |t| {
+            t.split("</table>")
+                .next()
+                .unwrap()
+                .matches("<tr><td>")
+                .count()
+        })
+}
+
+async fn the_applications_and_apis_lists_page_by_fifty(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let mgmt = app.management_token().await;
+    // With the bootstrap client: 56 applications. With the Management API: 51 APIs.
+    for i in 0..55 {
+        app.create_client(&mgmt, &format!("Worker {i:02}")).await;
+    }
+    for i in 0..50 {
+        app.create_api(&mgmt, &format!("https://api-{i:02}.paging.example/"), &[])
+            .await;
+    }
+    let s = Session::sign_in(&app).await;
+
+    let first = text(s.get(&app, "/dashboard/applications").await).await;
+    assert_eq!(list_rows(&first, "applications"), 50, "{first}");
+    assert!(first.contains("Applications 1–50"), "{first}");
+    assert!(first.contains("href=\"/dashboard/applications?page=1\""));
+    assert!(!first.contains("id=\"page-previous\""));
+    let second = text(s.get(&app, "/dashboard/applications?page=1").await).await;
+    assert_eq!(list_rows(&second, "applications"), 6, "{second}");
+    assert!(second.contains("Applications 51–56"), "{second}");
+    assert!(second.contains("href=\"/dashboard/applications?page=0\""));
+    assert!(!second.contains("id=\"page-next\""));
+    // The two pages hold every application once.
+    for i in 0..55 {
+        let name = format!(">Worker {i:02}<");
+        assert_eq!(
+            first.matches(&name).count() + second.matches(&name).count(),
+            1,
+            "{name}"
+        );
+    }
+    let past = text(s.get(&app, "/dashboard/applications?page=9").await).await;
+    assert!(past.contains("No applications on this page"), "{past}");
+
+    let apis = text(s.get(&app, "/dashboard/apis?done=api-created").await).await;
+    assert_eq!(list_rows(&apis, "apis"), 50, "{apis}");
+    assert!(apis.contains("APIs 1–50"));
+    let last = text(s.get(&app, "/dashboard/apis?page=1").await).await;
+    assert_eq!(list_rows(&last, "apis"), 1, "{last}");
+    for i in 0..50 {
+        let id = format!("<code>https://api-{i:02}.paging.example/</code>");
+        assert_eq!(
+            apis.matches(&id).count() + last.matches(&id).count(),
+            1,
+            "{id}"
+        );
+    }
+    assert!(last.contains("href=\"/dashboard/apis?page=0\""));
+
+    for path in ["/dashboard/applications?page=-1", "/dashboard/apis?page=x"] {
+        let res = s.get(&app, path).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert!(text(res).await.contains("page must be"), "{path}");
     }
 }
 
@@ -1119,6 +1194,7 @@ on_both_databases!(
     unknown_ids_and_odd_input_never_give_a_server_error,
     session_cookies_are_secure_when_the_issuer_is_https,
     the_logs_tab_pages_through_events_and_filters_them,
+    the_applications_and_apis_lists_page_by_fifty,
 );
 
 #[tokio::test]

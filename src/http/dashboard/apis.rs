@@ -2,12 +2,13 @@
 //! for, with which scopes (client grants).
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use super::form::{Done, FormFields};
+use super::paging::{Pager, page_and_more, page_in};
 use super::views::{
     ApiGrantView, ApiPage, ApiView, ApisPage, AppApisPage, AppView, Ctx, ScopeChoice, page,
 };
@@ -44,16 +45,27 @@ async fn all_apis(state: &AppState) -> Result<Vec<ResourceServer>, DashError> {
     Ok(every_page(|page| resource_servers::list(&state.tenant, page, false)).await?)
 }
 
+/// One page of the APIs, oldest first (as the Management API lists them).
+async fn apis_page(state: &AppState, page: i64) -> Result<(Vec<ApiView>, Pager), DashError> {
+    let (apis, more) =
+        page_and_more(page, |p| resource_servers::list(&state.tenant, p, false)).await?;
+    let pager = Pager::new(page, apis.len(), more, "/dashboard/apis".into());
+    Ok((apis.iter().map(ApiView::of).collect(), pager))
+}
+
 async fn list(
     State(state): State<AppState>,
     admin: Admin,
     Done(done): Done,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, DashError> {
+    let (apis, pager) = apis_page(&state, page_in(query.as_deref())?).await?;
     page(
         StatusCode::OK,
         &ApisPage {
             ctx: Ctx::new(&admin, "apis", done.as_deref()),
-            apis: all_apis(&state).await?.iter().map(ApiView::of).collect(),
+            apis,
+            pager,
             form_name: String::new(),
             form_identifier: String::new(),
             form_scopes: String::new(),
@@ -111,11 +123,13 @@ async fn create(
             }
         }
     }
+    let (apis, pager) = apis_page(&state, 0).await?;
     page(
         StatusCode::UNPROCESSABLE_ENTITY,
         &ApisPage {
             ctx: Ctx::new(&admin, "apis", None),
-            apis: all_apis(&state).await?.iter().map(ApiView::of).collect(),
+            apis,
+            pager,
             form_name: name,
             form_identifier: identifier,
             form_scopes: scopes_text,

@@ -8,14 +8,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use super::form::{Done, FormFields};
+use super::paging::{Pager, page_and_more, page_in, parse_page};
 use super::views::{AppLogsPage, AppSettingsPage, AppView, ApplicationsPage, Ctx, LogRow, page};
 use super::{Admin, DashError};
 use crate::dashboard::forms::FieldErrors;
 use crate::domain::client::{AppType, Client};
-use crate::domain::paging::Page;
 use crate::http::AppState;
 use crate::management::clients::{self, CreateClient, UpdateClient};
-use crate::management::{every_page, logs};
+use crate::management::logs;
 use crate::store::logs::Filter;
 use crate::time_util::now_millis;
 
@@ -34,22 +34,26 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/applications/{id}/logs", get(log_tab))
 }
 
-/// Every application, in pages of 100 (the Management API's largest page).
-async fn all_apps(state: &AppState) -> Result<Vec<AppView>, DashError> {
-    let apps = every_page(|page| clients::list(&state.tenant, page, false)).await?;
-    Ok(apps.iter().map(AppView::of).collect())
+/// One page of the applications, oldest first (as the Management API lists them).
+async fn apps_page(state: &AppState, page: i64) -> Result<(Vec<AppView>, Pager), DashError> {
+    let (apps, more) = page_and_more(page, |p| clients::list(&state.tenant, p, false)).await?;
+    let pager = Pager::new(page, apps.len(), more, "/dashboard/applications".into());
+    Ok((apps.iter().map(AppView::of).collect(), pager))
 }
 
 async fn list(
     State(state): State<AppState>,
     admin: Admin,
     Done(done): Done,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, DashError> {
+    let (apps, pager) = apps_page(&state, page_in(query.as_deref())?).await?;
     page(
         StatusCode::OK,
         &ApplicationsPage {
             ctx: Ctx::new(&admin, "applications", done.as_deref()),
-            apps: all_apps(&state).await?,
+            apps,
+            pager,
             form_name: String::new(),
             form_type: "non_interactive".into(),
             errors: FieldErrors::default(),
@@ -100,11 +104,13 @@ async fn create(
             },
         }
     }
+    let (apps, pager) = apps_page(&state, 0).await?;
     page(
         StatusCode::UNPROCESSABLE_ENTITY,
         &ApplicationsPage {
             ctx: Ctx::new(&admin, "applications", None),
-            apps: all_apps(&state).await?,
+            apps,
+            pager,
             form_name: name,
             form_type: app_type,
             errors,
@@ -240,9 +246,6 @@ async fn rotate_secret(
     .into_response())
 }
 
-/// Events per page of the Logs tab.
-const LOGS_PER_PAGE: i64 = 50;
-
 /// Which page of the Logs tab: `?page=` (from 0, newest first) and `?show=`.
 #[derive(Debug, PartialEq, Eq)]
 struct LogView {
@@ -294,18 +297,7 @@ impl LogView {
         };
         for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
             match &*k {
-                "page" => {
-                    view.page = v
-                        .parse::<i64>()
-                        .ok()
-                        .and_then(|p| Page::parse(Some(p), Some(LOGS_PER_PAGE)).ok())
-                        .ok_or_else(|| {
-                            DashError::BadRequest(
-                                "page must be a whole number from 0 to 1000000.".into(),
-                            )
-                        })?
-                        .page;
-                }
+                "page" => view.page = parse_page(&v)?,
                 "show" => {
                     view.show = Show::parse(&v).ok_or_else(|| {
                         DashError::BadRequest("show must be all, failures or successes.".into())
@@ -332,40 +324,26 @@ async fn log_tab(
         kind: view.show.event_type().map(str::to_owned),
         client_id: Some(id),
     };
-    let events = logs::list(
-        &state.tenant,
-        &filter,
-        Page {
-            page: view.page,
-            per_page: LOGS_PER_PAGE,
-        },
-        false,
-    )
-    .await?;
-    // One row past this page says whether there is an older one, without counting them all.
-    let first_of_next = Page {
-        page: (view.page + 1) * LOGS_PER_PAGE,
-        per_page: 1,
-    };
-    let has_older = !logs::list(&state.tenant, &filter, first_of_next, false)
-        .await?
-        .items
-        .is_empty();
-    let first = view.page * LOGS_PER_PAGE;
+    let (events, older) =
+        page_and_more(view.page, |p| logs::list(&state.tenant, &filter, p, false)).await?;
+    let logs_url = format!("/dashboard/applications/{}/logs", c.client_id);
+    let show = view.show.as_str();
     page(
         StatusCode::OK,
         &AppLogsPage {
             ctx: Ctx::new(&admin, "applications", None),
             app: AppView::of(&c),
             tab: "logs",
-            logs_url: format!("/dashboard/applications/{}/logs", c.client_id),
-            show: view.show.as_str(),
-            page: view.page,
-            first: first + 1,
-            last: first + events.items.len() as i64,
-            newer: (view.page > 0).then(|| view.page - 1),
-            older: has_older.then_some(view.page + 1),
-            events: events.items.iter().map(LogRow::of).collect(),
+            pager: Pager::newest_first(
+                view.page,
+                events.len(),
+                older,
+                logs_url.clone(),
+                format!("show={show}"),
+            ),
+            logs_url,
+            show,
+            events: events.iter().map(LogRow::of).collect(),
         },
     )
 }

@@ -8,6 +8,7 @@ mod credentials;
 mod error;
 mod form;
 mod login;
+mod paging;
 mod session;
 mod views;
 

@@ -5,6 +5,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
+use super::paging::Pager;
 use super::{Admin, DashError};
 use crate::dashboard::applications::AuthChoice;
 use crate::dashboard::forms::FieldErrors;
@@ -170,6 +171,7 @@ pub struct LoginPage {
 pub struct ApplicationsPage {
     pub ctx: Ctx,
     pub apps: Vec<AppView>,
+    pub pager: Pager,
     pub form_name: String,
     pub form_type: String,
     pub errors: FieldErrors,
@@ -312,13 +314,8 @@ pub struct AppLogsPage {
     pub logs_url: String,
     /// `all`, `failures` or `successes`.
     pub show: &'static str,
-    pub page: i64,
-    /// Positions of the first and last event shown, from 1, newest first.
-    pub first: i64,
-    pub last: i64,
-    /// The pages before and after this one, when there are such pages.
-    pub newer: Option<i64>,
-    pub older: Option<i64>,
+    /// Newest first: `previous` is the newer page, `next` the older.
+    pub pager: Pager,
     pub events: Vec<LogRow>,
 }
 
@@ -366,6 +363,7 @@ pub struct ApiPage {
 pub struct ApisPage {
     pub ctx: Ctx,
     pub apis: Vec<ApiView>,
+    pub pager: Pager,
     pub form_name: String,
     pub form_identifier: String,
     pub form_scopes: String,
