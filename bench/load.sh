@@ -353,7 +353,7 @@ run_wrk() {
     ANY_ERRORS=1
     echo "   !! $errors request(s) failed in this run (details above and in $out)"
     local why="the ceiling server keeps no log"
-    [ "$backend" = ceiling ] || why="$(failure_reasons)"
+    [ "$backend" = ceiling ] || why="$(failure_reasons)" || why="(the server's log could not be read)"
     echo "   $why"
     ERROR_NOTES+=("- $backend, $conns connection(s): $(sed -n \
       -e 's/^tokens: .*, responses/responses/p' \

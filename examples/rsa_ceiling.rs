@@ -9,7 +9,8 @@
 //! and signet's figure is best read against both.
 //!
 //! Run: `cargo run --release --example rsa_ceiling -- --listen 127.0.0.1:8099 --public-key key.pub.pem`
-//! (`bench/load.sh --ceiling` runs it with the same wrk script, assertions and connections.)
+//! (`bench/load.sh` runs it after signet with the same wrk script, assertions and connections,
+//! unless given `--no-ceiling`.)
 //!
 //! `POST /oauth/token` answers 200 with a token when the signature verifies, 401 otherwise;
 //! `GET /healthz` answers 200.
