@@ -361,19 +361,24 @@ run_wrk() {
   fi
 }
 
+# run_series BACKEND: the warm-up and the measured runs against the server started last; stops it.
+run_series() {
+  if [ "$WARMUP_S" -gt 0 ]; then
+    run_wrk "$1" warmup 16 "$WARMUP_S"
+  fi
+  for c in $CONNECTIONS; do
+    run_wrk "$1" "c$c" "$c" "$DURATION_S"
+  done
+  stop_server
+}
+
 run_backend() { # backend database-url
   local backend="$1" log="$OUT_DIR/server-$1.log"
   echo "== $backend: starting signet serve"
   start_server "$2" "$log"
   echo "   listening on $S (log: $log)"
   set_up_tenant
-  if [ "$WARMUP_S" -gt 0 ]; then
-    run_wrk "$backend" warmup 16 "$WARMUP_S"
-  fi
-  for c in $CONNECTIONS; do
-    run_wrk "$backend" "c$c" "$c" "$DURATION_S"
-  done
-  stop_server
+  run_series "$backend"
 }
 
 run_backend sqlite "sqlite://$WORK/signet.db"
@@ -390,13 +395,7 @@ if [ "$CEILING" = 1 ]; then
   echo "== ceiling: starting examples/rsa_ceiling (RSA verify + sign per request, nothing else)"
   start_ceiling "$OUT_DIR/server-ceiling.log"
   echo "   listening on $S"
-  if [ "$WARMUP_S" -gt 0 ]; then
-    run_wrk ceiling warmup 16 "$WARMUP_S"
-  fi
-  for c in $CONNECTIONS; do
-    run_wrk ceiling "c$c" "$c" "$DURATION_S"
-  done
-  stop_server
+  run_series ceiling
 fi
 
 # ---- report ------------------------------------------------------------------------------------
