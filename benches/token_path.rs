@@ -19,7 +19,7 @@ use aws_lc_rs::signature::{
     KeyPair as _, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
-use signet::audit::AuditLog;
+use signet::audit::{AuditLimits, AuditLog};
 use signet::crypto::jwt::{Compact, b64url, b64url_decode};
 use signet::crypto::sealing::MasterKey;
 use signet::crypto::signing::SigningKey;
@@ -30,6 +30,7 @@ use signet::oauth::assertion::{self, AssertionAlg, CandidateKey, Expectations};
 use signet::oauth::cache::TokenCache;
 use signet::oauth::request::TokenParams;
 use signet::oauth::token::{ASSERTION_TYPE_JWT_BEARER, TokenIssuer, TokenRequest};
+use signet::rate_limit::{Limits, RateLimiters};
 use signet::store::Store;
 
 const ISSUER: &str = "https://tenant.example/";
@@ -256,7 +257,7 @@ async fn sqlite_tenant(dir: &std::path::Path, client: &mut Client) -> TokenIssue
     )
     .await
     .expect("create the grant");
-    let (audit, _writer) = AuditLog::spawn(store.clone());
+    let (audit, _writer) = AuditLog::spawn(store.clone(), AuditLimits::default());
     TokenIssuer::new(
         tenant.issuer.clone(),
         false,
@@ -264,6 +265,8 @@ async fn sqlite_tenant(dir: &std::path::Path, client: &mut Client) -> TokenIssue
         store.clone(),
         TokenCache::new(store, tenant.master_key.clone()),
         audit,
+        // The server's defaults: the limits are on the measured path.
+        Arc::new(RateLimiters::new(&Limits::default())),
     )
 }
 
@@ -290,7 +293,7 @@ fn issue_end_to_end(c: &mut Criterion) {
             ..TokenParams::default()
         },
         basic: None,
-        ip: Some("127.0.0.1".into()),
+        ip: Some(std::net::Ipv4Addr::LOCALHOST.into()),
         user_agent: None,
     };
     let mut round = 0u64;

@@ -12,8 +12,8 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::audit::AuditLog;
-use crate::config::{MasterKeySource, Settings};
+use crate::audit::{AuditLimits, AuditLog};
+use crate::config::{LogRetention, MasterKeySource, Settings};
 use crate::crypto::sealing::MasterKey;
 use crate::dashboard::admin::{self, CreatedAdmin};
 use crate::domain::issuer::Issuer;
@@ -22,6 +22,7 @@ use crate::management::Tenant;
 use crate::management::bootstrap::{self, CreatedBootstrapClient};
 use crate::oauth::cache::TokenCache;
 use crate::oauth::token::TokenIssuer;
+use crate::rate_limit::RateLimiters;
 use crate::store::Store;
 use crate::time_util::{Millis, now_millis};
 
@@ -29,6 +30,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     audit_writer: JoinHandle<()>,
+    log_retention: LogRetention,
     /// Set when this start created the bootstrap client; its secret is shown once.
     pub created_bootstrap_client: Option<CreatedBootstrapClient>,
     /// Set when this start created the dashboard administrator with a generated password.
@@ -66,7 +68,8 @@ impl Application {
         .await
         .context("cannot prepare the dashboard administrator")?;
         let keys = Arc::new(booted.keys);
-        let (audit, audit_writer) = AuditLog::spawn(tenant.store.clone());
+        let (audit, audit_writer) = AuditLog::spawn(tenant.store.clone(), AuditLimits::default());
+        let limits = Arc::new(RateLimiters::new(&settings.limits));
         let state = AppState {
             token_issuer: Arc::new(TokenIssuer::new(
                 issuer.clone(),
@@ -75,7 +78,9 @@ impl Application {
                 tenant.store.clone(),
                 TokenCache::new(tenant.store.clone(), tenant.master_key.clone()),
                 audit,
+                limits.clone(),
             )),
+            limits,
             management_audience: issuer.management_audience(),
             discovery_document: Arc::new(discovery::document(&issuer)),
             jwks: Arc::new(keys.jwks()),
@@ -86,6 +91,7 @@ impl Application {
             listener,
             state,
             audit_writer,
+            log_retention: settings.log_retention,
             created_bootstrap_client: booted.created_client,
             created_admin,
         })
@@ -110,8 +116,10 @@ impl Application {
         let store = self.state.tenant.store.clone();
         let maintenance = [
             tokio::spawn(watch_changes(store.clone())),
-            tokio::spawn(prune_expired(store.clone())),
+            tokio::spawn(prune_expired(store.clone(), self.log_retention)),
             tokio::spawn(checkpoint_wal(store.clone())),
+            tokio::spawn(limit_housekeeping(self.state.limits.clone())),
+            tokio::spawn(sync_quotas(self.state.token_issuer.clone())),
         ];
         let router = build_router(self.state);
         let served = axum::serve(
@@ -160,20 +168,60 @@ async fn checkpoint_wal(store: Store) {
     }
 }
 
-/// Audit events are kept this long.
-pub const LOG_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Idle rate-limit state is dropped every few seconds, so memory follows the addresses that
+/// are active, not every address ever seen.
+async fn limit_housekeeping(limits: Arc<RateLimiters>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        limits.housekeeping();
+    }
+}
 
-/// Removes used assertion ids past their expiry and old audit events, in small batches, off
-/// the request path: neither table grows without bound.
-async fn prune_expired(store: Store) {
+/// Token quota counts are shared with the other instances about once a second.
+async fn sync_quotas(issuer: Arc<TokenIssuer>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = issuer.quotas.sync(now_millis()).await {
+            tracing::warn!(error = %e, "could not share the token quota counts");
+        }
+    }
+}
+
+/// Counts of quota windows are kept a day past the longest window, then pruned.
+const QUOTA_USAGE_KEPT: Millis = 2 * 86_400_000;
+
+/// Removes used assertion ids past their expiry, audit events past the retention (by age, and
+/// beyond the most kept) and ended quota windows, in small batches, off the request path:
+/// no table grows without bound.
+async fn prune_expired(store: Store, retention: LogRetention) {
     let mut tick = tokio::time::interval(Duration::from_secs(30));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let now = now_millis();
         prune_in_batches(&store, Prunable::UsedJtis { now }).await;
-        let before = now - LOG_RETENTION.as_millis() as i64;
+        let by_age = now - retention.max_age.as_millis() as i64;
+        let by_count =
+            match crate::store::logs::date_beyond(store.pool(), retention.max_events).await {
+                Ok(date) => date,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not find the audit log's size cut-off");
+                    None
+                }
+            };
+        let before = by_count.map_or(by_age, |date| date.max(by_age));
         prune_in_batches(&store, Prunable::AuditEvents { before }).await;
+        prune_in_batches(
+            &store,
+            Prunable::QuotaWindows {
+                before: now - QUOTA_USAGE_KEPT,
+            },
+        )
+        .await;
     }
 }
 
@@ -182,6 +230,7 @@ async fn prune_expired(store: Store) {
 enum Prunable {
     UsedJtis { now: Millis },
     AuditEvents { before: Millis },
+    QuotaWindows { before: Millis },
 }
 
 /// Deletes in small batches, each in its own write turn, so token requests never wait long:
@@ -196,6 +245,9 @@ async fn prune_in_batches(store: &Store, what: Prunable) {
                 Prunable::AuditEvents { before } => {
                     crate::store::logs::prune(conn, before, BATCH).await
                 }
+                Prunable::QuotaWindows { before } => {
+                    crate::store::token_quota::prune(conn, before, BATCH).await
+                }
             })
             .await;
         match pruned {
@@ -205,6 +257,7 @@ async fn prune_in_batches(store: &Store, what: Prunable) {
                 let what = match what {
                     Prunable::UsedJtis { .. } => "used assertion ids",
                     Prunable::AuditEvents { .. } => "old audit events",
+                    Prunable::QuotaWindows { .. } => "ended token quota windows",
                 };
                 tracing::warn!(error = %e, "could not prune {what}");
                 break;
@@ -214,7 +267,7 @@ async fn prune_in_batches(store: &Store, what: Prunable) {
 }
 
 /// The master key from SIGNET_MASTER_KEY, or from its key file, created (mode 0600) on first
-/// start. Two servers creating it at once: the loser reads the winner's file.
+/// start. Servers starting together all end up with the same key (see [`create_key_file`]).
 fn load_master_key(source: &MasterKeySource) -> anyhow::Result<MasterKey> {
     match source {
         MasterKeySource::Inline(secret) => {
@@ -232,7 +285,17 @@ fn load_master_key(source: &MasterKeySource) -> anyhow::Result<MasterKey> {
     }
 }
 
+/// Writes a new key to a file of its own, then links it into place. The link either creates
+/// `path` with the whole key in it or fails because `path` exists, so a server starting at the
+/// same moment never reads a file another one has created but not yet written; the loser of
+/// the race reads the winner's key.
 fn create_key_file(path: &Path) -> anyhow::Result<()> {
+    let file_name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let mut draft_name = file_name.to_os_string();
+    draft_name.push(format!(".{}.new", crate::crypto::random::hex(8)));
+    let draft = path.with_file_name(draft_name);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -240,16 +303,61 @@ fn create_key_file(path: &Path) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(MasterKey::generate_base64().as_bytes())?;
-            file.sync_all()?;
+    let written = (|| -> std::io::Result<()> {
+        let mut file = options.open(&draft)?;
+        file.write_all(MasterKey::generate_base64().as_bytes())?;
+        file.sync_all()
+    })();
+    let linked = written.and_then(|()| std::fs::hard_link(&draft, path));
+    let _ = std::fs::remove_file(&draft);
+    match linked {
+        Ok(()) => {
             tracing::info!(path = %path.display(), "created a new master key file; back it up");
             Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => {
             Err(e).with_context(|| format!("cannot create the master key file {}", path.display()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_creating_the_key_file_at_once_all_read_the_same_key() {
+        for round in 0..100 {
+            let dir = tempfile::tempdir().unwrap();
+            let source = MasterKeySource::File(dir.path().join("signet.key"));
+            let start = Arc::new(std::sync::Barrier::new(4));
+            let loaded: Vec<MasterKey> = (0..4)
+                .map(|_| {
+                    let (source, start) = (source.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        load_master_key(&source)
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|t| {
+                    t.join()
+                        .unwrap()
+                        .unwrap_or_else(|e| panic!("round {round}: {e:#}"))
+                })
+                .collect();
+            let sealed = loaded[0].seal(b"probe", "test");
+            for key in &loaded[1..] {
+                assert_eq!(
+                    key.open(&sealed, "test").unwrap(),
+                    b"probe",
+                    "round {round}"
+                );
+            }
+            // Nothing is left behind but the key file.
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         }
     }
 }

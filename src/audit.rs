@@ -1,32 +1,81 @@
-//! The audit log writer: token endpoint events are queued in memory and written in batches by a
-//! background task, so recording them adds no database write to the request path. On shutdown
-//! the queue is drained before the server exits.
+//! The audit log writer: events are queued in memory and written in batches by a background
+//! task, so recording them adds no database write to the request path. On shutdown the queue
+//! is drained before the server exits.
+//!
+//! Hostile traffic makes events too, so everything here is bounded:
+//! - every text field is cut to a fixed size and cleaned of control characters before it is
+//!   queued (a failed request with 2 KB of `client_id` and `audience` stores a few hundred
+//!   bytes, and no row can fail the batch it is written in);
+//! - of identical failures from one address within [`AuditLimits::repeat_window`], the first
+//!   [`AuditLimits::written_before_counting`] are written as they come and the rest counted into
+//!   one more event at the end of the window (`details.repeats`), so a flood of failing
+//!   requests costs a few rows a second while an application retrying a few times shows
+//!   every attempt;
+//! - the queue has a fixed length: when it is full an event is dropped and counted, and the
+//!   count is written as an event of its own ([`DROPPED`]) with the next batch;
+//! - a batch the database refuses is written again row by row, so a bad row loses only itself.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::crypto::random;
 use crate::store::Store;
 use crate::store::logs::{self, LogEvent};
-use crate::time_util::Millis;
+use crate::time_util::{Millis, format_millis, now_millis};
 
-const QUEUE: usize = 64 * 1024;
+const QUEUE: usize = 16 * 1024;
 const BATCH: usize = 512;
 /// Pause between writes, so that under load one commit carries many events rather than one
 /// commit per event; it is also the most an event waits to be readable.
 const LINGER: Duration = Duration::from_millis(50);
+/// Failure kinds with a repeat window open at once; beyond this, failures are queued one by
+/// one (and the queue's bound applies).
+const MAX_OPEN_WINDOWS: usize = 4096;
 
 /// Auth0's event types for the client credentials exchange.
 pub const SUCCESS: &str = "seccft";
 pub const FAILURE: &str = "feccft";
+/// Auth0's event type for a request refused by a rate limit.
+pub const RATE_LIMITED: &str = "api_limit";
+/// Auth0's event type for a token quota's share (60, 80, 100 %) reached.
+pub const QUOTA_WARNING: &str = "token_quota_consumption_warning";
+/// A signet event type: events were dropped because the queue was full or the database
+/// refused them; `details.dropped` says how many.
+pub const DROPPED: &str = "signet_events_dropped";
 
-pub struct AuditLog {
-    queue: mpsc::Sender<LogEvent>,
-    seq: AtomicI64,
+/// Longest stored value of each field, in characters. Longer values are cut and end in `…`,
+/// which no client id or identifier can contain, so a cut value never names a real one.
+const MAX_DESCRIPTION: usize = 256;
+const MAX_CLIENT_ID: usize = 64;
+const MAX_CLIENT_NAME: usize = 255;
+const MAX_AUDIENCE: usize = 600;
+const MAX_SCOPE: usize = 1024;
+const MAX_IP: usize = 64;
+const MAX_USER_AGENT: usize = 256;
+/// `details` is our own JSON, small by construction; this is the backstop.
+const MAX_DETAILS_BYTES: usize = 2048;
+
+/// How the log bounds itself (see the module documentation).
+#[derive(Debug, Clone, Copy)]
+pub struct AuditLimits {
+    pub repeat_window: Duration,
+    pub written_before_counting: u64,
+}
+
+impl Default for AuditLimits {
+    fn default() -> Self {
+        Self {
+            repeat_window: Duration::from_secs(10),
+            written_before_counting: 10,
+        }
+    }
 }
 
 /// What one event says; `AuditLog::record` stamps id, order and time.
@@ -43,63 +92,445 @@ pub struct Entry {
     pub details: serde_json::Value,
 }
 
+pub struct AuditLog {
+    queue: mpsc::Sender<LogEvent>,
+    seq: AtomicI64,
+    /// Events lost since the last [`DROPPED`] event was queued for writing.
+    dropped: Arc<AtomicU64>,
+    /// Every event lost since start (for metrics).
+    dropped_total: Arc<AtomicU64>,
+    repeats: Mutex<Repeats>,
+    limits: AuditLimits,
+}
+
+/// A failure seen in a window: the first event, how many were written, and how many counted
+/// instead.
+struct OpenWindow {
+    first: LogEvent,
+    written: u64,
+    repeats: u64,
+    last_at: Millis,
+}
+
+impl OpenWindow {
+    fn new(first: LogEvent, now: Millis) -> Self {
+        Self {
+            first,
+            written: 1,
+            repeats: 0,
+            last_at: now,
+        }
+    }
+}
+
+struct Repeats {
+    hasher: RandomState,
+    open: HashMap<u64, OpenWindow>,
+}
+
 impl AuditLog {
-    /// Starts the writer; it ends once every `AuditLog` handle is dropped and the queue is empty.
-    pub fn spawn(store: Store) -> (Arc<Self>, JoinHandle<()>) {
+    /// Starts the writer (it ends once every `AuditLog` handle is dropped and the queue is
+    /// empty) and the task that closes repeat windows.
+    pub fn spawn(store: Store, limits: AuditLimits) -> (Arc<Self>, JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(QUEUE);
-        let handle = tokio::spawn(write_batches(store, rx));
-        (
-            Arc::new(Self {
-                queue,
-                seq: AtomicI64::new(0),
+        let dropped = Arc::new(AtomicU64::new(0));
+        let dropped_total = Arc::new(AtomicU64::new(0));
+        let log = Arc::new(Self {
+            queue,
+            seq: AtomicI64::new(0),
+            dropped: dropped.clone(),
+            dropped_total: dropped_total.clone(),
+            repeats: Mutex::new(Repeats {
+                hasher: RandomState::new(),
+                open: HashMap::new(),
             }),
-            handle,
-        )
+            limits,
+        });
+        let handle = tokio::spawn(write_batches(store, rx, dropped, dropped_total));
+        tokio::spawn(close_windows(Arc::downgrade(&log)));
+        (log, handle)
+    }
+
+    /// Events dropped since start: the queue was full, or the database refused them.
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped_total.load(Ordering::Relaxed)
     }
 
     pub fn record(&self, entry: Entry, now: Millis) {
-        let event = LogEvent {
+        let event = self.stamp(entry, now);
+        if aggregates(&event.kind) && !self.absorb_repeat(&event, now) {
+            return;
+        }
+        self.enqueue(event);
+    }
+
+    fn stamp(&self, entry: Entry, now: Millis) -> LogEvent {
+        let mut details = entry.details;
+        if details.to_string().len() > MAX_DETAILS_BYTES {
+            details = json!({"truncated": true});
+        }
+        LogEvent {
             // Time first: ids follow the order of events, so new index entries go at the end.
             id: format!("log_{now:013}{}", random::base62(16)),
             seq: self.seq.fetch_add(1, Ordering::Relaxed),
             date: now,
             kind: entry.kind.to_owned(),
-            description: entry.description,
-            client_id: entry.client_id,
-            client_name: entry.client_name,
-            audience: entry.audience,
-            scope: entry.scope,
-            ip: entry.ip,
-            user_agent: entry.user_agent,
-            details: entry.details,
+            description: clip(&entry.description, MAX_DESCRIPTION),
+            client_id: entry.client_id.map(|v| clip(&v, MAX_CLIENT_ID)),
+            client_name: entry.client_name.map(|v| clip(&v, MAX_CLIENT_NAME)),
+            audience: entry.audience.map(|v| clip(&v, MAX_AUDIENCE)),
+            scope: entry.scope.map(|v| clip(&v, MAX_SCOPE)),
+            ip: entry.ip.map(|v| clip(&v, MAX_IP)),
+            user_agent: entry.user_agent.map(|v| clip(&v, MAX_USER_AGENT)),
+            details,
+        }
+    }
+
+    /// `true` when the event must be written; `false` when it was counted as a repeat instead.
+    fn absorb_repeat(&self, event: &LogEvent, now: Millis) -> bool {
+        let window = self.limits.repeat_window.as_millis() as Millis;
+        let mut closed = None;
+        {
+            let mut repeats = self.repeats.lock().unwrap_or_else(|p| p.into_inner());
+            let key = repeat_key(&repeats.hasher, event);
+            let room = repeats.open.len() < MAX_OPEN_WINDOWS;
+            match repeats.open.get_mut(&key) {
+                Some(open) if now < open.first.date + window => {
+                    open.last_at = now;
+                    if open.written < self.limits.written_before_counting {
+                        open.written += 1;
+                        return true;
+                    }
+                    open.repeats += 1;
+                    return false;
+                }
+                Some(open) => {
+                    let expired = std::mem::replace(open, OpenWindow::new(event.clone(), now));
+                    closed = self.summary(expired, now);
+                }
+                None if room => {
+                    repeats
+                        .open
+                        .insert(key, OpenWindow::new(event.clone(), now));
+                }
+                None => {}
+            }
+        }
+        if let Some(summary) = closed {
+            self.enqueue(summary);
+        }
+        true
+    }
+
+    /// The event that reports a window's repeats, if there were any.
+    fn summary(&self, window: OpenWindow, now: Millis) -> Option<LogEvent> {
+        if window.repeats == 0 {
+            return None;
+        }
+        let first_at = window.first.date;
+        let mut event = window.first;
+        event.id = format!("log_{now:013}{}", random::base62(16));
+        event.seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        event.date = now;
+        if let serde_json::Value::Object(map) = &mut event.details {
+            map.insert(
+                "repeats".into(),
+                json!({
+                    "count": window.repeats,
+                    "first": format_millis(first_at),
+                    "last": format_millis(window.last_at),
+                }),
+            );
+        }
+        Some(event)
+    }
+
+    /// Writes the repeat counts of windows that ended before `now` (all of them with
+    /// `everything`).
+    fn close_expired_windows(&self, now: Millis, everything: bool) {
+        let window = self.limits.repeat_window.as_millis() as Millis;
+        let expired: Vec<OpenWindow> = {
+            let mut repeats = self.repeats.lock().unwrap_or_else(|p| p.into_inner());
+            let keys: Vec<u64> = repeats
+                .open
+                .iter()
+                .filter(|(_, w)| everything || now >= w.first.date + window)
+                .map(|(k, _)| *k)
+                .collect();
+            keys.iter().filter_map(|k| repeats.open.remove(k)).collect()
         };
-        if let Err(mpsc::error::TrySendError::Full(event)) = self.queue.try_send(event) {
-            // Never block a token request on the log, and never drop an event: wait elsewhere.
-            let queue = self.queue.clone();
-            tokio::spawn(async move {
-                let _ = queue.send(event).await;
-            });
+        for w in expired {
+            if let Some(summary) = self.summary(w, now) {
+                self.enqueue(summary);
+            }
+        }
+    }
+
+    /// Never blocks the request that made the event, and never holds more than the queue: when
+    /// it is full the event is dropped and counted.
+    fn enqueue(&self, event: LogEvent) {
+        if self.queue.try_send(event).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            self.dropped_total.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
 
-async fn write_batches(store: Store, mut rx: mpsc::Receiver<LogEvent>) {
-    let mut batch = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
-        if let Err(e) = write(&store, &batch).await {
-            tracing::error!(error = %e, events = batch.len(), "audit log write failed; retrying once");
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            if let Err(e) = write(&store, &batch).await {
-                tracing::error!(error = %e, events = batch.len(), "audit log events lost");
-            }
+impl Drop for AuditLog {
+    /// The last handle is going (shutdown): the open windows' counts go to the writer too.
+    fn drop(&mut self) {
+        self.close_expired_windows(now_millis(), true);
+    }
+}
+
+/// Failures and refusals repeat under attack; successes are each an issued token and are
+/// always written one by one.
+fn aggregates(kind: &str) -> bool {
+    kind == FAILURE || kind == RATE_LIMITED
+}
+
+/// Identical failures: same kind, address, client, audience, description and details.
+fn repeat_key(hasher: &RandomState, e: &LogEvent) -> u64 {
+    let mut h = hasher.build_hasher();
+    (
+        &e.kind,
+        &e.ip,
+        &e.client_id,
+        &e.audience,
+        &e.description,
+        &e.scope,
+    )
+        .hash(&mut h);
+    e.details.to_string().hash(&mut h);
+    h.finish()
+}
+
+/// At most `max` characters, control characters replaced: what every stored field becomes.
+fn clip(value: &str, max: usize) -> String {
+    let clean = |c: char| if c.is_control() { '\u{fffd}' } else { c };
+    if value.chars().count() <= max {
+        return value.chars().map(clean).collect();
+    }
+    let mut out: String = value.chars().take(max - 1).map(clean).collect();
+    out.push('…');
+    out
+}
+
+async fn close_windows(log: Weak<AuditLog>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(log) = log.upgrade() else { return };
+        log.close_expired_windows(now_millis(), false);
+    }
+}
+
+async fn write_batches(
+    store: Store,
+    mut rx: mpsc::Receiver<LogEvent>,
+    dropped: Arc<AtomicU64>,
+    dropped_total: Arc<AtomicU64>,
+) {
+    let mut batch = Vec::with_capacity(BATCH + 1);
+    let mut seq = 0;
+    loop {
+        // 0 only once every handle is gone and the queue is empty.
+        let received = rx.recv_many(&mut batch, BATCH).await;
+        let lost_before = dropped.swap(0, Ordering::Relaxed);
+        if lost_before > 0 {
+            seq += 1;
+            batch.push(dropped_event(lost_before, seq, now_millis()));
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let lost = write_or_salvage(&store, &batch).await;
+        if lost > 0 {
+            dropped.fetch_add(lost, Ordering::Relaxed);
+            dropped_total.fetch_add(lost, Ordering::Relaxed);
         }
         batch.clear();
+        if received == 0 {
+            break;
+        }
         tokio::time::sleep(LINGER).await;
     }
+}
+
+/// The event that says how many were lost.
+fn dropped_event(count: u64, seq: i64, now: Millis) -> LogEvent {
+    LogEvent {
+        id: format!("log_{now:013}{}", random::base62(16)),
+        seq,
+        date: now,
+        kind: DROPPED.into(),
+        description: format!("Audit events dropped: {count}"),
+        client_id: None,
+        client_name: None,
+        audience: None,
+        scope: None,
+        ip: None,
+        user_agent: None,
+        details: json!({"dropped": count}),
+    }
+}
+
+/// Writes the batch; when the database refuses it, once more after a pause (a restart or a
+/// lost connection passes), then row by row, so that a row the database cannot take loses
+/// only itself. Returns how many events were lost.
+async fn write_or_salvage(store: &Store, batch: &[LogEvent]) -> u64 {
+    let Err(e) = write(store, batch).await else {
+        return 0;
+    };
+    tracing::warn!(error = %e, events = batch.len(), "audit log write failed; retrying");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    if write(store, batch).await.is_ok() {
+        return 0;
+    }
+    let mut lost = 0;
+    for event in batch {
+        if let Err(e) = write(store, std::slice::from_ref(event)).await {
+            tracing::error!(error = %e, log_id = %event.id, "audit event lost");
+            lost += 1;
+        }
+    }
+    lost
 }
 
 async fn write(store: &Store, batch: &[LogEvent]) -> Result<(), crate::store::StoreError> {
     store
         .with_writer(async |conn| logs::insert_batch(conn, batch).await)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(ip: &str, reason: &str) -> Entry {
+        Entry {
+            kind: FAILURE,
+            description: "Client authentication failed".into(),
+            client_id: Some("client-a".into()),
+            ip: Some(ip.into()),
+            details: json!({"error": "invalid_client", "code": reason}),
+            ..Entry::default()
+        }
+    }
+
+    async fn events(store: &Store) -> Vec<LogEvent> {
+        let page = crate::domain::paging::Page::parse(Some(0), Some(100)).unwrap();
+        logs::list(store.pool(), &logs::Filter::default(), page)
+            .await
+            .unwrap()
+    }
+
+    #[test]
+    fn long_fields_are_cut_and_cleaned() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("a\0b\nc", 10), "a\u{fffd}b\u{fffd}c");
+        let cut = clip(&"x".repeat(2000), 64);
+        assert_eq!(cut.chars().count(), 64);
+        assert!(cut.ends_with('…'));
+    }
+
+    #[tokio::test]
+    async fn repeated_failures_from_one_address_are_counted_past_the_first_few() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        let limits = AuditLimits {
+            repeat_window: Duration::from_secs(60),
+            written_before_counting: 3,
+        };
+        let (log, writer) = AuditLog::spawn(store.clone(), limits);
+        let now = now_millis();
+        for i in 0..1000 {
+            log.record(failure("10.0.0.1", "bad_client_secret"), now + i);
+        }
+        // A different reason, and another address, are other failures.
+        log.record(failure("10.0.0.1", "unknown_client"), now);
+        log.record(failure("10.0.0.2", "bad_client_secret"), now);
+        drop(log);
+        writer.await.unwrap();
+        let written = events(&store).await;
+        // Three written as they came, one counting the other 997, and the two others.
+        assert_eq!(written.len(), 6, "{written:#?}");
+        let summary = written
+            .iter()
+            .find(|e| e.details.get("repeats").is_some())
+            .expect("a summary event");
+        assert_eq!(summary.details["repeats"]["count"], 997);
+        assert_eq!(summary.ip.as_deref(), Some("10.0.0.1"));
+    }
+
+    #[tokio::test]
+    async fn a_row_the_database_refuses_loses_only_itself_and_is_counted() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        // SQLite stores any text: a trigger stands in for a value the database cannot take
+        // (PostgreSQL refuses NUL the same way, for the whole statement).
+        sqlx::query(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON logs \
+             WHEN NEW.description = 'poison' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        let (log, writer) = AuditLog::spawn(store.clone(), AuditLimits::default());
+        let now = now_millis();
+        for description in ["first", "poison", "last"] {
+            log.record(
+                Entry {
+                    kind: SUCCESS,
+                    description: description.into(),
+                    ..Entry::default()
+                },
+                now,
+            );
+        }
+        drop(log);
+        writer.await.unwrap();
+        let mut written: Vec<String> = events(&store)
+            .await
+            .into_iter()
+            .map(|e| e.description)
+            .collect();
+        written.sort();
+        assert_eq!(written, ["Audit events dropped: 1", "first", "last"]);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_and_counts_instead_of_buffering() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        let (log, writer) = AuditLog::spawn(store.clone(), AuditLimits::default());
+        let now = now_millis();
+        // Successes are never aggregated: each needs a place in the queue, and the writer
+        // (a task on this test's runtime) cannot run while this loop holds the thread.
+        let sent = QUEUE + 500;
+        for _ in 0..sent {
+            log.record(
+                Entry {
+                    kind: SUCCESS,
+                    description: "Client Credentials for Access Token".into(),
+                    ..Entry::default()
+                },
+                now,
+            );
+        }
+        assert_eq!(log.dropped_total(), 500);
+        drop(log);
+        writer.await.unwrap();
+        let all = logs::Filter::default();
+        assert_eq!(
+            logs::count(store.pool(), &all).await.unwrap(),
+            QUEUE as i64 + 1
+        );
+        let dropped = logs::Filter {
+            kind: Some(DROPPED.into()),
+            ..logs::Filter::default()
+        };
+        let page = crate::domain::paging::Page::parse(Some(0), Some(10)).unwrap();
+        let reported = logs::list(store.pool(), &dropped, page).await.unwrap();
+        assert_eq!(reported.len(), 1);
+        assert_eq!(reported[0].details["dropped"], 500);
+    }
 }

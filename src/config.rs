@@ -2,11 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
 use crate::crypto::secret::Secret;
 use crate::domain::issuer::Issuer;
+use crate::rate_limit::{Limits, Rate};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -77,6 +79,76 @@ pub struct ServeArgs {
     /// beside the SQLite file (in the working directory for PostgreSQL).
     #[arg(long, env = "SIGNET_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub log_limits: LogLimitArgs,
+}
+
+/// Rate limits (`crate::rate_limit`): `COUNT/s`, `COUNT/min`, `COUNT/h`, or `off`.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Token requests from one source address (IPv6: one /64), successful or not.
+    #[arg(long, env = "SIGNET_TOKEN_RATE_LIMIT_PER_ADDRESS", default_value_t = Limits::default().token_per_address)]
+    pub token_rate_limit_per_address: Rate,
+    /// Failed token requests from one source address; once spent, every request from it gets
+    /// 429 until the budget refills.
+    #[arg(long, env = "SIGNET_TOKEN_FAILURE_LIMIT_PER_ADDRESS", default_value_t = Limits::default().token_failures_per_address)]
+    pub token_failure_limit_per_address: Rate,
+    /// Token requests naming one client id.
+    #[arg(long, env = "SIGNET_TOKEN_RATE_LIMIT_PER_CLIENT", default_value_t = Limits::default().token_per_client)]
+    pub token_rate_limit_per_client: Rate,
+    /// Management API requests per calling application.
+    #[arg(long, env = "SIGNET_MANAGEMENT_RATE_LIMIT", default_value_t = Limits::default().management_per_client)]
+    pub management_rate_limit: Rate,
+    /// Dashboard sign-in attempts from one source address.
+    #[arg(long, env = "SIGNET_SIGNIN_RATE_LIMIT_PER_ADDRESS", default_value_t = Limits::default().signin_per_address)]
+    pub signin_rate_limit_per_address: Rate,
+    /// Dashboard sign-in attempts for one email, whether an administrator has it or not.
+    #[arg(long, env = "SIGNET_SIGNIN_RATE_LIMIT_PER_EMAIL", default_value_t = Limits::default().signin_per_email)]
+    pub signin_rate_limit_per_email: Rate,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            token_per_address: self.token_rate_limit_per_address,
+            token_failures_per_address: self.token_failure_limit_per_address,
+            token_per_client: self.token_rate_limit_per_client,
+            management_per_client: self.management_rate_limit,
+            signin_per_address: self.signin_rate_limit_per_address,
+            signin_per_email: self.signin_rate_limit_per_email,
+        }
+    }
+}
+
+/// How much of the audit log is kept.
+#[derive(Debug, Clone, Args)]
+pub struct LogLimitArgs {
+    /// Audit events older than this many days are deleted.
+    #[arg(long, env = "SIGNET_LOG_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub log_retention_days: u32,
+    /// At most this many audit events are kept; the oldest go first.
+    #[arg(long, env = "SIGNET_LOG_MAX_EVENTS", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1000..))]
+    pub log_max_events: u64,
+}
+
+/// How much of the audit log is kept (see [`LogLimitArgs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogRetention {
+    pub max_age: Duration,
+    pub max_events: u64,
+}
+
+impl Default for LogRetention {
+    fn default() -> Self {
+        Self {
+            max_age: Duration::from_secs(30 * 24 * 3600),
+            max_events: 1_000_000,
+        }
+    }
 }
 
 /// Where the master key comes from.
@@ -100,6 +172,8 @@ pub struct Settings {
     pub admin_email: String,
     /// `None`: generated on first start and printed once.
     pub admin_password: Option<Secret>,
+    pub limits: Limits,
+    pub log_retention: LogRetention,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -184,6 +258,13 @@ impl ServeArgs {
             master_key,
             admin_email: self.admin_email,
             admin_password: self.admin_password.map(Secret::new),
+            limits: self.limits.limits(),
+            log_retention: LogRetention {
+                max_age: Duration::from_secs(
+                    u64::from(self.log_limits.log_retention_days) * 24 * 3600,
+                ),
+                max_events: self.log_limits.log_max_events,
+            },
         })
     }
 }

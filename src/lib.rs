@@ -14,6 +14,7 @@ pub mod domain;
 pub mod http;
 pub mod management;
 pub mod oauth;
+pub mod rate_limit;
 pub mod store;
 pub mod telemetry;
 pub mod time_util;

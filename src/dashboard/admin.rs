@@ -2,6 +2,7 @@
 
 use super::{DashboardError, csrf, lockout, password, session};
 use crate::crypto::secret::Secret;
+use crate::store::signin_attempts::Attempt;
 use crate::store::{self, Store, StoreError};
 use crate::time_util::Millis;
 
@@ -27,29 +28,43 @@ pub fn validate_email(email: &str) -> Result<(), String> {
     }
 }
 
-/// Each Argon2 run holds 19 MiB for tens of milliseconds: a flood of sign-in attempts waits its
-/// turn here instead of exhausting memory and the blocking pool.
-static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+/// Each Argon2 run holds 19 MiB and a core for tens of milliseconds: at most this many run at
+/// once, each on a blocking thread, never while holding a database connection.
+const HASHING_AT_ONCE: usize = 2;
+/// Sign-ins waiting for a turn beyond this are turned away at once ...
+const MAX_WAITING: usize = 32;
+/// ... and none waits longer than this.
+const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Argon2 is deliberately slow: it runs off the async workers.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHING_AT_ONCE);
+static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Runs `work` (an Argon2 hash or check) when a turn is free; `None` when the queue is full or
+/// the wait too long.
+async fn with_hashing_turn<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    use std::sync::atomic::Ordering;
+    if WAITING.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING {
+        WAITING.fetch_sub(1, Ordering::AcqRel);
+        return None;
+    }
+    let turn = tokio::time::timeout(MAX_WAIT, HASHING.acquire()).await;
+    WAITING.fetch_sub(1, Ordering::AcqRel);
+    let _turn = turn.ok()?.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
 async fn hash_blocking(password: String) -> Result<String, DashboardError> {
-    let _turn = HASHING
-        .acquire()
+    with_hashing_turn(move || password::hash(&password))
         .await
-        .map_err(|e| DashboardError::Hashing(e.to_string()))?;
-    tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(|e| DashboardError::Hashing(e.to_string()))?
+        .ok_or_else(|| DashboardError::Hashing("no hashing turn became free".into()))?
         .map_err(DashboardError::Hashing)
 }
 
-async fn verify_blocking(password: String, phc: String) -> bool {
-    let Ok(_turn) = HASHING.acquire().await else {
-        return false;
-    };
-    tokio::task::spawn_blocking(move || password::verify(&password, &phc))
-        .await
-        .unwrap_or(false)
+/// `None` when no turn was free (the caller answers "busy"), else whether it matched.
+async fn verify_blocking(password: String, phc: String) -> Option<bool> {
+    with_hashing_turn(move || password::verify(&password, &phc)).await
 }
 
 /// With a configured password: that administrator exists with exactly that password. Without:
@@ -62,28 +77,40 @@ pub async fn ensure(
     now: Millis,
 ) -> Result<Option<CreatedAdmin>, DashboardError> {
     validate_email(email).map_err(DashboardError::Config)?;
-    let mut conn = store.acquire().await?;
     match configured {
         Some(wanted) => {
             password::validate(wanted.expose()).map_err(DashboardError::Config)?;
-            if let Some(row) = store::admins::get(&mut conn, email).await?
+            let existing = {
+                let mut conn = store.acquire().await?;
+                // The operator's password is authoritative: a restart with it lifts a lockout.
+                store::signin_attempts::clear(&mut conn, &lockout::email_key(email)).await?;
+                store::admins::get(&mut conn, email).await?
+            };
+            if let Some(row) = existing
                 && verify_blocking(wanted.expose().to_owned(), row.password_hash).await
+                    == Some(true)
             {
                 return Ok(None);
             }
             let phc = hash_blocking(wanted.expose().to_owned()).await?;
+            let mut conn = store.acquire().await?;
             store::admins::set_password(&mut conn, email, &phc, now).await?;
             // A new password ends every session opened with the old one.
             store::admin_sessions::delete_for(&mut conn, email).await?;
             Ok(None)
         }
         None => {
-            if store::admins::get(&mut conn, email).await?.is_some() {
+            if store::admins::get(&mut *store.acquire().await?, email)
+                .await?
+                .is_some()
+            {
                 return Ok(None);
             }
             let generated = password::generate();
             let phc = hash_blocking(generated.expose().to_owned()).await?;
-            let created = store::admins::insert_if_absent(&mut conn, email, &phc, now).await?;
+            let created =
+                store::admins::insert_if_absent(&mut *store.acquire().await?, email, &phc, now)
+                    .await?;
             Ok(created.then(|| CreatedAdmin {
                 email: email.to_owned(),
                 password: generated,
@@ -98,6 +125,8 @@ pub enum LoginError {
     BadCredentials,
     #[error("Too many failed sign-ins for this account. Try again in {} minute(s).", (.retry_after_secs + 59) / 60)]
     Locked { retry_after_secs: i64 },
+    #[error("Too many sign-ins are being checked right now. Try again in a few seconds.")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -108,46 +137,74 @@ pub struct NewSession {
     pub expires_at: Millis,
 }
 
-/// Checks the password (unless the account is locked), counts failures, and opens a session.
+/// Counts the attempt (refusing it if the email is locked), checks the password, and opens a
+/// session. Unknown emails go through the same steps against a decoy hash, so neither the
+/// answer nor its timing tells which emails exist.
 pub async fn login(
     store: &Store,
     email: &str,
     password_given: &str,
     now: Millis,
 ) -> Result<NewSession, LoginError> {
-    let mut conn = store.acquire().await?;
-    let row = store::admins::get(&mut conn, email.trim()).await?;
-    let Some(row) = row else {
-        // Same work as for a real account, so timing does not tell which emails exist.
-        verify_blocking(password_given.to_owned(), password::decoy_hash().to_owned()).await;
-        return Err(LoginError::BadCredentials);
+    let email = email.trim();
+    let key = lockout::email_key(email);
+    // Each database step takes a connection for one statement or two and gives it back: the
+    // slow part, Argon2, runs holding none.
+    let (attempt, row) = {
+        let mut conn = store.acquire().await?;
+        let attempt = store::signin_attempts::begin(
+            &mut conn,
+            &key,
+            now,
+            lockout::MAX_ATTEMPTS,
+            lockout::LOCKOUT,
+        )
+        .await?;
+        let row = match attempt {
+            Attempt::Locked(_) => None,
+            Attempt::Counted(_) => store::admins::get(&mut conn, email).await?,
+        };
+        (attempt, row)
     };
-    if let Some(retry_after_secs) = lockout::locked_for(row.locked_until, now) {
-        return Err(LoginError::Locked { retry_after_secs });
-    }
-    if !verify_blocking(password_given.to_owned(), row.password_hash).await {
-        let failures = store::admins::count_failure(&mut conn, &row.email).await?;
-        if let Some(until) = lockout::lock_after_failure(failures, now) {
-            store::admins::lock(&mut conn, &row.email, until).await?;
+    let number = match attempt {
+        Attempt::Locked(until) => {
+            return Err(LoginError::Locked {
+                retry_after_secs: lockout::seconds_left(until, now),
+            });
+        }
+        Attempt::Counted(n) => n,
+    };
+    let (phc, known) = match row {
+        Some(row) => (row.password_hash, Some(row.email)),
+        None => (password::decoy_hash().to_owned(), None),
+    };
+    let matched = verify_blocking(password_given.to_owned(), phc)
+        .await
+        .ok_or(LoginError::Busy)?;
+    let Some(admin_email) = known.filter(|_| matched) else {
+        if number >= lockout::MAX_ATTEMPTS {
+            // The last allowed attempt failed: the lock starts now, and this answer says so.
+            let mut conn = store.acquire().await?;
+            store::signin_attempts::lock(&mut conn, &key, now + lockout::LOCKOUT).await?;
             tracing::warn!("dashboard sign-in locked after repeated failures");
             return Err(LoginError::Locked {
                 retry_after_secs: lockout::LOCKOUT / 1000,
             });
         }
         return Err(LoginError::BadCredentials);
-    }
-    if row.failed_logins != 0 || row.locked_until.is_some() {
-        store::admins::clear_failures(&mut conn, &row.email).await?;
-    }
-    // Expired sessions go on each sign-in, a few at a time: the table stays small without a
-    // background task.
+    };
+    let mut conn = store.acquire().await?;
+    store::signin_attempts::clear(&mut conn, &key).await?;
+    // Expired sessions and stale attempt counts go on each sign-in, a few at a time: the
+    // tables stay small without a background task.
     store::admin_sessions::prune(&mut conn, now, 100).await?;
+    store::signin_attempts::prune(&mut conn, now - 86_400_000, 100).await?;
     let token = session::new_token();
     let expires_at = session::expires_at(now);
     store::admin_sessions::insert(
         &mut conn,
         &session::token_hash(token.expose()),
-        &row.email,
+        &admin_email,
         now,
         expires_at,
     )

@@ -1,23 +1,23 @@
-//! Sign-in lockout: after `MAX_FAILURES` consecutive wrong passwords for one administrator,
-//! every sign-in for that account is refused for `LOCKOUT`, even with the right password.
+//! Sign-in lockout: after `MAX_ATTEMPTS` sign-in attempts for one email without a success,
+//! every sign-in for it is refused for `LOCKOUT`, even with the right password. Emails no
+//! administrator has are counted and locked the same way, so the answers do not tell which
+//! emails exist. The count lives in the database (`store::signin_attempts`), shared by every
+//! server instance, and an attempt is counted before its password is checked: however many
+//! arrive at once, exactly `MAX_ATTEMPTS` are checked.
 
 use crate::time_util::Millis;
 
-pub const MAX_FAILURES: i64 = 5;
+pub const MAX_ATTEMPTS: i64 = 5;
 pub const LOCKOUT: Millis = 5 * 60 * 1000;
 
-/// Whether sign-ins are refused at `now`, and for how many more whole seconds.
-pub fn locked_for(locked_until: Option<Millis>, now: Millis) -> Option<i64> {
-    match locked_until {
-        Some(until) if until > now => Some((until - now + 999) / 1000),
-        _ => None,
-    }
+/// Whole seconds until `locked_until`, at least one.
+pub fn seconds_left(locked_until: Millis, now: Millis) -> i64 {
+    ((locked_until - now).max(1) + 999) / 1000
 }
 
-/// After a failure that brought the count to `failures`: the instant until which the account is
-/// locked, or `None` when it is not locked yet.
-pub fn lock_after_failure(failures: i64, now: Millis) -> Option<Millis> {
-    (failures >= MAX_FAILURES).then_some(now + LOCKOUT)
+/// The key attempts are counted under: the same email however it is typed.
+pub fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
 }
 
 #[cfg(test)]
@@ -27,19 +27,14 @@ mod tests {
     const NOW: Millis = 1_800_000_000_000;
 
     #[test]
-    fn the_fifth_consecutive_failure_locks_the_account() {
-        for n in 1..MAX_FAILURES {
-            assert_eq!(lock_after_failure(n, NOW), None, "failure {n}");
-        }
-        assert_eq!(lock_after_failure(MAX_FAILURES, NOW), Some(NOW + LOCKOUT));
+    fn the_wait_counts_seconds_up() {
+        assert_eq!(seconds_left(NOW + LOCKOUT, NOW), 300);
+        assert_eq!(seconds_left(NOW + 1, NOW), 1);
+        assert_eq!(seconds_left(NOW, NOW), 1);
     }
 
     #[test]
-    fn a_lock_lasts_until_its_instant_and_counts_seconds_up() {
-        let until = NOW + LOCKOUT;
-        assert_eq!(locked_for(Some(until), NOW), Some(300));
-        assert_eq!(locked_for(Some(until), until - 1), Some(1));
-        assert_eq!(locked_for(Some(until), until), None);
-        assert_eq!(locked_for(None, NOW), None);
+    fn emails_are_counted_whatever_their_case() {
+        assert_eq!(email_key(" Admin@Example.COM "), "admin@example.com");
     }
 }

@@ -156,6 +156,8 @@ pub struct Client {
     pub grant_types: Vec<String>,
     pub jwt_configuration: JwtConfiguration,
     pub client_metadata: BTreeMap<String, String>,
+    /// Auth0's `token_quota.client_credentials`; `None`: the tenant's default applies.
+    pub token_quota: Option<super::token_quota::TokenQuota>,
     pub secret: Secret,
     /// Ids of the associated Private Key JWT credentials; non-empty exactly while
     /// `token_endpoint_auth_method` is `None`.

@@ -8,6 +8,8 @@ pub mod issuer;
 pub mod paging;
 pub mod resource_server;
 pub mod scope;
+pub mod text;
+pub mod token_quota;
 
 /// A request value broke a rule; the message names the field and the problem in plain words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

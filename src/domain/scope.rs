@@ -24,6 +24,8 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "update:client_grants",
     "delete:client_grants",
     "read:logs",
+    "read:tenant_settings",
+    "update:tenant_settings",
 ];
 
 pub const MAX_SCOPE_LEN: usize = 280;

@@ -8,12 +8,15 @@ use serde_json::json;
 
 use crate::domain::Invalid;
 use crate::management::ManagementError;
+use crate::rate_limit::Exceeded;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub error_code: &'static str,
     pub message: String,
+    /// Set on a 429: the limit and the wait, for its headers.
+    pub rate_limited: Option<Exceeded>,
 }
 
 impl ApiError {
@@ -22,6 +25,22 @@ impl ApiError {
             status,
             error_code,
             message: message.into(),
+            rate_limited: None,
+        }
+    }
+
+    /// Auth0's 429 (`too_many_requests`), with `Retry-After` and `X-RateLimit-*`.
+    pub fn too_many_requests(exceeded: Exceeded) -> Self {
+        Self {
+            rate_limited: Some(exceeded),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                format!(
+                    "Too many requests: retry in {} second(s)",
+                    exceeded.retry_after_secs()
+                ),
+            )
         }
     }
 
@@ -100,6 +119,13 @@ impl IntoResponse for ApiError {
             "errorCode": self.error_code,
         });
         let mut res = (self.status, Json(body)).into_response();
+        if let Some(exceeded) = &self.rate_limited {
+            super::rate_limit::insert_exceeded_headers(
+                res.headers_mut(),
+                exceeded,
+                crate::time_util::now_millis(),
+            );
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -8,7 +8,8 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::oauth::access_token::{self, AccessClaims};
+use super::rate_limit::LimitSlot;
+use crate::oauth::access_token;
 
 /// Management API bodies over this many bytes are refused with 413 (SPEC A.4).
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
@@ -41,6 +42,38 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// Where in a JSON document the first string holding a NUL is (a property name counts too),
+/// as serde_path_to_error spells paths (`client_metadata.a`, `scopes[0].value`).
+fn find_unstorable(value: &serde_json::Value, path: &mut String) -> bool {
+    use crate::domain::text::is_storable;
+    use serde_json::Value;
+    match value {
+        Value::String(s) => !is_storable(s),
+        Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            let found = find_unstorable(item, path);
+            if !found {
+                path.truncate(len);
+            }
+            found
+        }),
+        Value::Object(map) => map.iter().any(|(key, item)| {
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(key);
+            let found = !is_storable(key) || find_unstorable(item, path);
+            if !found {
+                path.truncate(len);
+            }
+            found
+        }),
+        _ => false,
+    }
+}
+
 /// Deserialises `bytes`, naming the offending property on failure.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -59,6 +92,22 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     de.end()
         .map_err(|e| ApiError::invalid_body(format!("Malformed JSON body: {e}")))?;
+    // JSON can only spell a NUL as the escape `\u0000`: documents without one skip the walk.
+    if bytes.windows(6).any(|w| w == b"\\u0000") {
+        let document: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| ApiError::invalid_body(format!("Malformed JSON body: {e}")))?;
+        let mut path = String::new();
+        if find_unstorable(&document, &mut path) {
+            let at = if path.is_empty() {
+                String::new()
+            } else {
+                format!(" (property {path})")
+            };
+            return Err(ApiError::invalid_body(format!(
+                "Payload validation error: text must not contain NUL characters{at}"
+            )));
+        }
+    }
     Ok(value)
 }
 
@@ -81,15 +130,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 }
 
 /// The caller of the Management API: a valid access token issued by this server for the
-/// Management API audience.
+/// Management API audience, whose application still exists and still holds the scopes used.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub claims: AccessClaims,
+    /// The application the token was issued to (`azp`).
+    pub client_id: String,
+    /// The token's scopes that the application's grant still holds: narrowing or deleting the
+    /// grant takes effect on tokens already issued, on every instance within a poll of the
+    /// change counter (`crate::app::CHANGE_POLL`).
+    scopes: Vec<String>,
 }
 
 impl Principal {
     pub fn has(&self, scope: &str) -> bool {
-        self.claims.scopes().any(|s| s == scope)
+        self.scopes.iter().any(|s| s == scope)
     }
 
     pub fn has_any(&self, scopes: &[&str]) -> bool {
@@ -133,6 +187,81 @@ impl FromRequestParts<AppState> for Principal {
             tracing::info!(%reason, "management API token refused");
             ApiError::invalid_token()
         })?;
-        Ok(Principal { claims })
+        let cache = &state.token_issuer.cache;
+        let failed = |e: crate::store::StoreError| {
+            tracing::error!(error = %e, "management API token check failed");
+            ApiError::internal()
+        };
+        if cache.client(&claims.azp).await.map_err(failed)?.is_none() {
+            tracing::info!(client_id = %claims.azp, "management API token of a deleted application refused");
+            return Err(ApiError::invalid_token());
+        }
+        let grant = cache
+            .grant(&claims.azp, &state.management_audience)
+            .await
+            .map_err(failed)?;
+        let Some(granted) = grant.as_ref().as_ref().and_then(|g| g.granted.as_ref()) else {
+            tracing::info!(client_id = %claims.azp, "management API token without a grant refused");
+            return Err(ApiError::invalid_token());
+        };
+        let scopes = claims
+            .scopes()
+            .filter(|s| granted.iter().any(|g| g == s))
+            .map(str::to_owned)
+            .collect();
+        let allowed = state
+            .limits
+            .management_per_client
+            .check(&claims.azp)
+            .map_err(ApiError::too_many_requests)?;
+        if let (Some(allowed), Some(slot)) = (allowed, parts.extensions.get::<LimitSlot>()) {
+            slot.fill(allowed);
+        }
+        Ok(Principal {
+            client_id: claims.azp,
+            scopes,
+        })
+    }
+}
+
+/// Which part of a request's URI holds text the databases cannot store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnstorableUri {
+    Path,
+    Query,
+}
+
+/// Path segments and query parameters become lookups and filters: a NUL in them is refused
+/// before any handler runs, for every route of a router at once.
+pub fn unstorable_uri_part(uri: &axum::http::Uri) -> Option<UnstorableUri> {
+    use crate::domain::text::percent_decoded_is_storable;
+    if !percent_decoded_is_storable(uri.path()) {
+        return Some(UnstorableUri::Path);
+    }
+    match uri.query() {
+        Some(q) if !percent_decoded_is_storable(q) => Some(UnstorableUri::Query),
+        _ => None,
+    }
+}
+
+/// The Management API's guard (see [`unstorable_uri_part`]): Auth0's `invalid_uri` and
+/// `invalid_query_string`.
+pub async fn refuse_unstorable_uri(
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match unstorable_uri_part(req.uri()) {
+        Some(UnstorableUri::Path) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_uri",
+            "Path validation error: a path segment must not contain NUL characters",
+        )
+        .into_response(),
+        Some(UnstorableUri::Query) => ApiError::invalid_query(
+            "Query validation error: parameters must not contain NUL characters",
+        )
+        .into_response(),
+        None => next.run(req).await,
     }
 }

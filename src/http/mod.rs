@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod management;
+pub mod rate_limit;
 pub mod token;
 
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::crypto::signing::KeyRing;
@@ -29,6 +30,7 @@ pub struct AppState {
     pub tenant: Tenant,
     pub keys: Arc<KeyRing>,
     pub token_issuer: Arc<TokenIssuer>,
+    pub limits: Arc<crate::rate_limit::RateLimiters>,
     pub management_audience: String,
     /// Rendered once at start: they only change with the configuration.
     pub discovery_document: Arc<serde_json::Value>,
@@ -38,7 +40,11 @@ pub struct AppState {
 pub fn build_router(state: AppState) -> Router {
     let management = management::router()
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
-        .fallback(not_found);
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(
+            rate_limit::management_rate_headers,
+        ))
+        .layer(axum::middleware::from_fn(extract::refuse_unstorable_uri));
     Router::new()
         .merge(discovery::router())
         .merge(health::router())
@@ -51,9 +57,13 @@ pub fn build_router(state: AppState) -> Router {
         // One line per request only at debug (`RUST_LOG=tower_http=debug`): every token
         // request is already an audit event, and at thousands of requests a second the line
         // would cost the token path a tenth of an RSA signature. Server errors stay at error.
+        //
+        // The span names the path, never the query string: a caller may put a secret there.
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+                })
                 .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
         )
         // Authorization headers and cookies never reach the logs.

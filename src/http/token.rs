@@ -1,8 +1,10 @@
 //! `POST /oauth/token`: form or JSON body in, Auth0's success and error shapes out (SPEC A.5).
 
+use std::net::SocketAddr;
+use std::time::Duration;
+
 use axum::Router;
 use axum::body::Bytes;
-use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -11,9 +13,12 @@ use axum::routing::post;
 use serde_json::json;
 
 use super::AppState;
+use crate::domain::token_quota::{self, BucketState};
 use crate::oauth::OAuthError;
 use crate::oauth::request::{MAX_BODY, TokenParams, parse_basic};
 use crate::oauth::token::TokenRequest;
+use crate::rate_limit::Exceeded;
+use crate::time_util::Millis;
 
 pub fn router() -> Router<AppState> {
     Router::new().route(
@@ -25,9 +30,10 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn method_not_allowed() -> Response {
-    let mut res = error_response(OAuthError::invalid_request(
-        "Use POST for the token endpoint",
-    ));
+    let mut res = error_response(
+        OAuthError::invalid_request("Use POST for the token endpoint"),
+        crate::time_util::now_millis(),
+    );
     *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     res
 }
@@ -37,17 +43,46 @@ async fn token(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,
 ) -> Response {
-    match parse(req, &state, peer).await {
-        Ok(request) => {
-            let now = crate::time_util::now_millis();
-            match state.token_issuer.issue(request, now).await {
-                Ok(body) => (no_store(), axum::Json(body)).into_response(),
-                Err(e) => error_response(e),
+    let now = crate::time_util::now_millis();
+    let issuer = &state.token_issuer;
+    // Before the body is read: an address over its limits costs the server next to nothing.
+    if let Err(e) = issuer.admit_source(peer.ip(), user_agent(req.headers()).as_deref(), now) {
+        return error_response(e, now);
+    }
+    let issued = match parse(req, &state, peer).await {
+        Ok(request) => issuer.issue(request, now).await,
+        Err(e) => Err(e),
+    };
+    match issued {
+        Ok(issued) => {
+            let mut res = (no_store(), axum::Json(issued.response)).into_response();
+            if !issued.quota.is_empty() {
+                insert_quota_header(&mut res, &issued.quota, now);
             }
+            res
         }
-        Err(e) => error_response(e),
+        Err(e) => {
+            issuer.note_outcome(peer.ip(), &e);
+            error_response(e, now)
+        }
     }
 }
+
+fn user_agent(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(256).collect())
+}
+
+/// Auth0's `Auth0-Client-Quota-Limit`, on successes and quota refusals alike.
+fn insert_quota_header(res: &mut Response, states: &[BucketState], now: Millis) {
+    if let Ok(v) = HeaderValue::from_str(&token_quota::header_value(states, now)) {
+        res.headers_mut().insert(QUOTA_HEADER, v);
+    }
+}
+
+const QUOTA_HEADER: &str = "auth0-client-quota-limit";
 
 async fn parse(
     req: Request,
@@ -86,15 +121,11 @@ async fn parse(
             }
         })?)?),
     };
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(256).collect());
     Ok(TokenRequest {
         params,
         basic,
-        ip: Some(peer.ip().to_string()),
-        user_agent,
+        ip: Some(peer.ip()),
+        user_agent: user_agent(&headers),
     })
 }
 
@@ -105,7 +136,7 @@ fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
     ]
 }
 
-fn error_response(e: OAuthError) -> Response {
+fn error_response(e: OAuthError, now: Millis) -> Response {
     let (status, error, description) = match &e {
         OAuthError::InvalidRequest(m) => (StatusCode::BAD_REQUEST, "invalid_request", m.as_str()),
         OAuthError::UnsupportedGrantType(m) => (
@@ -127,6 +158,16 @@ fn error_response(e: OAuthError) -> Response {
             "invalid_request",
             "The request body is too large",
         ),
+        OAuthError::TooManyRequests(_) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "Too many requests; retry after the time in the Retry-After header",
+        ),
+        OAuthError::QuotaExceeded(_) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "Client quota exceeded",
+        ),
         OAuthError::ServerError => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_error",
@@ -135,11 +176,27 @@ fn error_response(e: OAuthError) -> Response {
     };
     let body = json!({"error": error, "error_description": description});
     let mut res = (status, no_store(), axum::Json(body)).into_response();
-    if matches!(e, OAuthError::InvalidClient { basic: true, .. }) {
-        res.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"signet\""),
-        );
+    match &e {
+        OAuthError::InvalidClient { basic: true, .. } => {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"signet\""),
+            );
+        }
+        OAuthError::TooManyRequests(exceeded) => {
+            super::rate_limit::insert_exceeded_headers(res.headers_mut(), exceeded, now);
+        }
+        OAuthError::QuotaExceeded(q) => {
+            insert_quota_header(&mut res, &q.states, now);
+            let exceeded = Exceeded {
+                limit: u32::try_from(q.exhausted.quota).unwrap_or(u32::MAX),
+                retry_after: Duration::from_millis(
+                    u64::try_from(q.exhausted.resets_at - now).unwrap_or(0),
+                ),
+            };
+            super::rate_limit::insert_exceeded_headers(res.headers_mut(), &exceeded, now);
+        }
+        _ => {}
     }
     res
 }

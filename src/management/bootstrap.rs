@@ -97,6 +97,7 @@ fn new_bootstrap_client(client_id: String, secret: Secret, now: Millis) -> Clien
         client_metadata: Default::default(),
         secret,
         credential_ids: Vec::new(),
+        token_quota: None,
         created_at: now,
         updated_at: now,
     }
@@ -121,7 +122,17 @@ async fn ensure_configured_client(
     now: Millis,
 ) -> Result<(), BootstrapError> {
     let mut tx = tenant.store.begin().await?;
-    match store::clients::get(&mut tx, &tenant.master_key, client_id).await? {
+    // Insert-or-verify: servers starting together all insert; the ones that find it there
+    // (whoever inserted it) bring it to the configured state under its row lock.
+    let fresh = new_bootstrap_client(client_id.to_owned(), secret.clone(), now);
+    let created = store::clients::insert_if_absent(&mut tx, &tenant.master_key, &fresh).await?;
+    let existing = if created {
+        None
+    } else {
+        store::clients::lock_for_update(&mut tx, client_id, now).await?;
+        store::clients::get(&mut tx, &tenant.master_key, client_id).await?
+    };
+    match existing {
         Some(mut c) => {
             c.secret = secret.clone();
             if !c
@@ -136,9 +147,12 @@ async fn ensure_configured_client(
             c.updated_at = now;
             store::clients::update(&mut tx, &tenant.master_key, &c).await?;
         }
+        None if created => {}
         None => {
-            let c = new_bootstrap_client(client_id.to_owned(), secret.clone(), now);
-            store::clients::insert(&mut tx, &tenant.master_key, &c).await?;
+            return Err(StoreError::Corrupt(format!(
+                "the bootstrap client {client_id} was neither inserted nor found"
+            ))
+            .into());
         }
     }
     let api = management_api_for(&mut tx).await?;

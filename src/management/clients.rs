@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::tenant_settings::QuotaInput;
 use super::{Listing, ManagementError, Tenant, credentials};
 use crate::crypto::{random, secret::Secret};
 use crate::domain::Invalid;
@@ -99,6 +100,8 @@ pub struct CreateClient {
     pub client_secret: Option<String>,
     #[serde(default)]
     pub client_authentication_methods: Option<CreateAuthMethods>,
+    #[serde(default, deserialize_with = "crate::management::present")]
+    pub token_quota: Option<QuotaInput>,
 }
 
 impl CreateClient {
@@ -131,6 +134,9 @@ pub struct UpdateClient {
     pub client_secret: Option<String>,
     #[serde(default, deserialize_with = "crate::management::nullable")]
     pub client_authentication_methods: Option<Option<PatchAuthMethods>>,
+    /// `null` removes the application's own quota (the tenant's default applies again).
+    #[serde(default, deserialize_with = "crate::management::nullable")]
+    pub token_quota: Option<Option<QuotaInput>>,
 }
 
 impl UpdateClient {
@@ -207,6 +213,10 @@ pub async fn create(
         req.client_metadata.as_ref(),
         req.client_secret.as_deref(),
     )?;
+    let token_quota = req.token_quota.map(|q| q.client_credentials);
+    if let Some(q) = &token_quota {
+        q.validate("token_quota.client_credentials")?;
+    }
     let app_type = req.app_type.unwrap_or(AppType::NonInteractive);
     let jwt_configuration = req
         .jwt_configuration
@@ -257,6 +267,7 @@ pub async fn create(
             .map(Secret::new)
             .unwrap_or_else(Secret::generate),
         credential_ids: Vec::new(),
+        token_quota,
         created_at: now,
         updated_at: now,
     };
@@ -311,10 +322,15 @@ pub async fn update(
         req.client_metadata.as_ref(),
         req.client_secret.as_deref(),
     )?;
+    let token_quota = req.token_quota.map(|q| q.map(|q| q.client_credentials));
+    if let Some(Some(q)) = &token_quota {
+        q.validate("token_quota.client_credentials")?;
+    }
     let mut tx = tenant.store.begin().await?;
-    let mut c = store::clients::get(&mut tx, &tenant.master_key, client_id)
-        .await?
-        .ok_or_else(ManagementError::client_not_found)?;
+    let mut c = locked_client(&mut tx, tenant, client_id, now).await?;
+    if let Some(q) = token_quota {
+        c.token_quota = q;
+    }
     if let Some(name) = req.name {
         c.name = name;
     }
@@ -419,6 +435,22 @@ async fn apply_auth_methods(
     }
 }
 
+/// The client, read after taking its row lock: a concurrent change to it is either committed
+/// and seen here, or waits for this transaction (see `crate::store` on locking).
+async fn locked_client(
+    tx: &mut store::Conn,
+    tenant: &Tenant,
+    client_id: &str,
+    now: Millis,
+) -> Result<Client, ManagementError> {
+    if !store::clients::lock_for_update(tx, client_id, now).await? {
+        return Err(ManagementError::client_not_found());
+    }
+    store::clients::get(tx, &tenant.master_key, client_id)
+        .await?
+        .ok_or_else(ManagementError::client_not_found)
+}
+
 /// Replaces the secret with a fresh one; the old one stops working at once.
 pub async fn rotate_secret(
     tenant: &Tenant,
@@ -426,9 +458,7 @@ pub async fn rotate_secret(
     now: Millis,
 ) -> Result<Client, ManagementError> {
     let mut tx = tenant.store.begin().await?;
-    let mut c = store::clients::get(&mut tx, &tenant.master_key, client_id)
-        .await?
-        .ok_or_else(ManagementError::client_not_found)?;
+    let mut c = locked_client(&mut tx, tenant, client_id, now).await?;
     c.secret = Secret::generate();
     c.updated_at = now;
     store::clients::update(&mut tx, &tenant.master_key, &c).await?;

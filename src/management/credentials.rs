@@ -88,7 +88,7 @@ pub async fn create(
 ) -> Result<Credential, ManagementError> {
     let accepted = req.accept(now, "")?;
     let mut tx = tenant.store.begin().await?;
-    if !store::clients::touch(&mut tx, client_id, now).await? {
+    if !store::clients::lock_for_update(&mut tx, client_id, now).await? {
         return Err(ManagementError::client_not_found());
     }
     let mut stored = insert_accepted(&mut tx, client_id, vec![accepted], false, now).await?;
@@ -144,7 +144,7 @@ pub async fn update(
         Some(Some(text)) => Some(parse_expires_at(&text, now)?),
     };
     let mut tx = tenant.store.begin().await?;
-    if !store::clients::touch(&mut tx, client_id, now).await? {
+    if !store::clients::lock_for_update(&mut tx, client_id, now).await? {
         return Err(ManagementError::client_not_found());
     }
     if !store::credentials::set_expires_at(&mut tx, client_id, id, expires_at, now).await? {
@@ -165,7 +165,7 @@ pub async fn delete(
     now: Millis,
 ) -> Result<(), ManagementError> {
     let mut tx = tenant.store.begin().await?;
-    if !store::clients::touch(&mut tx, client_id, now).await? {
+    if !store::clients::lock_for_update(&mut tx, client_id, now).await? {
         return Err(ManagementError::client_not_found());
     }
     let credential = store::credentials::get(&mut tx, client_id, id)

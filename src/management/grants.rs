@@ -32,15 +32,17 @@ pub async fn create(
     now: Millis,
 ) -> Result<ClientGrant, ManagementError> {
     let mut tx = tenant.store.begin().await?;
-    if store::clients::get(&mut tx, &tenant.master_key, &req.client_id)
-        .await?
-        .is_none()
-    {
+    // The client's lock keeps a concurrent delete from leaving the grant pointing nowhere (a
+    // foreign-key failure, not a 404).
+    if !store::clients::lock_for_update(&mut tx, &req.client_id, now).await? {
         return Err(ManagementError::client_not_found());
     }
     let api = store::resource_servers::get_by_identifier(&mut tx, &req.audience)
         .await?
         .ok_or_else(ManagementError::resource_server_not_found)?;
+    if !store::resource_servers::lock_for_update(&mut tx, &api.id).await? {
+        return Err(ManagementError::resource_server_not_found());
+    }
     let grant = ClientGrant {
         id: format!("cgr_{}", random::base62(16)),
         scope: normalise_granted_scopes(&api, &req.scope)?,
@@ -61,23 +63,18 @@ pub async fn ensure_full_grant(
     now: Millis,
 ) -> Result<(), ManagementError> {
     let all: Vec<String> = api.scopes.iter().map(|s| s.value.clone()).collect();
-    match store::grants::find(conn, client_id, &api.id).await? {
-        Some(existing) if existing.scope == all => Ok(()),
-        Some(existing) => {
-            store::grants::update_scope(conn, &existing.id, &all).await?;
-            Ok(())
-        }
-        None => {
-            let grant = ClientGrant {
-                id: format!("cgr_{}", random::base62(16)),
-                client_id: client_id.to_owned(),
-                audience: api.identifier.clone(),
-                scope: all,
-            };
-            store::grants::insert(conn, &grant, &api.id, now).await?;
-            Ok(())
-        }
+    let grant = ClientGrant {
+        id: format!("cgr_{}", random::base62(16)),
+        client_id: client_id.to_owned(),
+        audience: api.identifier.clone(),
+        scope: all.clone(),
+    };
+    // Insert-or-widen in two statements that need no read: servers starting together each
+    // run them, and whichever inserts first, both end with the full grant.
+    if !store::grants::insert_if_absent(conn, &grant, &api.id, now).await? {
+        store::grants::set_scope_for(conn, client_id, &api.id, &all).await?;
     }
+    Ok(())
 }
 
 pub async fn get(tenant: &Tenant, id: &str) -> Result<ClientGrant, ManagementError> {
@@ -109,6 +106,10 @@ pub async fn update(
     req: UpdateGrant,
 ) -> Result<ClientGrant, ManagementError> {
     let mut tx = tenant.store.begin().await?;
+    // Read after the row lock: see `crate::store` on locking.
+    if !store::grants::lock_for_update(&mut tx, id).await? {
+        return Err(ManagementError::client_grant_not_found());
+    }
     let mut grant = store::grants::get(&mut tx, id)
         .await?
         .ok_or_else(ManagementError::client_grant_not_found)?;

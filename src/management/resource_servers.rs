@@ -142,6 +142,10 @@ pub async fn update(
     now: Millis,
 ) -> Result<ResourceServer, ManagementError> {
     let mut tx = tenant.store.begin().await?;
+    // Read after the row lock: see `crate::store` on locking.
+    if !store::resource_servers::lock_for_update(&mut tx, id).await? {
+        return Err(ManagementError::resource_server_not_found());
+    }
     let mut api = store::resource_servers::get(&mut tx, id)
         .await?
         .ok_or_else(ManagementError::resource_server_not_found)?;

@@ -259,6 +259,9 @@ pub enum Reason {
     MissingJti,
     /// `jti` over 64 characters (SPEC A.6).
     JtiTooLong,
+    /// `jti` holding a control character (NUL among them): it is stored by the replay check,
+    /// and a value one database cannot store must not fail the batch it is written in.
+    InvalidJti,
     /// `iss` or `sub` over 64 characters (SPEC A.6).
     ClaimTooLong,
 }
@@ -288,6 +291,7 @@ impl Reason {
             Self::LifetimeTooLong => "lifetime_too_long",
             Self::MissingJti => "missing_jti",
             Self::JtiTooLong => "jti_too_long",
+            Self::InvalidJti => "invalid_jti",
             Self::ClaimTooLong => "claim_too_long",
         }
     }
@@ -582,6 +586,9 @@ fn check_claims<'u>(
         .ok_or(Reason::MissingJti)?;
     if jti.chars().count() > MAX_JTI_CHARS {
         return Err(Reason::JtiTooLong);
+    }
+    if jti.chars().any(char::is_control) {
+        return Err(Reason::InvalidJti);
     }
 
     Ok(Accepted {
@@ -2008,6 +2015,21 @@ mod tests {
         );
     }
 
+    #[test]
+    fn jti_with_a_control_character_is_refused() {
+        for jti in ["a\u{0}b", "\u{0}", "tab\there", "del\u{7f}"] {
+            assert_eq!(
+                time_reason(json!({ "jti": jti })),
+                Some(Reason::InvalidJti),
+                "{jti:?}"
+            );
+        }
+        assert_eq!(
+            time_reason(json!({"jti": "printable-\u{e9}-\u{1f600}"})),
+            None
+        );
+    }
+
     // ---- Reporting -------------------------------------------------------------------------
 
     #[test]
@@ -2061,6 +2083,7 @@ mod tests {
             (Reason::LifetimeTooLong, "lifetime_too_long"),
             (Reason::MissingJti, "missing_jti"),
             (Reason::JtiTooLong, "jti_too_long"),
+            (Reason::InvalidJti, "invalid_jti"),
             (Reason::ClaimTooLong, "claim_too_long"),
         ];
         let mut codes = std::collections::HashSet::new();

@@ -13,6 +13,7 @@ use super::assertion::AssertionAlg;
 use crate::crypto::sealing::MasterKey;
 use crate::domain::client::Client;
 use crate::domain::credential::{Credential, CredentialAlg};
+use crate::domain::token_quota::TokenQuota;
 use crate::store::{self, Store, StoreError};
 
 /// A credential as the verifier needs it: the key parsed once.
@@ -56,8 +57,12 @@ type Stamped<T> = (u64, Arc<T>);
 pub struct TokenCache {
     store: Store,
     master_key: Arc<MasterKey>,
-    clients: Cache<String, Stamped<CachedClient>>,
+    /// `None` entries remember unknown ids, so that a request naming an unknown client costs
+    /// what one naming a known client costs (no database round trip for either), and a flood
+    /// of made-up ids does not become a flood of queries.
+    clients: Cache<String, (u64, Option<Arc<CachedClient>>)>,
     grants: Cache<(String, String), Stamped<Option<store::grants::TokenGrant>>>,
+    default_quota: std::sync::Mutex<Option<(u64, Option<TokenQuota>)>>,
 }
 
 impl TokenCache {
@@ -75,21 +80,39 @@ impl TokenCache {
                 .max_capacity(50_000)
                 .time_to_live(ttl)
                 .build(),
+            default_quota: std::sync::Mutex::new(None),
         }
     }
 
-    /// The client with its associated credentials' parsed keys; `None` for an unknown client
-    /// (not cached, so a new client is seen at once).
+    /// The tenant's `default_token_quota.clients.client_credentials`, if set.
+    pub async fn default_token_quota(&self) -> Result<Option<TokenQuota>, StoreError> {
+        let generation = self.store.generation();
+        if let Some((stamp, quota)) = *self.default_quota.lock().unwrap_or_else(|p| p.into_inner())
+            && stamp == generation
+        {
+            return Ok(quota);
+        }
+        let mut conn = self.store.acquire().await?;
+        let quota = store::tenant_settings::default_client_quota(&mut conn).await?;
+        *self.default_quota.lock().unwrap_or_else(|p| p.into_inner()) = Some((generation, quota));
+        Ok(quota)
+    }
+
+    /// The client with its associated credentials' parsed keys; `None` for an unknown client.
+    /// Both answers hold for the store generation they were read in: a client created here is
+    /// seen at once, one created on another instance within one poll of the change counter.
     pub async fn client(&self, client_id: &str) -> Result<Option<Arc<CachedClient>>, StoreError> {
         let generation = self.store.generation();
         if let Some((stamp, entry)) = self.clients.get(client_id)
             && stamp == generation
         {
-            return Ok(Some(entry));
+            return Ok(entry);
         }
         let mut conn = self.store.acquire().await?;
         let Some(client) = store::clients::get(&mut conn, &self.master_key, client_id).await?
         else {
+            self.clients
+                .insert(client_id.to_owned(), (generation, None));
             return Ok(None);
         };
         let keys = if client.uses_private_key_jwt() {
@@ -103,7 +126,7 @@ impl TokenCache {
         };
         let entry = Arc::new(CachedClient { client, keys });
         self.clients
-            .insert(client_id.to_owned(), (generation, entry.clone()));
+            .insert(client_id.to_owned(), (generation, Some(entry.clone())));
         Ok(Some(entry))
     }
 

@@ -20,6 +20,12 @@ pub enum OAuthError {
     AccessDenied(String),
     #[error("request body too large")]
     PayloadTooLarge,
+    /// A rate limit refused the request (`crate::rate_limit`).
+    #[error("too_many_requests (rate limit)")]
+    TooManyRequests(crate::rate_limit::Exceeded),
+    /// The application's enforced token quota is spent (Auth0's fine-grained quotas).
+    #[error("too_many_requests (client quota exceeded)")]
+    QuotaExceeded(super::quota::QuotaExceeded),
     #[error("server_error")]
     ServerError,
 }
@@ -27,5 +33,19 @@ pub enum OAuthError {
 impl OAuthError {
     pub fn invalid_request(message: impl Into<String>) -> Self {
         Self::InvalidRequest(message.into())
+    }
+
+    /// A refusal the caller earned by what it sent: these spend its address's failure budget.
+    /// A refusal by a limit or a quota, and a server error, do not.
+    pub fn is_callers_failure(&self) -> bool {
+        match self {
+            Self::InvalidRequest(_)
+            | Self::UnsupportedGrantType(_)
+            | Self::InvalidClient { .. }
+            | Self::UnauthorizedClient(_)
+            | Self::AccessDenied(_)
+            | Self::PayloadTooLarge => true,
+            Self::TooManyRequests(_) | Self::QuotaExceeded(_) | Self::ServerError => false,
+        }
     }
 }

@@ -93,23 +93,42 @@ async fn write_batches(store: Store, mut requests: mpsc::Receiver<Pending>) {
             let _ = repeat.fresh.send(Ok(false));
         }
         let batch: Vec<UsedJti> = first_uses.iter().map(|p| p.used.clone()).collect();
-        let written = store
-            .with_writer(async |conn| replay::consume_batch(conn, &batch).await)
-            .await;
-        match written {
-            Ok(fresh) => {
-                for (pending, fresh) in first_uses.into_iter().zip(fresh) {
-                    let _ = pending.fresh.send(Ok(fresh));
-                }
-            }
-            Err(e) => {
-                let e = Arc::new(e);
-                for pending in first_uses {
-                    let _ = pending.fresh.send(Err(e.clone()));
-                }
-            }
+        let answers = consume_or_salvage(&store, &batch).await;
+        for (pending, answer) in first_uses.into_iter().zip(answers) {
+            let _ = pending.fresh.send(answer);
         }
     }
+}
+
+/// Records the batch in one statement; when the database refuses it, each id on its own, so
+/// that an id the database cannot take fails only its own request, never the others sharing
+/// its batch.
+async fn consume_or_salvage(
+    store: &Store,
+    batch: &[UsedJti],
+) -> Vec<Result<bool, Arc<StoreError>>> {
+    let written = store
+        .with_writer(async |conn| replay::consume_batch(conn, batch).await)
+        .await;
+    let e = match written {
+        Ok(fresh) => return fresh.into_iter().map(Ok).collect(),
+        Err(e) => e,
+    };
+    if batch.len() == 1 {
+        return vec![Err(Arc::new(e))];
+    }
+    tracing::warn!(error = %e, ids = batch.len(), "replay batch refused; recording its ids one by one");
+    let mut answers = Vec::with_capacity(batch.len());
+    for used in batch {
+        let one = store
+            .with_writer(async |conn| replay::consume_batch(conn, std::slice::from_ref(used)).await)
+            .await;
+        answers.push(match one {
+            Ok(fresh) => Ok(fresh.first().copied().unwrap_or(false)),
+            Err(e) => Err(Arc::new(e)),
+        });
+    }
+    answers
 }
 
 /// Splits requests into the first use of each `(client_id, jti)` and the repeats after it.
@@ -173,6 +192,32 @@ mod tests {
         assert_eq!(used.prune_after, (now + 10 * MAX_LIFETIME + SKEW) * 1000);
         let used = used_jti("c".into(), "j".into(), i64::MAX, now_ms);
         assert_eq!(used.prune_after, i64::MAX);
+    }
+
+    #[tokio::test]
+    async fn an_id_the_database_refuses_fails_only_its_own_request() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        // SQLite stores any text, so a NOT NULL violation stands in for a value the database
+        // cannot take (PostgreSQL refuses NUL the same way, for the whole statement).
+        sqlx::query(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON assertion_jtis \
+             WHEN NEW.jti = 'poison' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        let batch = [
+            used_jti("c".into(), "good-1".into(), 1, 0),
+            used_jti("c".into(), "poison".into(), 1, 0),
+            used_jti("c".into(), "good-2".into(), 1, 0),
+        ];
+        let answers = consume_or_salvage(&store, &batch).await;
+        assert!(matches!(answers[0], Ok(true)));
+        assert!(answers[1].is_err());
+        assert!(matches!(answers[2], Ok(true)));
+        // The good ids were recorded: they are now replays.
+        let again = consume_or_salvage(&store, &[batch[0].clone(), batch[2].clone()]).await;
+        assert!(again.iter().all(|a| matches!(a, Ok(false))));
     }
 
     #[tokio::test]

@@ -67,6 +67,12 @@ impl TokenParams {
                 "Parameter {name} must not be sent more than once"
             )));
         }
+        // Parameters become lookup keys and audit fields (see `crate::domain::text`).
+        if !crate::domain::text::is_storable(&value) {
+            return Err(OAuthError::invalid_request(format!(
+                "Parameter {name} must not contain NUL characters"
+            )));
+        }
         // An empty value counts as absent (RFC 6749 §3.1).
         if !value.is_empty() {
             *slot = Some(value);
@@ -139,7 +145,10 @@ pub fn parse_basic(header: &str) -> Result<(String, String), OAuthError> {
             .ok_or_else(bad)
     };
     let (id, secret) = (unescape(id)?, unescape(secret)?);
-    if id.is_empty() {
+    if id.is_empty()
+        || !crate::domain::text::is_storable(&id)
+        || !crate::domain::text::is_storable(&secret)
+    {
         return Err(bad());
     }
     Ok((id, secret))
@@ -174,6 +183,17 @@ mod tests {
         assert_eq!(p.grant_type.as_deref(), Some("client_credentials"));
         assert!(TokenParams::from_json(br#"{"audience":5}"#).is_err());
         assert!(TokenParams::from_json(br#"[1]"#).is_err());
+    }
+
+    #[test]
+    fn parameters_and_basic_credentials_with_nul_are_refused() {
+        let e = TokenParams::from_form(b"grant_type=client_credentials&audience=%00").unwrap_err();
+        assert!(matches!(e, OAuthError::InvalidRequest(m) if m.contains("audience")));
+        assert!(TokenParams::from_json(br#"{"client_id":"a\u0000b"}"#).is_err());
+        let h = format!("Basic {}", STANDARD.encode("id%00:secret"));
+        assert!(parse_basic(&h).is_err());
+        let h = format!("Basic {}", STANDARD.encode("id:sec%00ret"));
+        assert!(parse_basic(&h).is_err());
     }
 
     #[test]

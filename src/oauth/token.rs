@@ -2,6 +2,7 @@
 //! Private Key JWT), check its grant for the audience, consume the assertion's `jti` last, sign
 //! the access token, and record the outcome in the audit log.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use super::OAuthError;
 use super::access_token::AccessClaims;
 use super::assertion::{self, CandidateKey, Expectations, Rejection};
 use super::cache::{CachedClient, TokenCache};
+use super::quota::{Admitted, QuotaCounter};
 use super::replay::{ReplayGuard, used_jti};
 use super::request::TokenParams;
 use crate::audit::{self, AuditLog, Entry};
@@ -19,6 +21,8 @@ use crate::crypto::random;
 use crate::crypto::signing::KeyRing;
 use crate::domain::grant::token_scopes;
 use crate::domain::issuer::Issuer;
+use crate::domain::token_quota::{self, BucketState};
+use crate::rate_limit::{AddressKey, RateLimiters};
 use crate::store::{self, Store};
 use crate::time_util::Millis;
 
@@ -31,8 +35,16 @@ pub struct TokenRequest {
     pub params: TokenParams,
     /// Client id and secret from an HTTP Basic header.
     pub basic: Option<(String, String)>,
-    pub ip: Option<String>,
+    pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
+}
+
+/// An issued token, and the state of the application's token quota if one applies (for
+/// Auth0's `Auth0-Client-Quota-Limit` header).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Issued {
+    pub response: TokenResponse,
+    pub quota: Vec<BucketState>,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -65,6 +77,8 @@ struct Attempt {
     method: Option<&'static str>,
     credential_id: Option<String>,
     legacy_audience: bool,
+    /// Shares of the application's token quota this token reached (for warning events).
+    quota_warnings: Vec<(BucketState, u8)>,
 }
 
 pub struct TokenIssuer {
@@ -76,6 +90,8 @@ pub struct TokenIssuer {
     pub cache: TokenCache,
     pub audit: Arc<AuditLog>,
     pub replay: ReplayGuard,
+    pub limits: Arc<RateLimiters>,
+    pub quotas: QuotaCounter,
     /// Credentials whose `last_used_at` was written within the last minute.
     pub recently_used: moka::sync::Cache<String, ()>,
 }
@@ -88,8 +104,11 @@ impl TokenIssuer {
         store: Store,
         cache: TokenCache,
         audit: Arc<AuditLog>,
+        limits: Arc<RateLimiters>,
     ) -> Self {
         Self {
+            quotas: QuotaCounter::new(store.clone()),
+            limits,
             token_endpoint: issuer.token_endpoint(),
             issuer,
             accept_legacy_audience,
@@ -106,14 +125,52 @@ impl TokenIssuer {
         }
     }
 
-    pub async fn issue(
+    /// The first step of every token request, before its body is read: a source address over
+    /// its request limit, or one that has spent its failure budget, is refused at once.
+    pub fn admit_source(
         &self,
-        req: TokenRequest,
+        ip: IpAddr,
+        user_agent: Option<&str>,
         now_ms: Millis,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<(), OAuthError> {
+        let key = AddressKey::from(ip);
+        let refused = self
+            .limits
+            .token_failures_per_address
+            .check(&key)
+            .and_then(|()| self.limits.token_per_address.check(&key).map(|_| ()));
+        let Err(exceeded) = refused else {
+            return Ok(());
+        };
+        // Identical refusals from one address are counted into one event a window.
+        self.audit.record(
+            Entry {
+                kind: audit::RATE_LIMITED,
+                description: "Too many requests to the token endpoint from this address".into(),
+                ip: Some(ip.to_string()),
+                user_agent: user_agent.map(str::to_owned),
+                details: json!({"limit": exceeded.limit, "endpoint": "/oauth/token"}),
+                ..Entry::default()
+            },
+            now_ms,
+        );
+        Err(OAuthError::TooManyRequests(exceeded))
+    }
+
+    /// Spends one failure of the source address's budget when `e` is the caller's fault (a
+    /// refusal by a limit is not: it spent nothing).
+    pub fn note_outcome(&self, ip: IpAddr, e: &OAuthError) {
+        if e.is_callers_failure() {
+            self.limits
+                .token_failures_per_address
+                .failed(&AddressKey::from(ip));
+        }
+    }
+
+    pub async fn issue(&self, req: TokenRequest, now_ms: Millis) -> Result<Issued, OAuthError> {
         let mut attempt = Attempt::default();
         let audience = req.params.audience.clone();
-        let (ip, user_agent) = (req.ip.clone(), req.user_agent.clone());
+        let (ip, user_agent) = (req.ip.map(|ip| ip.to_string()), req.user_agent.clone());
         let result = self.run(req, now_ms, &mut attempt).await;
         let details = match &result {
             Ok(_) => json!({"auth_method": attempt.method, "credential_id": attempt.credential_id,
@@ -124,12 +181,35 @@ impl TokenIssuer {
             Ok(r) => (
                 audit::SUCCESS,
                 "Client Credentials for Access Token".to_owned(),
-                r.scope.clone(),
+                r.response.scope.clone(),
             ),
             Err(e) => (audit::FAILURE, public_description(e), None),
         };
         if attempt.legacy_audience {
             tracing::warn!(client_id = ?attempt.client_id, "assertion accepted with a legacy audience");
+        }
+        for (state, pct) in &attempt.quota_warnings {
+            self.audit.record(
+                Entry {
+                    kind: audit::QUOTA_WARNING,
+                    description: format!(
+                        "{pct}% of client {} quota consumed",
+                        state.bucket.as_str()
+                    ),
+                    client_id: attempt.client_id.clone(),
+                    client_name: attempt.client_name.clone(),
+                    details: json!({
+                        "bucket": state.bucket.as_str(),
+                        "entity_type": "client",
+                        "entity_id": attempt.client_id,
+                        "quota": state.quota,
+                        "quota_consumption_percentage": pct,
+                        "quota_consumption": state.used,
+                    }),
+                    ..Entry::default()
+                },
+                now_ms,
+            );
         }
         self.audit.record(
             Entry {
@@ -153,7 +233,7 @@ impl TokenIssuer {
         req: TokenRequest,
         now_ms: Millis,
         attempt: &mut Attempt,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<Issued, OAuthError> {
         let now = now_ms.div_euclid(1000);
         let TokenRequest { params, basic, .. } = req;
         let grant_type = params
@@ -230,10 +310,17 @@ impl TokenIssuer {
             },
         )?;
 
+        // The token quota counts only tokens that would otherwise be issued.
+        let admitted = self.admit_quota(&client, now_ms).await?;
+        attempt.quota_warnings = admitted
+            .as_ref()
+            .map(|a| a.warnings.clone())
+            .unwrap_or_default();
+
         // SPEC B.6: the jti is consumed only after every other check passed, so a forged or
         // misdirected assertion cannot burn a legitimate one.
         if let Some(v) = &pending_jti {
-            let fresh = self
+            let consumed = self
                 .replay
                 .consume(used_jti(
                     client.client.client_id.clone(),
@@ -241,13 +328,21 @@ impl TokenIssuer {
                     v.exp,
                     now_ms,
                 ))
-                .await
-                .map_err(|e| server_error(&e))?;
-            if !fresh {
-                return Err(OAuthError::InvalidClient {
+                .await;
+            let refusal = match consumed {
+                Ok(true) => None,
+                Ok(false) => Some(OAuthError::InvalidClient {
                     reason: "replayed",
                     basic: false,
-                });
+                }),
+                Err(e) => Some(server_error(&e)),
+            };
+            if let Some(refusal) = refusal {
+                if let Some(a) = &admitted {
+                    self.quotas.release(&client.client.client_id, a, now_ms);
+                    attempt.quota_warnings.clear();
+                }
+                return Err(refusal);
             }
             self.note_use(&v.credential_id, now_ms);
         }
@@ -264,12 +359,49 @@ impl TokenIssuer {
             gty: "client-credentials".into(),
             azp: client.client.client_id.clone(),
         };
-        Ok(TokenResponse {
-            access_token: self.keys.current().sign_jwt(&claims),
-            scope,
-            expires_in: grant.token_lifetime,
-            token_type: "Bearer",
+        Ok(Issued {
+            response: TokenResponse {
+                access_token: self.keys.current().sign_jwt(&claims),
+                scope,
+                expires_in: grant.token_lifetime,
+                token_type: "Bearer",
+            },
+            quota: admitted.map(|a| a.states).unwrap_or_default(),
         })
+    }
+
+    /// Counts the token against the application's quota (its own, or the tenant's default).
+    async fn admit_quota(
+        &self,
+        client: &CachedClient,
+        now_ms: Millis,
+    ) -> Result<Option<Admitted>, OAuthError> {
+        let default = self
+            .cache
+            .default_token_quota()
+            .await
+            .map_err(|e| server_error(&e))?;
+        let Some(quota) = token_quota::effective(client.client.token_quota, default) else {
+            return Ok(None);
+        };
+        match self
+            .quotas
+            .admit(&client.client.client_id, &quota, now_ms)
+            .await
+            .map_err(|e| server_error(&e))?
+        {
+            Ok(admitted) => Ok(Some(admitted)),
+            Err(exceeded) => Err(OAuthError::QuotaExceeded(exceeded)),
+        }
+    }
+
+    /// The per-client request limit, counted before the client is looked up.
+    fn admit_client(&self, client_id: &str) -> Result<(), OAuthError> {
+        self.limits
+            .token_per_client
+            .check(&client_id.to_owned())
+            .map(|_| ())
+            .map_err(OAuthError::TooManyRequests)
     }
 
     async fn authenticate_secret(
@@ -280,11 +412,10 @@ impl TokenIssuer {
         attempt: &mut Attempt,
     ) -> Result<Arc<CachedClient>, OAuthError> {
         let fail = |reason: &'static str| OAuthError::InvalidClient { reason, basic };
+        self.admit_client(client_id)?;
         let client = self
-            .cache
-            .client(client_id)
-            .await
-            .map_err(|e| server_error(&e))?
+            .known_client(client_id)
+            .await?
             .ok_or_else(|| fail("unknown_client"))?;
         attempt.client_name = Some(client.client.name.clone());
         // Secret methods are interchangeable (post and basic carry the same secret); a client on
@@ -329,6 +460,7 @@ impl TokenIssuer {
         let claimed = unverified.issuer_claim();
         // The event belongs to the application whose key the assertion claims to be signed with.
         attempt.client_id = Some(claimed.to_owned());
+        self.admit_client(claimed)?;
         if body_client_id.is_some_and(|id| id != claimed) {
             return Err(OAuthError::InvalidClient {
                 reason: "client_id_mismatch",
@@ -336,10 +468,8 @@ impl TokenIssuer {
             });
         }
         let client = self
-            .cache
-            .client(claimed)
-            .await
-            .map_err(|e| server_error(&e))?
+            .known_client(claimed)
+            .await?
             .ok_or(OAuthError::InvalidClient {
                 reason: "unknown_client",
                 basic: false,
@@ -380,6 +510,18 @@ impl TokenIssuer {
         Ok((client, verified))
     }
 
+    /// The client named by a request, or `None`. A name that is not a client id at all is never
+    /// looked up: it cannot exist, and as a lookup key it could hold anything.
+    async fn known_client(&self, client_id: &str) -> Result<Option<Arc<CachedClient>>, OAuthError> {
+        if crate::domain::client::validate_client_id(client_id).is_err() {
+            return Ok(None);
+        }
+        self.cache
+            .client(client_id)
+            .await
+            .map_err(|e| server_error(&e))
+    }
+
     /// `last_used_at` is written at most once a minute per credential, off the request path.
     fn note_use(&self, credential_id: &str, now_ms: Millis) {
         if self.recently_used.contains_key(credential_id) {
@@ -410,6 +552,8 @@ fn public_description(e: &OAuthError) -> String {
         | OAuthError::UnauthorizedClient(m)
         | OAuthError::AccessDenied(m) => m.clone(),
         OAuthError::PayloadTooLarge => "The request body is too large".into(),
+        OAuthError::TooManyRequests(_) => "Too many requests".into(),
+        OAuthError::QuotaExceeded(_) => "Client quota exceeded".into(),
         OAuthError::ServerError => "Internal error".into(),
     }
 }
@@ -421,6 +565,7 @@ fn failure_details(e: &OAuthError, attempt: &Attempt) -> serde_json::Value {
         OAuthError::InvalidClient { .. } => "invalid_client",
         OAuthError::UnauthorizedClient(_) => "unauthorized_client",
         OAuthError::AccessDenied(_) => "access_denied",
+        OAuthError::TooManyRequests(_) | OAuthError::QuotaExceeded(_) => "too_many_requests",
         OAuthError::ServerError => "server_error",
     };
     let mut details = json!({"error": error, "auth_method": attempt.method});

@@ -1,4 +1,6 @@
-//! The `admins` table: dashboard administrators, their password hash and failed sign-in count.
+//! The `admins` table: dashboard administrators and their password hash. (Sign-in attempts are
+//! counted in `signin_attempts`, for every email; the table's old counting columns are kept
+//! only for servers of an earlier version during an upgrade.)
 
 use sqlx::Row;
 
@@ -9,23 +11,17 @@ use crate::time_util::Millis;
 pub struct AdminRow {
     pub email: String,
     pub password_hash: String,
-    pub failed_logins: i64,
-    pub locked_until: Option<Millis>,
 }
 
 pub async fn get(conn: &mut Conn, email: &str) -> Result<Option<AdminRow>, StoreError> {
-    let row = sqlx::query(
-        "SELECT email, password_hash, failed_logins, locked_until FROM admins WHERE email = $1",
-    )
-    .bind(email)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let row = sqlx::query("SELECT email, password_hash FROM admins WHERE email = $1")
+        .bind(email)
+        .fetch_optional(&mut *conn)
+        .await?;
     row.map(|r| {
         Ok(AdminRow {
             email: r.try_get("email")?,
             password_hash: r.try_get("password_hash")?,
-            failed_logins: r.try_get("failed_logins")?,
-            locked_until: r.try_get("locked_until")?,
         })
     })
     .transpose()
@@ -68,39 +64,5 @@ pub async fn set_password(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(())
-}
-
-/// Counts one more failure atomically (concurrent guesses cannot lose increments) and returns
-/// the new count.
-pub async fn count_failure(conn: &mut Conn, email: &str) -> Result<i64, StoreError> {
-    let row = sqlx::query(
-        "UPDATE admins SET failed_logins = failed_logins + 1 WHERE email = $1 \
-         RETURNING failed_logins",
-    )
-    .bind(email)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(match row {
-        Some(r) => r.try_get("failed_logins")?,
-        None => 0,
-    })
-}
-
-/// Locks sign-ins until `until` and starts counting afresh.
-pub async fn lock(conn: &mut Conn, email: &str, until: Millis) -> Result<(), StoreError> {
-    sqlx::query("UPDATE admins SET failed_logins = 0, locked_until = $2 WHERE email = $1")
-        .bind(email)
-        .bind(until)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-pub async fn clear_failures(conn: &mut Conn, email: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE admins SET failed_logins = 0, locked_until = NULL WHERE email = $1")
-        .bind(email)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }

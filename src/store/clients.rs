@@ -13,7 +13,8 @@ use crate::time_util::Millis;
 
 const COLUMNS: &str = "client_id, name, description, app_type, is_first_party, \
     token_endpoint_auth_method, grant_types, jwt_configuration, client_metadata, client_secret, \
-    created_at, updated_at";
+    created_at, updated_at, token_quota";
+const VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13";
 
 fn secret_context(client_id: &str) -> String {
     format!("client_secret:{client_id}")
@@ -42,6 +43,10 @@ fn from_row(key: &MasterKey, r: &AnyRow) -> Result<Client, StoreError> {
             .map_err(|e| corrupt("jwt_configuration", e))?,
         client_metadata: serde_json::from_str(&r.try_get::<String, _>("client_metadata")?)
             .map_err(|e| corrupt("client_metadata", e))?,
+        token_quota: r
+            .try_get::<Option<String>, _>("token_quota")?
+            .map(|q| serde_json::from_str(&q).map_err(|e| corrupt("token_quota", e)))
+            .transpose()?,
         secret: Secret::new(secret),
         credential_ids: Vec::new(),
         created_at: r.try_get("created_at")?,
@@ -54,38 +59,62 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("plain data serialises to JSON")
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds every column, in `COLUMNS` order.
+fn bind_row<'q>(query: AnyQuery<'q>, key: &MasterKey, c: &'q Client) -> AnyQuery<'q> {
+    query
+        .bind(&c.client_id)
+        .bind(&c.name)
+        .bind(&c.description)
+        .bind(c.app_type.as_str())
+        .bind(i64::from(c.is_first_party))
+        .bind(c.token_endpoint_auth_method.map(|m| m.as_str()))
+        .bind(json(&c.grant_types))
+        .bind(json(&c.jwt_configuration))
+        .bind(json(&c.client_metadata))
+        .bind(key.seal(c.secret.expose().as_bytes(), &secret_context(&c.client_id)))
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .bind(c.token_quota.as_ref().map(json))
+}
+
 pub async fn insert(conn: &mut Conn, key: &MasterKey, c: &Client) -> Result<(), StoreError> {
-    sqlx::query(sql(format!(
-        "INSERT INTO clients ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-    )))
-    .bind(&c.client_id)
-    .bind(&c.name)
-    .bind(&c.description)
-    .bind(c.app_type.as_str())
-    .bind(i64::from(c.is_first_party))
-    .bind(c.token_endpoint_auth_method.map(|m| m.as_str()))
-    .bind(json(&c.grant_types))
-    .bind(json(&c.jwt_configuration))
-    .bind(json(&c.client_metadata))
-    .bind(key.seal(c.secret.expose().as_bytes(), &secret_context(&c.client_id)))
-    .bind(c.created_at)
-    .bind(c.updated_at)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| {
-        conflict_on_unique(e, || {
-            format!("a client with id {:?} already exists", c.client_id)
-        })
-    })?;
+    let text = sql(format!("INSERT INTO clients ({COLUMNS}) VALUES ({VALUES})"));
+    bind_row(sqlx::query(text), key, c)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| {
+            conflict_on_unique(e, || {
+                format!("a client with id {:?} already exists", c.client_id)
+            })
+        })?;
     Ok(())
 }
 
-/// Writes every mutable field of `c` (the id and creation time never change).
+/// Inserts unless a client with that id exists; `true` when this call created it.
+pub async fn insert_if_absent(
+    conn: &mut Conn,
+    key: &MasterKey,
+    c: &Client,
+) -> Result<bool, StoreError> {
+    let text = sql(format!(
+        "INSERT INTO clients ({COLUMNS}) VALUES ({VALUES}) ON CONFLICT (client_id) DO NOTHING"
+    ));
+    let done = bind_row(sqlx::query(text), key, c)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Writes every mutable field of `c` (the id and creation time never change). Callers hold
+/// the row's lock (see `crate::store` on locking).
 pub async fn update(conn: &mut Conn, key: &MasterKey, c: &Client) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE clients SET name = $2, description = $3, app_type = $4, is_first_party = $5, \
          token_endpoint_auth_method = $6, grant_types = $7, jwt_configuration = $8, \
-         client_metadata = $9, client_secret = $10, updated_at = $11 WHERE client_id = $1",
+         client_metadata = $9, client_secret = $10, updated_at = $11, token_quota = $12 \
+         WHERE client_id = $1",
     )
     .bind(&c.client_id)
     .bind(&c.name)
@@ -98,6 +127,7 @@ pub async fn update(conn: &mut Conn, key: &MasterKey, c: &Client) -> Result<bool
     .bind(json(&c.client_metadata))
     .bind(key.seal(c.secret.expose().as_bytes(), &secret_context(&c.client_id)))
     .bind(c.updated_at)
+    .bind(c.token_quota.as_ref().map(json))
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -153,10 +183,14 @@ pub async fn delete(conn: &mut Conn, client_id: &str) -> Result<bool, StoreError
     Ok(done.rows_affected() == 1)
 }
 
-/// Bumps `updated_at`; `false` when the client does not exist. Inside a transaction this also
-/// locks the client's row (PostgreSQL), so concurrent writes to one client's credentials
-/// serialise and the per-client limits hold.
-pub async fn touch(conn: &mut Conn, client_id: &str, now: Millis) -> Result<bool, StoreError> {
+/// Takes the client's row lock until the transaction ends and bumps `updated_at`; `false` when
+/// the client does not exist. Every read-modify-write of a client or of what hangs off it
+/// (credentials, the per-client limits) starts with this (see `crate::store` on locking).
+pub async fn lock_for_update(
+    conn: &mut Conn,
+    client_id: &str,
+    now: Millis,
+) -> Result<bool, StoreError> {
     let done = sqlx::query("UPDATE clients SET updated_at = $2 WHERE client_id = $1")
         .bind(client_id)
         .bind(now)

@@ -50,26 +50,50 @@ pub async fn insert(
     Ok(())
 }
 
+/// Inserts unless the client already has a grant for that API; `true` when this call did.
+pub async fn insert_if_absent(
+    conn: &mut Conn,
+    grant: &ClientGrant,
+    resource_server_id: &str,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO client_grants (id, client_id, resource_server_id, scope, created_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client_id, resource_server_id) DO NOTHING",
+    )
+    .bind(&grant.id)
+    .bind(&grant.client_id)
+    .bind(resource_server_id)
+    .bind(serde_json::to_string(&grant.scope).expect("scopes serialise"))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sets the scopes of the client's grant for that API, whatever they were.
+pub async fn set_scope_for(
+    conn: &mut Conn,
+    client_id: &str,
+    resource_server_id: &str,
+    scope: &[String],
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE client_grants SET scope = $3 WHERE client_id = $1 AND resource_server_id = $2",
+    )
+    .bind(client_id)
+    .bind(resource_server_id)
+    .bind(serde_json::to_string(scope).expect("scopes serialise"))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<ClientGrant>, StoreError> {
     let row = sqlx::query(sql(format!("{SELECT} WHERE g.id = $1")))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(from_row).transpose()
-}
-
-pub async fn find(
-    conn: &mut Conn,
-    client_id: &str,
-    resource_server_id: &str,
-) -> Result<Option<ClientGrant>, StoreError> {
-    let row = sqlx::query(sql(format!(
-        "{SELECT} WHERE g.client_id = $1 AND g.resource_server_id = $2"
-    )))
-    .bind(client_id)
-    .bind(resource_server_id)
-    .fetch_optional(&mut *conn)
-    .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -116,6 +140,16 @@ pub async fn update_scope(conn: &mut Conn, id: &str, scope: &[String]) -> Result
     let done = sqlx::query("UPDATE client_grants SET scope = $2 WHERE id = $1")
         .bind(id)
         .bind(serde_json::to_string(scope).expect("scopes serialise"))
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Takes the grant's row lock until the transaction ends (see `crate::store` on locking);
+/// `false` when there is no such grant.
+pub async fn lock_for_update(conn: &mut Conn, id: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE client_grants SET scope = scope WHERE id = $1")
+        .bind(id)
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() == 1)

@@ -123,6 +123,17 @@ pub async fn get(pool: &AnyPool, id: &str) -> Result<Option<LogEvent>, StoreErro
     row.as_ref().map(from_row).transpose()
 }
 
+/// The date of the newest event beyond the `keep` newest, if there are more than `keep`:
+/// pruning what is older keeps the log at about `keep` events (those that share that
+/// millisecond stay too).
+pub async fn date_beyond(pool: &AnyPool, keep: u64) -> Result<Option<Millis>, StoreError> {
+    let row = sqlx::query("SELECT date FROM logs ORDER BY date DESC, seq DESC LIMIT 1 OFFSET $1")
+        .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|r| r.try_get("date")).transpose()?)
+}
+
 /// Deletes up to `batch` events older than `before`; returns how many.
 pub async fn prune(conn: &mut Conn, before: Millis, batch: i64) -> Result<u64, StoreError> {
     let done =

@@ -1,6 +1,15 @@
 //! Storage behind a narrow interface: one SQL text for SQLite and PostgreSQL through sqlx's `Any`
 //! driver (`$n` placeholders, integers for instants, JSON as text). One file per table; every
 //! function takes the connection it runs on, so callers compose them inside one transaction.
+//!
+//! **Locking.** A write that depends on what it read (change one field of a client and write
+//! the row back, check a credential count and insert) first takes the row's lock with the
+//! table's `lock_for_update`, an `UPDATE` of that row, inside a transaction from
+//! [`Store::begin`], and only then reads. On PostgreSQL (read committed) the `UPDATE` holds the
+//! row lock until commit: a concurrent writer of the same row waits, and its reads then see the
+//! committed result, so neither write is lost. On SQLite `BEGIN IMMEDIATE` already lets one
+//! writer in at a time. One SQL text serves both (SQLite has no `SELECT … FOR UPDATE`). Writes
+//! that need no read are single statements (`INSERT … ON CONFLICT`, `SET n = n + 1`).
 
 pub mod admin_sessions;
 pub mod admins;
@@ -10,8 +19,10 @@ pub mod grants;
 pub mod logs;
 pub mod replay;
 pub mod resource_servers;
+pub mod signin_attempts;
 pub mod signing_keys;
 pub mod tenant_settings;
+pub mod token_quota;
 
 use std::fmt::Write;
 use std::sync::Arc;

@@ -146,6 +146,16 @@ pub async fn update(conn: &mut Conn, rs: &ResourceServer) -> Result<bool, StoreE
     Ok(done.rows_affected() == 1)
 }
 
+/// Takes the API's row lock until the transaction ends (see `crate::store` on locking); `false`
+/// when there is no such API.
+pub async fn lock_for_update(conn: &mut Conn, id: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE resource_servers SET updated_at = updated_at WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn delete(conn: &mut Conn, id: &str) -> Result<bool, StoreError> {
     let done = sqlx::query("DELETE FROM resource_servers WHERE id = $1 AND is_system IS NULL")
         .bind(id)

@@ -40,3 +40,38 @@ pub async fn set(conn: &mut Conn, name: &str, value: &str) -> Result<(), StoreEr
     .await?;
     Ok(())
 }
+
+pub async fn delete(conn: &mut Conn, name: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM tenant_settings WHERE name = $1")
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+const DEFAULT_CLIENT_QUOTA: &str = "default_token_quota.clients.client_credentials";
+
+/// The tenant's default token quota for applications without one of their own.
+pub async fn default_client_quota(
+    conn: &mut Conn,
+) -> Result<Option<crate::domain::token_quota::TokenQuota>, StoreError> {
+    get(conn, DEFAULT_CLIENT_QUOTA)
+        .await?
+        .map(|text| {
+            serde_json::from_str(&text).map_err(|e| super::corrupt("default token quota", e))
+        })
+        .transpose()
+}
+
+pub async fn set_default_client_quota(
+    conn: &mut Conn,
+    quota: Option<&crate::domain::token_quota::TokenQuota>,
+) -> Result<(), StoreError> {
+    match quota {
+        Some(q) => {
+            let text = serde_json::to_string(q).expect("a quota serialises");
+            set(conn, DEFAULT_CLIENT_QUOTA, &text).await
+        }
+        None => delete(conn, DEFAULT_CLIENT_QUOTA).await,
+    }
+}

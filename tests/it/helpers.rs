@@ -8,6 +8,7 @@ use signet::app::Application;
 use signet::config::{LogFormat, MasterKeySource, Settings};
 use signet::crypto::sealing::MasterKey;
 use signet::crypto::secret::Secret;
+use signet::rate_limit::{Limits, Rate};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -104,6 +105,8 @@ impl Database {
             master_key: MasterKeySource::Inline(Secret::new(self.master_key.clone())),
             admin_email: ADMIN_EMAIL.into(),
             admin_password: Some(Secret::new(ADMIN_PASSWORD.into())),
+            limits: test_limits(),
+            log_retention: Default::default(),
         }
     }
 }
@@ -132,6 +135,20 @@ impl Drop for Database {
             });
         })
         .join();
+    }
+}
+
+/// The server's rate limits with the failure budgets and per-caller limits out of the way:
+/// tests of other behaviour send dozens of refused requests and hundreds of Management calls
+/// from one address in a second. The tests of the limits themselves start from
+/// `Limits::default()`.
+pub fn test_limits() -> Limits {
+    Limits {
+        token_failures_per_address: Rate::Off,
+        management_per_client: Rate::Off,
+        signin_per_address: Rate::Off,
+        signin_per_email: Rate::Off,
+        ..Limits::default()
     }
 }
 

@@ -89,6 +89,7 @@ async fn create(
             client_metadata: None,
             client_secret: None,
             client_authentication_methods: None,
+            token_quota: None,
         };
         match clients::create(&state.tenant, req, now_millis()).await {
             Ok((c, _)) => {

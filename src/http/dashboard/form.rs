@@ -50,7 +50,16 @@ impl<S: Send + Sync> FromRequest<S> for FormFields {
                 DashError::BadRequest("The form could not be read.".into())
             }
         })?;
-        Ok(Self::parse(&bytes))
+        let fields = Self::parse(&bytes);
+        // Every field may reach the database (the sign-in email is a lookup key).
+        if fields.0.iter().any(|(k, v)| {
+            !crate::domain::text::is_storable(k) || !crate::domain::text::is_storable(v)
+        }) {
+            return Err(DashError::BadRequest(
+                "The form contains a NUL character, which no field can hold.".into(),
+            ));
+        }
+        Ok(fields)
     }
 }
 

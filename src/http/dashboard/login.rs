@@ -1,7 +1,9 @@
 //! Signing in and out.
 
 use axum::Router;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -12,8 +14,9 @@ use super::views::{LoginPage, page};
 use super::{Admin, DashError};
 use crate::crypto::random;
 use crate::dashboard::admin::{self, LoginError};
-use crate::dashboard::csrf;
+use crate::dashboard::{csrf, lockout};
 use crate::http::AppState;
+use crate::rate_limit::AddressKey;
 use crate::time_util::now_millis;
 
 pub fn router() -> Router<AppState> {
@@ -90,6 +93,7 @@ async fn show(
 
 async fn submit(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     form: FormFields,
 ) -> Result<Response, DashError> {
@@ -116,7 +120,36 @@ async fn submit(
             Some(m.into()),
         );
     }
-    match admin::login(&state.tenant.store, &email, password, now_millis()).await {
+    // Per address and per email (known or not), before any database work or hashing.
+    let now = now_millis();
+    let limited = state
+        .limits
+        .signin_per_address
+        .check(&AddressKey::from(peer.ip()))
+        .and_then(|_| {
+            state
+                .limits
+                .signin_per_email
+                .check(&lockout::email_key(&email))
+        });
+    if let Err(exceeded) = limited {
+        let (token, fresh) = login_token(&headers);
+        let message = format!(
+            "Too many sign-in attempts. Try again in {} second(s).",
+            exceeded.retry_after_secs()
+        );
+        let mut res = render(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            token,
+            fresh,
+            email,
+            Some(message),
+        )?;
+        crate::http::rate_limit::insert_exceeded_headers(res.headers_mut(), &exceeded, now);
+        return Ok(res);
+    }
+    match admin::login(&state.tenant.store, &email, password, now).await {
         Ok(new) => {
             let secure = state.tenant.issuer.is_https();
             let res = Redirect::to("/dashboard/applications").into_response();
@@ -129,7 +162,7 @@ async fn submit(
         Err(LoginError::Store(e)) => Err(e.into()),
         Err(e) => {
             let status = match e {
-                LoginError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
+                LoginError::Locked { .. } | LoginError::Busy => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::UNAUTHORIZED,
             };
             let (token, fresh) = login_token(&headers);

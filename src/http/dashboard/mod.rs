@@ -42,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/{*rest}", any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(refuse_unstorable_uri))
         .layer(map_response(security_headers))
 }
 
@@ -65,6 +66,21 @@ async fn method_not_allowed() -> Response {
         "Nothing to show here",
         "This address only takes a submitted form. Go back to the page the form was on.",
     )
+}
+
+/// Path segments and query values become lookups: one with a NUL gets a page, before any
+/// handler (see `crate::domain::text`).
+async fn refuse_unstorable_uri(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if crate::http::extract::unstorable_uri_part(req.uri()).is_some() {
+        return DashError::BadRequest(
+            "The address contains a NUL character, which no page or record can have.".into(),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 async fn css() -> Response {

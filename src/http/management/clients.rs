@@ -25,14 +25,6 @@ const READ: &[&str] = &[
 ];
 /// Scopes that reveal `client_secret` and `client_authentication_methods` (SPEC A.2).
 const READ_KEYS: &[&str] = &["read:client_keys", "read:client_credentials"];
-/// A PATCH answer also reveals them to a caller allowed to change them.
-const WRITE_KEYS: &[&str] = &[
-    "read:client_keys",
-    "read:client_credentials",
-    "update:client_keys",
-    "update:client_credentials",
-];
-
 fn reveal_for(principal: &Principal, scopes: &[&str]) -> Reveal {
     if principal.has_any(scopes) {
         Reveal::Keys
@@ -74,6 +66,9 @@ pub fn view(c: &Client, reveal: Reveal, full: Option<&[Credential]>) -> Value {
         },
         "client_metadata": c.client_metadata,
     });
+    if let Some(q) = &c.token_quota {
+        v["token_quota"] = json!({"client_credentials": q});
+    }
     if reveal == Reveal::Keys {
         if c.uses_private_key_jwt() {
             let credentials: Vec<Value> = match full {
@@ -172,7 +167,9 @@ async fn update(
         principal.require_any(&["update:client_credentials"])?;
     }
     let c = clients::update(&state.tenant, &id, body, now_millis()).await?;
-    Ok(Json(view(&c, reveal_for(&principal, WRITE_KEYS), None)))
+    // SPEC A.2: only the read scopes reveal the secret, in a PATCH answer as anywhere else; a
+    // caller that may change it but not read it learns nothing it did not send.
+    Ok(Json(view(&c, reveal_for(&principal, READ_KEYS), None)))
 }
 
 async fn remove(

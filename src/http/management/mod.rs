@@ -5,6 +5,7 @@ mod credentials;
 mod grants;
 mod logs;
 mod resource_servers;
+mod tenant_settings;
 
 use axum::Router;
 use serde::Deserialize;
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .merge(resource_servers::router())
         .merge(grants::router())
         .merge(logs::router())
+        .merge(tenant_settings::router())
 }
 
 /// `page`, `per_page`, `include_totals` as every list endpoint takes them.
