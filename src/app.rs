@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::audit::AuditLog;
-use crate::config::{MasterKeySource, Settings};
+use crate::config::{HttpLimits, MasterKeySource, Settings};
 use crate::crypto::sealing::MasterKey;
 use crate::dashboard::admin::{self, CreatedAdmin};
 use crate::domain::issuer::Issuer;
@@ -27,6 +27,7 @@ use crate::time_util::{Millis, now_millis};
 
 pub struct Application {
     listener: TcpListener,
+    http_limits: HttpLimits,
     state: AppState,
     audit_writer: JoinHandle<()>,
     /// Set when this start created the bootstrap client; its secret is shown once.
@@ -84,6 +85,7 @@ impl Application {
         };
         Ok(Self {
             listener,
+            http_limits: settings.http,
             state,
             audit_writer,
             created_bootstrap_client: booted.created_client,
@@ -114,12 +116,8 @@ impl Application {
             tokio::spawn(checkpoint_wal(store.clone())),
         ];
         let router = build_router(self.state);
-        let served = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let served =
+            crate::http::server::serve(self.listener, router, &self.http_limits, shutdown).await;
         for task in maintenance {
             task.abort();
         }

@@ -1,5 +1,7 @@
 //! Server settings: flags and environment variables (CONTRACT.md), validated once at start.
 
+pub mod http;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -7,6 +9,7 @@ use clap::{Args, ValueEnum};
 
 use crate::crypto::secret::Secret;
 use crate::domain::issuer::Issuer;
+pub use http::{HttpArgs, HttpLimits};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -77,6 +80,9 @@ pub struct ServeArgs {
     /// beside the SQLite file (in the working directory for PostgreSQL).
     #[arg(long, env = "SIGNET_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 /// Where the master key comes from.
@@ -100,6 +106,7 @@ pub struct Settings {
     pub admin_email: String,
     /// `None`: generated on first start and printed once.
     pub admin_password: Option<Secret>,
+    pub http: HttpLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -184,6 +191,7 @@ impl ServeArgs {
             master_key,
             admin_email: self.admin_email,
             admin_password: self.admin_password.map(Secret::new),
+            http: self.http.into(),
         })
     }
 }

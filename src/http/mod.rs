@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod management;
+pub mod server;
 pub mod token;
 
 use std::sync::Arc;

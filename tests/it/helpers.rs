@@ -5,7 +5,7 @@
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use signet::app::Application;
-use signet::config::{LogFormat, MasterKeySource, Settings};
+use signet::config::{HttpLimits, LogFormat, MasterKeySource, Settings};
 use signet::crypto::sealing::MasterKey;
 use signet::crypto::secret::Secret;
 use tokio::sync::oneshot;
@@ -104,6 +104,7 @@ impl Database {
             master_key: MasterKeySource::Inline(Secret::new(self.master_key.clone())),
             admin_email: ADMIN_EMAIL.into(),
             admin_password: Some(Secret::new(ADMIN_PASSWORD.into())),
+            http: HttpLimits::default(),
         }
     }
 }

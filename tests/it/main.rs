@@ -8,6 +8,7 @@ mod client_side;
 mod credentials;
 mod dashboard;
 mod dashboard_browser;
+mod hostile_http;
 mod management;
 mod persistence;
 pub mod private_key_jwt;
