@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::audit::{AuditLimits, AuditLog};
-use crate::config::{LogRetention, MasterKeySource, Settings};
+use crate::config::{HttpLimits, LogRetention, MasterKeySource, Settings};
 use crate::crypto::sealing::MasterKey;
 use crate::dashboard::admin::{self, CreatedAdmin};
 use crate::domain::issuer::Issuer;
@@ -28,6 +28,7 @@ use crate::time_util::{Millis, now_millis};
 
 pub struct Application {
     listener: TcpListener,
+    http_limits: HttpLimits,
     state: AppState,
     audit_writer: JoinHandle<()>,
     log_retention: LogRetention,
@@ -89,6 +90,7 @@ impl Application {
         };
         Ok(Self {
             listener,
+            http_limits: settings.http,
             state,
             audit_writer,
             log_retention: settings.log_retention,
@@ -122,12 +124,8 @@ impl Application {
             tokio::spawn(sync_quotas(self.state.token_issuer.clone())),
         ];
         let router = build_router(self.state);
-        let served = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let served =
+            crate::http::server::serve(self.listener, router, &self.http_limits, shutdown).await;
         for task in maintenance {
             task.abort();
         }

@@ -1,5 +1,7 @@
 //! Server settings: flags and environment variables (CONTRACT.md), validated once at start.
 
+pub mod http;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,6 +11,7 @@ use clap::{Args, ValueEnum};
 use crate::crypto::secret::Secret;
 use crate::domain::issuer::Issuer;
 use crate::rate_limit::{Limits, Rate};
+pub use http::{HttpArgs, HttpLimits};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -85,10 +88,14 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub log_limits: LogLimitArgs,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 /// Rate limits (`crate::rate_limit`): `COUNT/s`, `COUNT/min`, `COUNT/h`, or `off`.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Rate limits (COUNT/s, COUNT/min, COUNT/h or off)")]
 pub struct LimitArgs {
     /// Token requests from one source address (IPv6: one /64), successful or not.
     #[arg(long, env = "SIGNET_TOKEN_RATE_LIMIT_PER_ADDRESS", default_value_t = Limits::default().token_per_address)]
@@ -126,6 +133,7 @@ impl LimitArgs {
 
 /// How much of the audit log is kept.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Audit log")]
 pub struct LogLimitArgs {
     /// Audit events older than this many days are deleted.
     #[arg(long, env = "SIGNET_LOG_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
@@ -174,6 +182,7 @@ pub struct Settings {
     pub admin_password: Option<Secret>,
     pub limits: Limits,
     pub log_retention: LogRetention,
+    pub http: HttpLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -265,6 +274,7 @@ impl ServeArgs {
                 ),
                 max_events: self.log_limits.log_max_events,
             },
+            http: self.http.into(),
         })
     }
 }

@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the authorization server.
-    Serve(crate::config::ServeArgs),
+    Serve(Box<crate::config::ServeArgs>),
     /// Make an application's RSA key pair (and optionally a self-signed certificate).
     Keygen(keygen::KeygenArgs),
     /// Print a fresh Private Key JWT client assertion (RFC 7523).

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod health;
 pub mod management;
 pub mod rate_limit;
+pub mod server;
 pub mod token;
 
 use std::sync::Arc;

@@ -38,6 +38,16 @@ async fn method_not_allowed() -> Response {
     res
 }
 
+/// The answer to a token request whose body did not arrive in time (`server::body_timeout`).
+pub(in crate::http) fn request_timeout() -> Response {
+    let mut res = error_response(
+        OAuthError::invalid_request("The request body was not received in time"),
+        crate::time_util::now_millis(),
+    );
+    *res.status_mut() = StatusCode::REQUEST_TIMEOUT;
+    res
+}
+
 async fn token(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

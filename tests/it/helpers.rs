@@ -5,7 +5,7 @@
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use signet::app::Application;
-use signet::config::{LogFormat, MasterKeySource, Settings};
+use signet::config::{HttpLimits, LogFormat, MasterKeySource, Settings};
 use signet::crypto::sealing::MasterKey;
 use signet::crypto::secret::Secret;
 use signet::rate_limit::{Limits, Rate};
@@ -107,6 +107,7 @@ impl Database {
             admin_password: Some(Secret::new(ADMIN_PASSWORD.into())),
             limits: test_limits(),
             log_retention: Default::default(),
+            http: HttpLimits::default(),
         }
     }
 }

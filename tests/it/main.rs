@@ -9,6 +9,7 @@ mod credentials;
 mod dashboard;
 mod dashboard_browser;
 mod hostile;
+mod hostile_http;
 mod management;
 mod persistence;
 pub mod private_key_jwt;

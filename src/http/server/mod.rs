@@ -1,0 +1,253 @@
+//! The HTTP server: accepts connections and serves the router over HTTP/1.1 and HTTP/2 (h2c
+//! with prior knowledge) within [`HttpLimits`], until shutdown, then lets in-flight requests
+//! finish. `axum::serve` is not used because it has no timeouts and no connection caps: idle and
+//! slowly-writing sockets were held for as long as their clients liked.
+
+mod activity;
+mod body_timeout;
+mod caps;
+mod fd_limit;
+mod throttle;
+mod watched_io;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use axum::response::Response;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+use crate::config::HttpLimits;
+use activity::{Activity, WaitLimits};
+use body_timeout::BodyTimeouts;
+use caps::{ConnectionCaps, Refusal, Slot};
+use throttle::LogThrottle;
+use watched_io::WatchedIo;
+
+pub use fd_limit::raise_open_files_limit;
+
+/// How long to pause after `accept` fails for want of resources (descriptors, memory): the
+/// pending connection stays in the backlog, so retrying at once would only spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Serves `router` on `listener` until `shutdown` completes, then stops accepting and waits for
+/// the open connections to finish their requests (idle ones close at once; the timeouts bound
+/// the others).
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: &HttpLimits,
+    shutdown: impl Future<Output = ()> + Send,
+) -> io::Result<()> {
+    limits
+        .validate()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let open_files = raise_open_files_limit();
+    let max_connections = fd_limit::connection_ceiling(limits.max_connections, open_files);
+    if max_connections < limits.max_connections {
+        tracing::warn!(
+            asked = limits.max_connections,
+            max_connections,
+            open_files_limit = open_files,
+            "the connection cap is lowered to fit the open-files limit"
+        );
+    }
+    let caps = ConnectionCaps::new(max_connections, limits.max_connections_per_ip);
+    let builder = Arc::new(protocols(limits));
+    let wait = WaitLimits {
+        header: limits.header_timeout,
+        idle: limits.idle_timeout,
+    };
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        BodyTimeouts {
+            stall: limits.body_timeout,
+            deadline: limits.request_timeout,
+        },
+        body_timeout::cut_off_slow_bodies,
+    ));
+    let graceful = GracefulShutdown::new();
+    let mut refused = Refused::default();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                accept_failed(error, &mut refused.accept_errors).await;
+                continue;
+            }
+        };
+        match caps.admit(peer.ip()) {
+            Ok(slot) => {
+                let connection = Connection {
+                    peer,
+                    router: router.clone(),
+                    wait,
+                    _slot: slot,
+                };
+                tokio::spawn(connection.serve(stream, Arc::clone(&builder), graceful.watcher()));
+            }
+            Err(refusal) => {
+                // Accepted only to be closed: the client sees a failure at once instead of
+                // waiting in the backlog, and the server spends one descriptor for a moment.
+                drop(stream);
+                refused.log(refusal, &caps, limits);
+            }
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// HTTP/1.1 and HTTP/2, told apart by the HTTP/2 preface.
+fn protocols(limits: &HttpLimits) -> Builder<TokioExecutor> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    // No hyper header timeout for HTTP/1: it restarts whenever a connection goes idle, so it
+    // would cut kept-alive connections at the header timeout. `activity` applies both.
+    builder
+        .http1()
+        .header_read_timeout(None)
+        .max_buf_size(limits.max_header_bytes);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.http2_max_concurrent_streams)
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .max_pending_accept_reset_streams(limits.http2_max_pending_resets)
+        .keep_alive_interval(limits.http2_keepalive_interval)
+        .keep_alive_timeout(limits.http2_keepalive_timeout);
+    builder
+}
+
+struct Connection {
+    peer: SocketAddr,
+    router: Router,
+    wait: WaitLimits,
+    /// Holds the connection's place under the caps until the connection is gone.
+    _slot: Slot,
+}
+
+impl Connection {
+    async fn serve(
+        self,
+        stream: TcpStream,
+        builder: Arc<Builder<TokioExecutor>>,
+        graceful: Watcher,
+    ) {
+        let activity = Activity::new(self.wait);
+        let io = TokioIo::new(WatchedIo::new(stream, Arc::clone(&activity)));
+        let service = ConnectionService {
+            router: self.router,
+            peer: self.peer,
+            activity: Arc::clone(&activity),
+        };
+        let served = graceful.watch(builder.serve_connection(io, service));
+        tokio::select! {
+            result = served => {
+                if let Err(error) = result {
+                    tracing::debug!(peer = %self.peer, %error, "connection ended with an error");
+                }
+            }
+            // Dropped, the connection closes its socket without a word, as hyper's own header
+            // timeout does: no request is in progress to answer or to announce (HTTP/2 GOAWAY).
+            () = activity.expired() => {
+                tracing::debug!(peer = %self.peer, "closed a connection that kept signet waiting");
+            }
+        }
+    }
+}
+
+/// The router, as seen from one connection: each request learns its peer's address
+/// (`ConnectInfo`) and counts as activity on the connection.
+#[derive(Clone)]
+struct ConnectionService {
+    router: Router,
+    peer: SocketAddr,
+    activity: Arc<Activity>,
+}
+
+impl hyper::service::Service<Request<Incoming>> for ConnectionService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn call(&self, mut req: Request<Incoming>) -> Self::Future {
+        let in_progress = self.activity.request_started(req.version());
+        req.extensions_mut().insert(ConnectInfo(self.peer));
+        let router = self.router.clone();
+        Box::pin(async move {
+            let res = router.oneshot(req).await;
+            drop(in_progress);
+            res
+        })
+    }
+}
+
+async fn accept_failed(error: io::Error, throttle: &mut LogThrottle) {
+    // A connection reset before it was accepted says nothing about the server.
+    if matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::Interrupted
+    ) {
+        return;
+    }
+    if let Some(suppressed) = throttle.allow(Instant::now()) {
+        tracing::warn!(%error, suppressed, "cannot accept connections; retrying");
+    }
+    tokio::time::sleep(ACCEPT_BACKOFF).await;
+}
+
+/// Throttled warnings about refused connections, one kind apart from the other.
+#[derive(Default)]
+struct Refused {
+    accept_errors: LogThrottle,
+    over_total: LogThrottle,
+    over_source: LogThrottle,
+}
+
+impl Refused {
+    fn log(&mut self, refusal: Refusal, caps: &ConnectionCaps, limits: &HttpLimits) {
+        let now = Instant::now();
+        match refusal {
+            Refusal::Total => {
+                if let Some(suppressed) = self.over_total.allow(now) {
+                    tracing::warn!(
+                        open = caps.open_connections(),
+                        suppressed,
+                        "connection refused: the server holds as many connections as it may"
+                    );
+                }
+            }
+            Refusal::PerSource(source) => {
+                if let Some(suppressed) = self.over_source.allow(now) {
+                    tracing::warn!(
+                        %source,
+                        max = limits.max_connections_per_ip,
+                        suppressed,
+                        "connection refused: too many connections from one source"
+                    );
+                }
+            }
+        }
+    }
+}
