@@ -30,7 +30,7 @@ use signet::oauth::assertion::{self, AssertionAlg, CandidateKey, Expectations};
 use signet::oauth::cache::TokenCache;
 use signet::oauth::request::TokenParams;
 use signet::oauth::token::{ASSERTION_TYPE_JWT_BEARER, TokenIssuer, TokenRequest};
-use signet::rate_limit::{Limits, RateLimiters};
+use signet::rate_limit::{Limits, Period, Rate, RateLimiters};
 use signet::store::Store;
 
 const ISSUER: &str = "https://tenant.example/";
@@ -265,8 +265,12 @@ async fn sqlite_tenant(dir: &std::path::Path, client: &mut Client) -> TokenIssue
         store.clone(),
         TokenCache::new(store, tenant.master_key.clone()),
         audit,
-        // The server's defaults: the limits are on the measured path.
-        Arc::new(RateLimiters::new(&Limits::default())),
+        // The limits stay on the measured path, set where one client at full speed never
+        // meets them (by default one client id gets 1000 requests a second).
+        Arc::new(RateLimiters::new(&Limits {
+            token_per_client: Rate::per(1_000_000, Period::Second),
+            ..Limits::default()
+        })),
     )
 }
 
@@ -324,6 +328,53 @@ fn issue_end_to_end(c: &mut Criterion) {
     group.finish();
 }
 
+/// A refused `client_secret_post` request naming a known client (wrong secret) against one
+/// naming an unknown client: the two must cost the same, or the time of a refusal tells which
+/// client ids exist. Both are answered from the cache after the first request.
+fn refuse_secret(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut client = Client::new();
+    let issuer = runtime.block_on(sqlite_tenant(dir.path(), &mut client));
+    let known = runtime.block_on(async {
+        let mut conn = issuer.store.acquire().await.expect("a connection");
+        signet::store::tenant_settings::get(&mut conn, "bootstrap_client_id")
+            .await
+            .expect("read the bootstrap client id")
+            .expect("a bootstrap client")
+    });
+    let request = |client_id: &str| TokenRequest {
+        params: TokenParams {
+            grant_type: Some("client_credentials".into()),
+            audience: Some(AUDIENCE.into()),
+            client_id: Some(client_id.into()),
+            client_secret: Some("not-the-secret-of-this-client".into()),
+            ..TokenParams::default()
+        },
+        basic: None,
+        ip: Some(std::net::Ipv4Addr::LOCALHOST.into()),
+        user_agent: None,
+    };
+    let mut group = c.benchmark_group("refuse_secret");
+    for (name, client_id) in [
+        ("known_client", known.as_str()),
+        ("unknown_client", "UnknownClientId0123456789abcdefg"),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                runtime
+                    .block_on(issuer.issue(request(client_id), now() * 1000))
+                    .expect_err("the secret is wrong")
+            })
+        });
+    }
+    group.finish();
+}
+
 // The token path's pieces. Add a bench of a new piece to this list (it needs nothing but
 // `signet`'s public API and inputs built outside the timed loop).
 criterion_group!(
@@ -333,5 +384,6 @@ criterion_group!(
     parse_form,
     check_assertion,
     issue_end_to_end,
+    refuse_secret,
 );
 criterion_main!(token_path);

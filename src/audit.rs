@@ -8,15 +8,16 @@
 //!   bytes, and no row can fail the batch it is written in);
 //! - of identical failures from one address within [`AuditLimits::repeat_window`], the first
 //!   [`AuditLimits::written_before_counting`] are written as they come and the rest counted into
-//!   one more event at the end of the window (`details.repeats`), so a flood of failing
-//!   requests costs a few rows a second while an application retrying a few times shows
-//!   every attempt;
+//!   one more event at the end of the window (`details.repeats`); and of all failures from one
+//!   address, at most [`AuditLimits::written_per_address`] are written in a window, the rest
+//!   counted the same way. A flood of failing requests costs a few rows a second, however it
+//!   varies them, while an application retrying a few times shows every attempt;
 //! - the queue has a fixed length: when it is full an event is dropped and counted, and the
 //!   count is written as an event of its own ([`DROPPED`]) with the next batch;
 //! - a batch the database refuses is written again row by row, so a bad row loses only itself.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -67,6 +68,7 @@ const MAX_DETAILS_BYTES: usize = 2048;
 pub struct AuditLimits {
     pub repeat_window: Duration,
     pub written_before_counting: u64,
+    pub written_per_address: u64,
 }
 
 impl Default for AuditLimits {
@@ -74,6 +76,7 @@ impl Default for AuditLimits {
         Self {
             repeat_window: Duration::from_secs(10),
             written_before_counting: 10,
+            written_per_address: 100,
         }
     }
 }
@@ -125,7 +128,54 @@ impl OpenWindow {
 
 struct Repeats {
     hasher: RandomState,
+    /// Per identical failure.
     open: HashMap<u64, OpenWindow>,
+    /// Per address and kind: whatever the failures were.
+    sources: HashMap<u64, OpenWindow>,
+}
+
+/// What a window decided about one event.
+enum Verdict {
+    /// Write it; `ended` is the window it closed by arriving after its end, if any.
+    Write { ended: Option<Box<OpenWindow>> },
+    /// Counted into its window instead.
+    Counted,
+}
+
+/// Counts `event` into its window in `windows` (opening one if there is room), writing at most
+/// `limit` a window.
+fn count_into(
+    windows: &mut HashMap<u64, OpenWindow>,
+    key: u64,
+    event: &LogEvent,
+    now: Millis,
+    window: Millis,
+    limit: u64,
+) -> Verdict {
+    let room = windows.len() < MAX_OPEN_WINDOWS;
+    match windows.get_mut(&key) {
+        Some(open) if now < open.first.date + window => {
+            open.last_at = now;
+            if open.written < limit {
+                open.written += 1;
+                return Verdict::Write { ended: None };
+            }
+            open.repeats += 1;
+            Verdict::Counted
+        }
+        Some(open) => Verdict::Write {
+            ended: Some(Box::new(std::mem::replace(
+                open,
+                OpenWindow::new(event.clone(), now),
+            ))),
+        },
+        None if room => {
+            windows.insert(key, OpenWindow::new(event.clone(), now));
+            Verdict::Write { ended: None }
+        }
+        // Every window is taken: the event goes to the queue, whose bound then applies.
+        None => Verdict::Write { ended: None },
+    }
 }
 
 impl AuditLog {
@@ -143,6 +193,7 @@ impl AuditLog {
             repeats: Mutex::new(Repeats {
                 hasher: RandomState::new(),
                 open: HashMap::new(),
+                sources: HashMap::new(),
             }),
             limits,
         });
@@ -186,37 +237,44 @@ impl AuditLog {
         }
     }
 
-    /// `true` when the event must be written; `false` when it was counted as a repeat instead.
+    /// `true` when the event must be written; `false` when it was counted instead.
     fn absorb_repeat(&self, event: &LogEvent, now: Millis) -> bool {
         let window = self.limits.repeat_window.as_millis() as Millis;
-        let mut closed = None;
-        {
-            let mut repeats = self.repeats.lock().unwrap_or_else(|p| p.into_inner());
-            let key = repeat_key(&repeats.hasher, event);
-            let room = repeats.open.len() < MAX_OPEN_WINDOWS;
-            match repeats.open.get_mut(&key) {
-                Some(open) if now < open.first.date + window => {
-                    open.last_at = now;
-                    if open.written < self.limits.written_before_counting {
-                        open.written += 1;
-                        return true;
-                    }
-                    open.repeats += 1;
-                    return false;
-                }
-                Some(open) => {
-                    let expired = std::mem::replace(open, OpenWindow::new(event.clone(), now));
-                    closed = self.summary(expired, now);
-                }
-                None if room => {
-                    repeats
-                        .open
-                        .insert(key, OpenWindow::new(event.clone(), now));
-                }
-                None => {}
-            }
-        }
-        if let Some(summary) = closed {
+        let ended = {
+            let mut guard = self.repeats.lock().unwrap_or_else(|p| p.into_inner());
+            let repeats = &mut *guard;
+            let same = repeat_key(&repeats.hasher, event);
+            let source = source_key(&repeats.hasher, event);
+            let limits = self.limits;
+            let Verdict::Write { ended: same_ended } = count_into(
+                &mut repeats.open,
+                same,
+                event,
+                now,
+                window,
+                limits.written_before_counting,
+            ) else {
+                return false;
+            };
+            let Verdict::Write {
+                ended: source_ended,
+            } = count_into(
+                &mut repeats.sources,
+                source,
+                event,
+                now,
+                window,
+                limits.written_per_address,
+            )
+            else {
+                return false;
+            };
+            [
+                same_ended.and_then(|w| self.summary(*w, now)),
+                source_ended.and_then(|w| self.source_summary(*w, now)),
+            ]
+        };
+        for summary in ended.into_iter().flatten() {
             self.enqueue(summary);
         }
         true
@@ -245,24 +303,59 @@ impl AuditLog {
         Some(event)
     }
 
+    /// The event that reports how many failures from one address were counted rather than
+    /// written, whatever they were.
+    fn source_summary(&self, window: OpenWindow, now: Millis) -> Option<LogEvent> {
+        if window.repeats == 0 {
+            return None;
+        }
+        let first = window.first;
+        Some(LogEvent {
+            id: format!("log_{now:013}{}", random::base62(16)),
+            seq: self.seq.fetch_add(1, Ordering::Relaxed),
+            date: now,
+            description: format!(
+                "More failures from this address than the {} written per {} s",
+                self.limits.written_per_address,
+                self.limits.repeat_window.as_secs()
+            ),
+            client_id: None,
+            client_name: None,
+            audience: None,
+            scope: None,
+            user_agent: None,
+            details: json!({"repeats": {
+                "count": window.repeats,
+                "first": format_millis(first.date),
+                "last": format_millis(window.last_at),
+            }}),
+            ..first
+        })
+    }
+
     /// Writes the repeat counts of windows that ended before `now` (all of them with
     /// `everything`).
     fn close_expired_windows(&self, now: Millis, everything: bool) {
         let window = self.limits.repeat_window.as_millis() as Millis;
-        let expired: Vec<OpenWindow> = {
-            let mut repeats = self.repeats.lock().unwrap_or_else(|p| p.into_inner());
-            let keys: Vec<u64> = repeats
-                .open
+        let ended = |windows: &mut HashMap<u64, OpenWindow>| -> Vec<OpenWindow> {
+            let keys: Vec<u64> = windows
                 .iter()
                 .filter(|(_, w)| everything || now >= w.first.date + window)
                 .map(|(k, _)| *k)
                 .collect();
-            keys.iter().filter_map(|k| repeats.open.remove(k)).collect()
+            keys.iter().filter_map(|k| windows.remove(k)).collect()
         };
-        for w in expired {
-            if let Some(summary) = self.summary(w, now) {
-                self.enqueue(summary);
-            }
+        let (same, sources) = {
+            let mut repeats = self.repeats.lock().unwrap_or_else(|p| p.into_inner());
+            (ended(&mut repeats.open), ended(&mut repeats.sources))
+        };
+        let summaries = same.into_iter().filter_map(|w| self.summary(w, now)).chain(
+            sources
+                .into_iter()
+                .filter_map(|w| self.source_summary(w, now)),
+        );
+        for summary in summaries {
+            self.enqueue(summary);
         }
     }
 
@@ -291,18 +384,20 @@ fn aggregates(kind: &str) -> bool {
 
 /// Identical failures: same kind, address, client, audience, description and details.
 fn repeat_key(hasher: &RandomState, e: &LogEvent) -> u64 {
-    let mut h = hasher.build_hasher();
-    (
+    hasher.hash_one((
         &e.kind,
         &e.ip,
         &e.client_id,
         &e.audience,
         &e.description,
         &e.scope,
-    )
-        .hash(&mut h);
-    e.details.to_string().hash(&mut h);
-    h.finish()
+        e.details.to_string(),
+    ))
+}
+
+/// All failures of one kind from one address.
+fn source_key(hasher: &RandomState, e: &LogEvent) -> u64 {
+    hasher.hash_one(("source", &e.kind, &e.ip))
 }
 
 /// At most `max` characters, control characters replaced: what every stored field becomes.
@@ -441,6 +536,7 @@ mod tests {
         let limits = AuditLimits {
             repeat_window: Duration::from_secs(60),
             written_before_counting: 3,
+            written_per_address: 100,
         };
         let (log, writer) = AuditLog::spawn(store.clone(), limits);
         let now = now_millis();
@@ -496,6 +592,37 @@ mod tests {
             .collect();
         written.sort();
         assert_eq!(written, ["Audit events dropped: 1", "first", "last"]);
+    }
+
+    #[tokio::test]
+    async fn failures_from_one_address_are_counted_past_a_cap_however_they_vary() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        let limits = AuditLimits {
+            repeat_window: Duration::from_secs(60),
+            written_before_counting: 10,
+            written_per_address: 20,
+        };
+        let (log, writer) = AuditLog::spawn(store.clone(), limits);
+        let now = now_millis();
+        for i in 0..500 {
+            let mut e = failure("10.0.0.9", "unknown_client");
+            e.client_id = Some(format!("made-up-{i}"));
+            log.record(e, now + i);
+        }
+        log.record(failure("10.0.0.8", "unknown_client"), now);
+        drop(log);
+        writer.await.unwrap();
+        let written = events(&store).await;
+        // Twenty as they came, one counting the other 480, and the other address's one.
+        assert_eq!(written.len(), 22, "{written:#?}");
+        let summary = written
+            .iter()
+            .find(|e| e.details.get("repeats").is_some())
+            .expect("a summary event");
+        assert_eq!(summary.details["repeats"]["count"], 480);
+        assert_eq!(summary.ip.as_deref(), Some("10.0.0.9"));
+        assert_eq!(summary.kind, FAILURE);
+        assert_eq!(summary.client_id, None);
     }
 
     #[tokio::test]

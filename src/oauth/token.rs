@@ -395,7 +395,9 @@ impl TokenIssuer {
         }
     }
 
-    /// The per-client request limit, counted before the client is looked up.
+    /// The per-client request limit. Counted for clients that exist only: made-up ids can get
+    /// nothing anyway (the address limits bound them), and a state per made-up id would let a
+    /// flood of them fill memory.
     fn admit_client(&self, client_id: &str) -> Result<(), OAuthError> {
         self.limits
             .token_per_client
@@ -412,11 +414,11 @@ impl TokenIssuer {
         attempt: &mut Attempt,
     ) -> Result<Arc<CachedClient>, OAuthError> {
         let fail = |reason: &'static str| OAuthError::InvalidClient { reason, basic };
-        self.admit_client(client_id)?;
         let client = self
             .known_client(client_id)
             .await?
             .ok_or_else(|| fail("unknown_client"))?;
+        self.admit_client(client_id)?;
         attempt.client_name = Some(client.client.name.clone());
         // Secret methods are interchangeable (post and basic carry the same secret); a client on
         // Private Key JWT or `none` cannot use its secret at all.
@@ -460,7 +462,6 @@ impl TokenIssuer {
         let claimed = unverified.issuer_claim();
         // The event belongs to the application whose key the assertion claims to be signed with.
         attempt.client_id = Some(claimed.to_owned());
-        self.admit_client(claimed)?;
         if body_client_id.is_some_and(|id| id != claimed) {
             return Err(OAuthError::InvalidClient {
                 reason: "client_id_mismatch",
@@ -474,6 +475,7 @@ impl TokenIssuer {
                 reason: "unknown_client",
                 basic: false,
             })?;
+        self.admit_client(claimed)?;
         attempt.client_name = Some(client.client.name.clone());
         if !client.client.uses_private_key_jwt() {
             return Err(OAuthError::InvalidClient {

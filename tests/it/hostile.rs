@@ -1374,3 +1374,199 @@ async fn audit_fields_are_cut_to_their_size(db: Db) {
         event.to_string().len()
     );
 }
+
+// ---- No secret in any log line -------------------------------------------------------------
+
+/// The real binary, at the most verbose level, with every way a secret can arrive: none of
+/// them appears in anything it prints, but for the secrets it prints once on purpose at first
+/// start (here none: they are configured).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_reaches_the_log_at_any_level() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let bootstrap_secret = "bootstrap-secret-that-must-never-be-logged";
+    let admin_password = "admin-password-that-must-never-be-logged";
+    let master_key = signet::crypto::sealing::MasterKey::generate_base64();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_signet"))
+        .arg("serve")
+        .env("SIGNET_LISTEN", "127.0.0.1:0")
+        .env(
+            "SIGNET_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("s.db").display()),
+        )
+        .env("SIGNET_BOOTSTRAP_CLIENT_ID", "log-check-bootstrap")
+        .env("SIGNET_BOOTSTRAP_CLIENT_SECRET", bootstrap_secret)
+        .env("SIGNET_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("SIGNET_ADMIN_PASSWORD", admin_password)
+        .env("SIGNET_MASTER_KEY", &master_key)
+        .env("SIGNET_LOG_FORMAT", "json")
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    for stream in [
+        Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stdout.take().unwrap()),
+    ] {
+        let tx = lines_tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    drop(lines_tx);
+    let mut printed = Vec::new();
+    let base = loop {
+        let line = lines_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server starts and says where it listens");
+        printed.push(line.clone());
+        if let Ok(event) = serde_json::from_str::<Value>(&line)
+            && event["message"] == "signet is listening"
+        {
+            break format!("http://{}", event["address"].as_str().unwrap());
+        }
+    };
+    let issuer = format!("{base}/");
+    let http = browser_like();
+    let token_url = format!("{base}/oauth/token");
+    let mgmt_audience = format!("{issuer}api/v2/");
+
+    // A Management token (itself a secret), then an application with a chosen secret.
+    let res = http
+        .post(&token_url)
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "log-check-bootstrap"),
+            ("client_secret", bootstrap_secret),
+            ("audience", mgmt_audience.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let mgmt = json_of(res).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let app_secret = "application-secret-that-must-never-be-logged";
+    let res = http
+        .post(format!("{base}/api/v2/clients"))
+        .bearer_auth(&mgmt)
+        .json(&json!({"name": "logged", "client_secret": app_secret,
+            "client_authentication_methods": {"private_key_jwt": {"credentials": [
+                {"credential_type": "public_key", "pem": PUB_2048, "alg": "RS256"}]}}}))
+        .send()
+        .await
+        .unwrap();
+    let pkj = json_of(res).await["client_id"].as_str().unwrap().to_owned();
+    // The secret in every place a caller may put it, right and wrong.
+    let basic = STANDARD.encode(format!("log-check-bootstrap:{bootstrap_secret}"));
+    let _ = http
+        .post(&token_url)
+        .header("authorization", format!("Basic {basic}"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("audience", mgmt_audience.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let _ = http
+        .post(format!("{token_url}?client_secret={bootstrap_secret}"))
+        .json(
+            &json!({"grant_type": "client_credentials", "client_id": "log-check-bootstrap",
+            "client_secret": format!("{bootstrap_secret}-wrong"), "audience": mgmt_audience}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let now = now();
+    let assertion = sign(
+        KEY_2048,
+        &json!({"alg": "RS256"}),
+        &json!({"iss": pkj, "sub": pkj, "aud": issuer, "iat": now, "exp": now + 60,
+            "jti": "log-check-jti"}),
+    );
+    let _ = http
+        .post(&token_url)
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", assertion.as_str()),
+            ("audience", mgmt_audience.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    // The dashboard: the password, and the session cookie it buys.
+    let page = http
+        .get(format!("{base}/dashboard/login"))
+        .send()
+        .await
+        .unwrap();
+    let csrf = crate::dashboard::csrf_of(&page.text().await.unwrap());
+    let res = http
+        .post(format!("{base}/dashboard/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", ADMIN_EMAIL),
+            ("password", admin_password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("signet_session="))
+        .expect("a session cookie");
+    let session = cookie["signet_session=".len()..]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let _ = http
+        .get(format!("{base}/dashboard/applications"))
+        .send()
+        .await
+        .unwrap();
+
+    // Stop it (the whole log, shutdown included), then read everything it printed.
+    terminate(&mut child);
+    let _ = child.wait();
+    printed.extend(lines_rx.iter());
+    let all = printed.join("\n");
+    assert!(
+        all.len() > 10_000,
+        "trace logging was on ({} bytes)",
+        all.len()
+    );
+    let assertion_signature = assertion.rsplit('.').next().unwrap();
+    for (what, secret) in [
+        ("the bootstrap secret", bootstrap_secret),
+        ("the administrator password", admin_password),
+        ("the master key", master_key.as_str()),
+        ("an application secret", app_secret),
+        ("a Management access token", mgmt.as_str()),
+        ("HTTP Basic credentials", basic.as_str()),
+        ("a client assertion", assertion_signature),
+        ("a session cookie", session.as_str()),
+    ] {
+        assert!(!all.contains(secret), "{what} is in the log");
+    }
+}
+
+/// SIGTERM through `kill(1)`: graceful shutdown, so the shutdown's own lines are read too.
+fn terminate(child: &mut std::process::Child) {
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+}

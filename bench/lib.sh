@@ -1,0 +1,84 @@
+# Shell functions the bench scripts share; sourced, never run. They use and set these globals:
+# S (the server's base URL), SERVER_PID, WORK (a temp dir), MGMT (a Management API token).
+# Each script defines die() before sourcing this file.
+
+# need_package COMMAND PACKAGE: installs the Debian package when the command is missing.
+need_package() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  echo "== installing $2"
+  local sudo=""
+  if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then sudo="sudo"; fi
+  $sudo apt-get install -y -qq "$2" >/dev/null 2>&1 \
+    || { $sudo apt-get update -qq && $sudo apt-get install -y -qq "$2" >/dev/null; } \
+    || die "could not install $2"
+}
+
+# free_port: prints a loopback port nothing listens on.
+free_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$(( 20000 + RANDOM % 40000 ))
+    # Nothing answers there, so nothing listens (a race with another program is caught
+    # when the server fails to bind).
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  die "no free loopback port found"
+}
+
+# wait_until_up LOG-FILE: waits for $S/healthz, or dies with the end of the log.
+wait_until_up() {
+  for _ in $(seq 1 300); do
+    if curl -fsS --max-time 2 "$S/healthz" >/dev/null 2>&1; then
+      return 0
+    fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      tail -n 30 "$1" >&2
+      die "the server exited during start (log: $1)"
+    fi
+    sleep 0.1
+  done
+  tail -n 30 "$1" >&2
+  die "the server did not answer /healthz within 30 s (log: $1)"
+}
+
+# stop_server: SIGTERM, up to 10 s to finish, then SIGKILL.
+stop_server() {
+  if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=""
+}
+
+# management_token CLIENT-ID SECRET ISSUER: sets MGMT.
+management_token() {
+  local status body="$WORK/mgmt-token.json"
+  status="$(curl -sS --max-time 10 -o "$body" -w '%{http_code}' "$S/oauth/token" \
+    --data-urlencode grant_type=client_credentials \
+    --data-urlencode "client_id=$1" \
+    --data-urlencode "client_secret=$2" \
+    --data-urlencode "audience=${3}api/v2/")" || die "management token: request failed"
+  [ "$status" = 200 ] || die "management token: $status $(cat "$body")"
+  MGMT="$(jq -r .access_token "$body")"
+}
+
+# api METHOD PATH [JSON]: a Management API call that must succeed; prints the response body.
+api() {
+  local body status
+  body="$(mktemp "$WORK/api.XXXXXX")"
+  status="$(curl -sS --max-time 10 -o "$body" -w '%{http_code}' -X "$1" "$S$2" \
+    -H "Authorization: Bearer $MGMT" -H 'Content-Type: application/json' \
+    ${3:+--data-binary "$3"})" || die "$1 $2: request failed"
+  case "$status" in
+    2??) cat "$body" ;;
+    *) echo "$(basename "$0"): $1 $2 answered $status: $(cat "$body")" >&2; exit 1 ;;
+  esac
+}
