@@ -22,8 +22,13 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use signet::audit::{AuditLimits, AuditLog};
 use signet::crypto::jwt::{Compact, b64url, b64url_decode};
 use signet::crypto::sealing::MasterKey;
+use signet::crypto::secret::Secret;
 use signet::crypto::signing::SigningKey;
+use signet::domain::client_change::{NewClient, NewClientAuth};
+use signet::domain::credential::CredentialUpload;
+use signet::domain::grant::NewGrant;
 use signet::domain::issuer::Issuer;
+use signet::domain::resource_server::{NewResourceServer, ScopeDefinition};
 use signet::management::{Tenant, bootstrap, clients, grants, resource_servers};
 use signet::oauth::access_token::AccessClaims;
 use signet::oauth::assertion::{self, AssertionAlg, CandidateKey, Expectations};
@@ -207,11 +212,6 @@ fn check_assertion(c: &mut Criterion) {
     group.finish();
 }
 
-/// A Management API request body, as the HTTP layer would have parsed it.
-fn body<T: serde::de::DeserializeOwned>(json: serde_json::Value) -> T {
-    serde_json::from_value(json).expect("a valid request body")
-}
-
 /// A tenant on a fresh SQLite database with one application (one RS256 credential from
 /// `client`'s key) granted one scope on one API, and the token issuer the server would build.
 async fn sqlite_tenant(dir: &std::path::Path, client: &mut Client) -> TokenIssuer {
@@ -230,19 +230,27 @@ async fn sqlite_tenant(dir: &std::path::Path, client: &mut Client) -> TokenIssue
         .expect("bootstrap");
     resource_servers::create(
         &tenant,
-        body(serde_json::json!({"identifier": AUDIENCE, "scopes": [{"value": "read:invoices"}]})),
+        NewResourceServer {
+            identifier: AUDIENCE.into(),
+            scopes: vec![ScopeDefinition {
+                value: "read:invoices".into(),
+                description: String::new(),
+            }],
+            ..NewResourceServer::default()
+        },
         now_ms,
     )
     .await
     .expect("create the API");
     let (created, _) = clients::create(
         &tenant,
-        body(serde_json::json!({
-            "name": "Bench worker", "app_type": "non_interactive",
-            "client_authentication_methods": {"private_key_jwt": {"credentials": [
-                {"credential_type": "public_key", "pem": client.public_key_pem(), "alg": "RS256"}
-            ]}}
-        })),
+        NewClient {
+            name: "Bench worker".into(),
+            auth: NewClientAuth::PrivateKeyJwt(vec![CredentialUpload::of_pem(
+                client.public_key_pem(),
+            )]),
+            ..NewClient::default()
+        },
         now_ms,
     )
     .await
@@ -250,14 +258,20 @@ async fn sqlite_tenant(dir: &std::path::Path, client: &mut Client) -> TokenIssue
     client.client_id = created.client_id.clone();
     grants::create(
         &tenant,
-        body(serde_json::json!({
-            "client_id": created.client_id, "audience": AUDIENCE, "scope": ["read:invoices"]
-        })),
+        NewGrant {
+            client_id: created.client_id.clone(),
+            audience: AUDIENCE.into(),
+            scope: vec!["read:invoices".into()],
+        },
         now_ms,
     )
     .await
     .expect("create the grant");
-    let (audit, _writer) = AuditLog::spawn(store.clone(), AuditLimits::default());
+    let (audit, _writer) = AuditLog::spawn(
+        store.clone(),
+        AuditLimits::default(),
+        signet::clock::system(),
+    );
     TokenIssuer::new(
         tenant.issuer.clone(),
         false,
@@ -293,7 +307,7 @@ fn issue_end_to_end(c: &mut Criterion) {
             grant_type: Some("client_credentials".into()),
             audience: Some(AUDIENCE.into()),
             client_assertion_type: Some(ASSERTION_TYPE_JWT_BEARER.into()),
-            client_assertion: Some(assertion),
+            client_assertion: Some(Secret::new(assertion)),
             ..TokenParams::default()
         },
         basic: None,
@@ -352,7 +366,7 @@ fn refuse_secret(c: &mut Criterion) {
             grant_type: Some("client_credentials".into()),
             audience: Some(AUDIENCE.into()),
             client_id: Some(client_id.into()),
-            client_secret: Some("not-the-secret-of-this-client".into()),
+            client_secret: Some(Secret::new("not-the-secret-of-this-client".into())),
             ..TokenParams::default()
         },
         basic: None,

@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::audit::{AuditLimits, AuditLog};
+use crate::clock::SharedClock;
 use crate::config::{HttpLimits, LogRetention, MasterKeySource, Settings};
 use crate::crypto::sealing::MasterKey;
 use crate::dashboard::admin::{self, CreatedAdmin};
@@ -24,7 +25,7 @@ use crate::oauth::cache::TokenCache;
 use crate::oauth::token::TokenIssuer;
 use crate::rate_limit::RateLimiters;
 use crate::store::Store;
-use crate::time_util::{Millis, now_millis};
+use crate::time_util::Millis;
 
 pub struct Application {
     listener: TcpListener,
@@ -40,6 +41,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, crate::clock::system()).await
+    }
+
+    /// As [`Application::build`], reading the time from `clock` (tests move it by hand).
+    pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let master_key = load_master_key(&settings.master_key)?;
         let listener = TcpListener::bind(settings.listen)
             .await
@@ -57,19 +63,22 @@ impl Application {
             master_key: Arc::new(master_key),
             issuer: issuer.clone(),
         };
-        let booted = bootstrap::run(&tenant, settings.bootstrap.as_ref(), now_millis())
+        let booted = bootstrap::run(&tenant, settings.bootstrap.as_ref(), clock.now())
             .await
             .context("cannot prepare the tenant")?;
+        let hashing = Arc::new(admin::Hashing::default());
         let created_admin = admin::ensure(
             &tenant.store,
+            &hashing,
             &settings.admin_email,
             settings.admin_password.as_ref(),
-            now_millis(),
+            clock.now(),
         )
         .await
         .context("cannot prepare the dashboard administrator")?;
         let keys = Arc::new(booted.keys);
-        let (audit, audit_writer) = AuditLog::spawn(tenant.store.clone(), AuditLimits::default());
+        let (audit, audit_writer) =
+            AuditLog::spawn(tenant.store.clone(), AuditLimits::default(), clock.clone());
         let limits = Arc::new(RateLimiters::new(&settings.limits));
         let state = AppState {
             token_issuer: Arc::new(TokenIssuer::new(
@@ -82,6 +91,8 @@ impl Application {
                 limits.clone(),
             )),
             limits,
+            hashing,
+            clock,
             management_audience: issuer.management_audience(),
             discovery_document: Arc::new(discovery::document(&issuer)),
             jwks: Arc::new(keys.jwks()),
@@ -118,10 +129,17 @@ impl Application {
         let store = self.state.tenant.store.clone();
         let maintenance = [
             tokio::spawn(watch_changes(store.clone())),
-            tokio::spawn(prune_expired(store.clone(), self.log_retention)),
+            tokio::spawn(prune_expired(
+                store.clone(),
+                self.log_retention,
+                self.state.clock.clone(),
+            )),
             tokio::spawn(checkpoint_wal(store.clone())),
             tokio::spawn(limit_housekeeping(self.state.limits.clone())),
-            tokio::spawn(sync_quotas(self.state.token_issuer.clone())),
+            tokio::spawn(sync_quotas(
+                self.state.token_issuer.clone(),
+                self.state.clock.clone(),
+            )),
         ];
         let router = build_router(self.state);
         let served =
@@ -178,12 +196,12 @@ async fn limit_housekeeping(limits: Arc<RateLimiters>) {
 }
 
 /// Token quota counts are shared with the other instances about once a second.
-async fn sync_quotas(issuer: Arc<TokenIssuer>) {
+async fn sync_quotas(issuer: Arc<TokenIssuer>, clock: SharedClock) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = issuer.quotas.sync(now_millis()).await {
+        if let Err(e) = issuer.quotas.sync(clock.now()).await {
             tracing::warn!(error = %e, "could not share the token quota counts");
         }
     }
@@ -195,12 +213,12 @@ const QUOTA_USAGE_KEPT: Millis = 2 * 86_400_000;
 /// Removes used assertion ids past their expiry, audit events past the retention (by age, and
 /// beyond the most kept) and ended quota windows, in small batches, off the request path:
 /// no table grows without bound.
-async fn prune_expired(store: Store, retention: LogRetention) {
+async fn prune_expired(store: Store, retention: LogRetention, clock: SharedClock) {
     let mut tick = tokio::time::interval(Duration::from_secs(30));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let now = now_millis();
+        let now = clock.now();
         prune_in_batches(&store, Prunable::UsedJtis { now }).await;
         let by_age = now - retention.max_age.as_millis() as i64;
         let by_count =

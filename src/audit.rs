@@ -26,10 +26,11 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::clock::SharedClock;
 use crate::crypto::random;
 use crate::store::Store;
 use crate::store::logs::{self, LogEvent};
-use crate::time_util::{Millis, format_millis, now_millis};
+use crate::time_util::{Millis, format_millis};
 
 const QUEUE: usize = 16 * 1024;
 const BATCH: usize = 512;
@@ -104,6 +105,7 @@ pub struct AuditLog {
     dropped_total: Arc<AtomicU64>,
     repeats: Mutex<Repeats>,
     limits: AuditLimits,
+    clock: SharedClock,
 }
 
 /// A failure seen in a window: the first event, how many were written, and how many counted
@@ -181,7 +183,11 @@ fn count_into(
 impl AuditLog {
     /// Starts the writer (it ends once every `AuditLog` handle is dropped and the queue is
     /// empty) and the task that closes repeat windows.
-    pub fn spawn(store: Store, limits: AuditLimits) -> (Arc<Self>, JoinHandle<()>) {
+    pub fn spawn(
+        store: Store,
+        limits: AuditLimits,
+        clock: SharedClock,
+    ) -> (Arc<Self>, JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(QUEUE);
         let dropped = Arc::new(AtomicU64::new(0));
         let dropped_total = Arc::new(AtomicU64::new(0));
@@ -196,8 +202,9 @@ impl AuditLog {
                 sources: HashMap::new(),
             }),
             limits,
+            clock: clock.clone(),
         });
-        let handle = tokio::spawn(write_batches(store, rx, dropped, dropped_total));
+        let handle = tokio::spawn(write_batches(store, rx, dropped, dropped_total, clock));
         tokio::spawn(close_windows(Arc::downgrade(&log)));
         (log, handle)
     }
@@ -372,7 +379,7 @@ impl AuditLog {
 impl Drop for AuditLog {
     /// The last handle is going (shutdown): the open windows' counts go to the writer too.
     fn drop(&mut self) {
-        self.close_expired_windows(now_millis(), true);
+        self.close_expired_windows(self.clock.now(), true);
     }
 }
 
@@ -417,7 +424,7 @@ async fn close_windows(log: Weak<AuditLog>) {
     loop {
         tick.tick().await;
         let Some(log) = log.upgrade() else { return };
-        log.close_expired_windows(now_millis(), false);
+        log.close_expired_windows(log.clock.now(), false);
     }
 }
 
@@ -426,6 +433,7 @@ async fn write_batches(
     mut rx: mpsc::Receiver<LogEvent>,
     dropped: Arc<AtomicU64>,
     dropped_total: Arc<AtomicU64>,
+    clock: SharedClock,
 ) {
     let mut batch = Vec::with_capacity(BATCH + 1);
     let mut seq = 0;
@@ -435,7 +443,7 @@ async fn write_batches(
         let lost_before = dropped.swap(0, Ordering::Relaxed);
         if lost_before > 0 {
             seq += 1;
-            batch.push(dropped_event(lost_before, seq, now_millis()));
+            batch.push(dropped_event(lost_before, seq, clock.now()));
         }
         if batch.is_empty() {
             break;
@@ -502,6 +510,7 @@ async fn write(store: &Store, batch: &[LogEvent]) -> Result<(), crate::store::St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time_util::now_millis;
 
     fn failure(ip: &str, reason: &str) -> Entry {
         Entry {
@@ -538,7 +547,7 @@ mod tests {
             written_before_counting: 3,
             written_per_address: 100,
         };
-        let (log, writer) = AuditLog::spawn(store.clone(), limits);
+        let (log, writer) = AuditLog::spawn(store.clone(), limits, crate::clock::system());
         let now = now_millis();
         for i in 0..1000 {
             log.record(failure("10.0.0.1", "bad_client_secret"), now + i);
@@ -571,7 +580,11 @@ mod tests {
         .execute(store.pool())
         .await
         .unwrap();
-        let (log, writer) = AuditLog::spawn(store.clone(), AuditLimits::default());
+        let (log, writer) = AuditLog::spawn(
+            store.clone(),
+            AuditLimits::default(),
+            crate::clock::system(),
+        );
         let now = now_millis();
         for description in ["first", "poison", "last"] {
             log.record(
@@ -602,7 +615,7 @@ mod tests {
             written_before_counting: 10,
             written_per_address: 20,
         };
-        let (log, writer) = AuditLog::spawn(store.clone(), limits);
+        let (log, writer) = AuditLog::spawn(store.clone(), limits, crate::clock::system());
         let now = now_millis();
         for i in 0..500 {
             let mut e = failure("10.0.0.9", "unknown_client");
@@ -628,7 +641,11 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_drops_and_counts_instead_of_buffering() {
         let (store, _dir) = crate::store::temp_sqlite().await;
-        let (log, writer) = AuditLog::spawn(store.clone(), AuditLimits::default());
+        let (log, writer) = AuditLog::spawn(
+            store.clone(),
+            AuditLimits::default(),
+            crate::clock::system(),
+        );
         let now = now_millis();
         // Successes are never aggregated: each needs a place in the queue, and the writer
         // (a task on this test's runtime) cannot run while this loop holds the thread.

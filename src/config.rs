@@ -54,7 +54,7 @@ pub struct ServeArgs {
         hide = true,
         hide_env_values = true
     )]
-    pub bootstrap_client_secret: Option<String>,
+    pub bootstrap_client_secret: Option<Secret>,
 
     /// The dashboard administrator's email.
     #[arg(
@@ -72,11 +72,11 @@ pub struct ServeArgs {
         hide = true,
         hide_env_values = true
     )]
-    pub admin_password: Option<String>,
+    pub admin_password: Option<Secret>,
 
     /// Base64 of 32 bytes; encrypts secrets and signing keys at rest.
     #[arg(long, env = "SIGNET_MASTER_KEY", hide = true, hide_env_values = true)]
-    pub master_key: Option<String>,
+    pub master_key: Option<Secret>,
 
     /// Where the master key is kept when SIGNET_MASTER_KEY is not set. Default: `signet.key`
     /// beside the SQLite file (in the working directory for PostgreSQL).
@@ -232,18 +232,18 @@ impl ServeArgs {
             (None, None) => None,
             (Some(id), Some(secret)) => {
                 crate::domain::client::validate_client_id(&id).map_err(ConfigError::BootstrapId)?;
-                if !(16..=256).contains(&secret.len())
-                    || !secret.bytes().all(|b| b.is_ascii_graphic())
+                let text = secret.expose();
+                if !(16..=256).contains(&text.len()) || !text.bytes().all(|b| b.is_ascii_graphic())
                 {
                     return Err(ConfigError::BootstrapSecret);
                 }
-                Some((id, Secret::new(secret)))
+                Some((id, secret))
             }
             _ => return Err(ConfigError::BootstrapHalf),
         };
 
         let master_key = match (self.master_key, self.master_key_file) {
-            (Some(inline), _) => MasterKeySource::Inline(Secret::new(inline)),
+            (Some(inline), _) => MasterKeySource::Inline(inline),
             (None, Some(path)) => MasterKeySource::File(path),
             (None, None) => MasterKeySource::File(match &sqlite_path {
                 Some(db) => db.with_file_name("signet.key"),
@@ -254,7 +254,7 @@ impl ServeArgs {
         crate::dashboard::admin::validate_email(&self.admin_email)
             .map_err(ConfigError::AdminEmail)?;
         if let Some(p) = &self.admin_password {
-            crate::dashboard::password::validate(p).map_err(ConfigError::AdminPassword)?;
+            crate::dashboard::password::validate(p.expose()).map_err(ConfigError::AdminPassword)?;
         }
 
         Ok(Settings {
@@ -266,7 +266,7 @@ impl ServeArgs {
             bootstrap,
             master_key,
             admin_email: self.admin_email,
-            admin_password: self.admin_password.map(Secret::new),
+            admin_password: self.admin_password,
             limits: self.limits.limits(),
             log_retention: LogRetention {
                 max_age: Duration::from_secs(

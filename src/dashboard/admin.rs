@@ -36,35 +36,50 @@ const MAX_WAITING: usize = 32;
 /// ... and none waits longer than this.
 const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHING_AT_ONCE);
-static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// The turns at Argon2 of one server (BEHAVIOUR C.6): a bounded number at once, a bounded,
+/// time-limited queue for the rest.
+#[derive(Debug)]
+pub struct Hashing {
+    turns: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+}
 
-/// Runs `work` (an Argon2 hash or check) when a turn is free; `None` when the queue is full or
-/// the wait too long.
-async fn with_hashing_turn<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
-    use std::sync::atomic::Ordering;
-    if WAITING.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING {
-        WAITING.fetch_sub(1, Ordering::AcqRel);
-        return None;
+impl Default for Hashing {
+    fn default() -> Self {
+        Self {
+            turns: tokio::sync::Semaphore::new(HASHING_AT_ONCE),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+        }
     }
-    let turn = tokio::time::timeout(MAX_WAIT, HASHING.acquire()).await;
-    WAITING.fetch_sub(1, Ordering::AcqRel);
-    let _turn = turn.ok()?.ok()?;
-    tokio::task::spawn_blocking(work).await.ok()
 }
 
-async fn hash_blocking(password: String) -> Result<String, DashboardError> {
-    with_hashing_turn(move || password::hash(&password))
-        .await
-        .ok_or_else(|| DashboardError::Hashing("no hashing turn became free".into()))?
-        .map_err(DashboardError::Hashing)
-}
+impl Hashing {
+    /// Runs `work` (an Argon2 hash or check) when a turn is free; `None` when the queue is full
+    /// or the wait too long.
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        use std::sync::atomic::Ordering;
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        let turn = tokio::time::timeout(MAX_WAIT, self.turns.acquire()).await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let _turn = turn.ok()?.ok()?;
+        tokio::task::spawn_blocking(work).await.ok()
+    }
 
-/// `None` when no turn was free (the caller answers "busy"), else whether it matched.
-async fn verify_blocking(password: String, phc: String) -> Option<bool> {
-    with_hashing_turn(move || password::verify(&password, &phc)).await
+    async fn hash(&self, password: Secret) -> Result<String, DashboardError> {
+        self.run(move || password::hash(password.expose()))
+            .await
+            .ok_or_else(|| DashboardError::Hashing("no hashing turn became free".into()))?
+            .map_err(DashboardError::Hashing)
+    }
+
+    /// `None` when no turn was free (the caller answers "busy"), else whether it matched.
+    async fn verify(&self, password: Secret, phc: String) -> Option<bool> {
+        self.run(move || password::verify(password.expose(), &phc))
+            .await
+    }
 }
 
 /// With a configured password: that administrator exists with exactly that password. Without:
@@ -72,6 +87,7 @@ async fn verify_blocking(password: String, phc: String) -> Option<bool> {
 /// once) and left alone afterwards. Safe when several servers start at once.
 pub async fn ensure(
     store: &Store,
+    hashing: &Hashing,
     email: &str,
     configured: Option<&Secret>,
     now: Millis,
@@ -87,12 +103,11 @@ pub async fn ensure(
                 store::admins::get(&mut conn, email).await?
             };
             if let Some(row) = existing
-                && verify_blocking(wanted.expose().to_owned(), row.password_hash).await
-                    == Some(true)
+                && hashing.verify(wanted.clone(), row.password_hash).await == Some(true)
             {
                 return Ok(None);
             }
-            let phc = hash_blocking(wanted.expose().to_owned()).await?;
+            let phc = hashing.hash(wanted.clone()).await?;
             let mut conn = store.acquire().await?;
             store::admins::set_password(&mut conn, email, &phc, now).await?;
             // A new password ends every session opened with the old one.
@@ -107,7 +122,7 @@ pub async fn ensure(
                 return Ok(None);
             }
             let generated = password::generate();
-            let phc = hash_blocking(generated.expose().to_owned()).await?;
+            let phc = hashing.hash(generated.clone()).await?;
             let created =
                 store::admins::insert_if_absent(&mut *store.acquire().await?, email, &phc, now)
                     .await?;
@@ -142,8 +157,9 @@ pub struct NewSession {
 /// answer nor its timing tells which emails exist.
 pub async fn login(
     store: &Store,
+    hashing: &Hashing,
     email: &str,
-    password_given: &str,
+    password_given: &Secret,
     now: Millis,
 ) -> Result<NewSession, LoginError> {
     let email = email.trim();
@@ -178,7 +194,8 @@ pub async fn login(
         Some(row) => (row.password_hash, Some(row.email)),
         None => (password::decoy_hash().to_owned(), None),
     };
-    let matched = verify_blocking(password_given.to_owned(), phc)
+    let matched = hashing
+        .verify(password_given.clone(), phc)
         .await
         .ok_or(LoginError::Busy)?;
     let Some(admin_email) = known.filter(|_| matched) else {

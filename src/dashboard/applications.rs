@@ -4,10 +4,9 @@
 
 use crate::domain::Invalid;
 use crate::domain::client::{Client, TokenEndpointAuthMethod};
-use crate::domain::credential::{Credential, MAX_PER_CLIENT, NewCredential};
-use crate::management::clients::{
-    self, CredentialRef, PatchAuthMethods, PatchPrivateKeyJwt, UpdateClient,
-};
+use crate::domain::client_change::{AuthMethodChange, ClientPatch};
+use crate::domain::credential::{Credential, CredentialUpload, MAX_PER_CLIENT};
+use crate::management::clients;
 use crate::management::{ManagementError, Tenant, credentials};
 use crate::time_util::Millis;
 
@@ -53,15 +52,10 @@ pub enum MethodOutcome {
     NeedsCredential,
 }
 
-fn associate(ids: Vec<String>) -> UpdateClient {
-    UpdateClient {
-        token_endpoint_auth_method: Some(None),
-        client_authentication_methods: Some(Some(PatchAuthMethods {
-            private_key_jwt: PatchPrivateKeyJwt {
-                credentials: ids.into_iter().map(|id| CredentialRef { id }).collect(),
-            },
-        })),
-        ..UpdateClient::default()
+fn change(auth: AuthMethodChange) -> ClientPatch {
+    ClientPatch {
+        auth,
+        ..ClientPatch::default()
     }
 }
 
@@ -76,12 +70,10 @@ pub async fn set_method(
         return Ok(MethodOutcome::Unchanged);
     }
     let update = match choice {
-        AuthChoice::Secret(method) => UpdateClient {
-            token_endpoint_auth_method: Some(Some(method)),
-            // Leaving Private Key JWT needs the explicit null (SPEC A.2).
-            client_authentication_methods: client.uses_private_key_jwt().then_some(None),
-            ..UpdateClient::default()
-        },
+        AuthChoice::Secret(method) if client.uses_private_key_jwt() => {
+            change(AuthMethodChange::LeavePrivateKeyJwt(method))
+        }
+        AuthChoice::Secret(method) => change(AuthMethodChange::SetMethod(method)),
         AuthChoice::PrivateKeyJwt => {
             let usable: Vec<String> = credentials::list(tenant, client_id)
                 .await?
@@ -93,7 +85,7 @@ pub async fn set_method(
             if usable.is_empty() {
                 return Ok(MethodOutcome::NeedsCredential);
             }
-            associate(usable)
+            change(AuthMethodChange::UsePrivateKeyJwt(usable))
         }
     };
     clients::update(tenant, client_id, update, now).await?;
@@ -121,7 +113,13 @@ pub async fn enable_credential(
         return Ok(());
     }
     ids.push(credential_id.to_owned());
-    clients::update(tenant, client_id, associate(ids), now).await?;
+    clients::update(
+        tenant,
+        client_id,
+        change(AuthMethodChange::UsePrivateKeyJwt(ids)),
+        now,
+    )
+    .await?;
     Ok(())
 }
 
@@ -148,7 +146,13 @@ pub async fn disable_credential(
         )
         .into());
     }
-    clients::update(tenant, client_id, associate(rest), now).await?;
+    clients::update(
+        tenant,
+        client_id,
+        change(AuthMethodChange::UsePrivateKeyJwt(rest)),
+        now,
+    )
+    .await?;
     Ok(())
 }
 
@@ -157,7 +161,7 @@ pub async fn disable_credential(
 pub async fn add_credential(
     tenant: &Tenant,
     client_id: &str,
-    new: NewCredential,
+    new: CredentialUpload,
     enable: bool,
     now: Millis,
 ) -> Result<Credential, ManagementError> {

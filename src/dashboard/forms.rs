@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use time::macros::format_description;
 use time::{Date, Time};
 
-use crate::domain::credential::{CREDENTIAL_TYPE, CredentialAlg, NewCredential};
+use crate::domain::credential::{CredentialAlg, CredentialUpload, ExpiresAt};
 use crate::management::ManagementError;
 use crate::time_util::{Millis, from_datetime, parse_iso8601};
 
@@ -35,37 +35,45 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
-    /// Places a Management refusal: `fields` maps a message's leading field name (as the
-    /// Management API names it) to the form's field. Internal failures are not shown.
+    /// Places a Management refusal next to the field it concerns: `fields` maps the request's
+    /// field names (`Invalid::field_name`) to the form's. A conflict on a form with a key is about
+    /// that key. Internal failures are not shown.
     pub fn from_management(e: &ManagementError, fields: &[(&str, &'static str)]) -> Option<Self> {
-        let message = match e {
-            ManagementError::Invalid(i) => i.0.clone(),
-            ManagementError::Conflict(m) | ManagementError::NotAllowed(m) => m.clone(),
-            ManagementError::NotFound { message, .. } => message.clone(),
-            ManagementError::Internal(_) => return None,
+        let form_field = |name: &str| {
+            fields
+                .iter()
+                .find(|(request, _)| *request == name)
+                .map(|(_, form)| *form)
         };
-        for (prefix, field) in fields {
-            if let Some(rest) = message.strip_prefix(prefix) {
-                let rest = rest.trim_start_matches(':').trim_start();
-                return Some(Self::one(field, sentence(rest, prefix)));
+        Some(match e {
+            ManagementError::Invalid(i) => match i.field_root().and_then(form_field) {
+                // The field itself: its problem, with the field's name as its subject if the
+                // problem reads that way.
+                Some(field) if i.field_root() == i.field_name() => {
+                    let subject = i.field_name().filter(|_| i.field_is_subject());
+                    Self::one(field, sentence(i.problem(), subject))
+                }
+                // A part of it (`scopes[2].value`): the whole message says which part.
+                Some(field) => Self::one(field, sentence(&i.to_string(), None)),
+                None => Self::one(FORM, sentence(&i.to_string(), None)),
+            },
+            ManagementError::Conflict(m) => {
+                Self::one(form_field("pem").unwrap_or(FORM), sentence(m, None))
             }
-        }
-        if matches!(e, ManagementError::Conflict(_))
-            && let Some((_, field)) = fields.iter().find(|(p, _)| *p == "pem")
-        {
-            return Some(Self::one(field, sentence(&message, "")));
-        }
-        Some(Self::one(FORM, sentence(&message, "")))
+            ManagementError::NotAllowed(m) | ManagementError::NotFound { message: m, .. } => {
+                Self::one(FORM, sentence(m, None))
+            }
+            ManagementError::Internal(_) => return None,
+        })
     }
 }
 
-/// Starts with a capital letter and ends with a full stop. When the rest reads as a predicate
-/// ("must be …"), the field's name is kept as the subject.
-fn sentence(rest: &str, field: &str) -> String {
-    let text = if rest.starts_with("must ") || rest.starts_with("is ") {
-        format!("{} {rest}", field.replace('_', " "))
-    } else {
-        rest.to_owned()
+/// Starts with a capital letter and ends with a full stop; a field that is the problem's
+/// subject ("must be …") leads it, in words.
+fn sentence(problem: &str, subject: Option<&str>) -> String {
+    let text = match subject {
+        Some(field) => format!("{} {problem}", field.replace(['_', '.'], " ")),
+        None => problem.to_owned(),
     };
     let mut chars = text.chars();
     let mut out = match chars.next() {
@@ -112,8 +120,8 @@ pub fn parse_expiry_date(text: &str, now: Millis) -> Result<Millis, String> {
 }
 
 impl CredentialForm {
-    /// The Management request, or the problems found before the key is even looked at.
-    pub fn to_request(&self, now: Millis) -> Result<NewCredential, FieldErrors> {
+    /// The upload, or the problems found before the key is even looked at.
+    pub fn to_request(&self, now: Millis) -> Result<CredentialUpload, FieldErrors> {
         let mut errors = FieldErrors::default();
         let name = self.name.trim();
         if name.is_empty() {
@@ -131,7 +139,7 @@ impl CredentialForm {
         }
         let expires_at = if self.set_expiry {
             match parse_expiry_date(&self.expiry_date, now) {
-                Ok(at) => Some(crate::time_util::format_millis(at)),
+                Ok(at) => Some(ExpiresAt::At(at)),
                 Err(m) => {
                     errors.add("expiry_date", m);
                     None
@@ -143,14 +151,11 @@ impl CredentialForm {
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(NewCredential {
-            credential_type: CREDENTIAL_TYPE.into(),
+        Ok(CredentialUpload {
             name: Some(name.to_owned()),
-            pem: self.pem.clone(),
             alg,
             expires_at,
-            parse_expiry_from_cert: None,
-            kid: None,
+            ..CredentialUpload::of_pem(self.pem.clone())
         })
     }
 }
@@ -235,15 +240,25 @@ mod tests {
         f.expiry_date = "2031-12-31".into();
         let req = f.to_request(NOW).unwrap();
         assert_eq!(req.alg, Some(CredentialAlg::PS256));
-        assert_eq!(req.expires_at.as_deref(), Some("2031-12-31T23:59:59.999Z"));
+        assert_eq!(
+            req.expires_at
+                .map(|at| crate::time_util::format_millis(at.resolve(NOW).unwrap())),
+            Some("2031-12-31T23:59:59.999Z".to_owned())
+        );
         assert_eq!(req.name.as_deref(), Some("key-2027"));
     }
 
     #[test]
     fn management_refusals_land_next_to_their_field() {
-        let e = ManagementError::Invalid(Invalid::new("pem: malformed PEM: no BEGIN line"));
+        let e = ManagementError::Invalid(Invalid::found_in("pem", "malformed PEM: no BEGIN line"));
         let placed = FieldErrors::from_management(&e, CREDENTIAL_FIELDS).unwrap();
         assert_eq!(placed.get("pem"), Some("Malformed PEM: no BEGIN line."));
+        let e = ManagementError::Invalid(Invalid::field("expires_at", "must be in the future"));
+        let placed = FieldErrors::from_management(&e, CREDENTIAL_FIELDS).unwrap();
+        assert_eq!(
+            placed.get("expiry_date"),
+            Some("Expires at must be in the future.")
+        );
         let e = ManagementError::Invalid(Invalid::new("An application can have at most 2"));
         let placed = FieldErrors::from_management(&e, CREDENTIAL_FIELDS).unwrap();
         assert!(placed.get(FORM).is_some());

@@ -125,9 +125,10 @@ impl Default for JwtConfiguration {
 impl JwtConfiguration {
     pub fn validate(&self) -> Result<(), Invalid> {
         if !(1..=MAX_JWT_LIFETIME).contains(&self.lifetime_in_seconds) {
-            return Err(Invalid(format!(
-                "jwt_configuration.lifetime_in_seconds must be between 1 and {MAX_JWT_LIFETIME}"
-            )));
+            return Err(Invalid::field(
+                "jwt_configuration.lifetime_in_seconds",
+                format!("must be between 1 and {MAX_JWT_LIFETIME}"),
+            ));
         }
         Ok(())
     }
@@ -194,10 +195,10 @@ pub fn validate_client_id(id: &str) -> Result<(), String> {
 pub fn validate_name(name: &str) -> Result<(), Invalid> {
     check_len("name", name, 1, 255)?;
     if name.trim().is_empty() {
-        return Err(Invalid::new("name must not be blank"));
+        return Err(Invalid::field("name", "must not be blank"));
     }
     if name.contains(['<', '>']) {
-        return Err(Invalid::new("name must not contain '<' or '>'"));
+        return Err(Invalid::field("name", "must not contain '<' or '>'"));
     }
     Ok(())
 }
@@ -208,13 +209,14 @@ pub fn validate_description(description: &str) -> Result<(), Invalid> {
 
 pub fn validate_grant_types(grant_types: &[String]) -> Result<(), Invalid> {
     if grant_types.len() > GRANT_TYPES.len() {
-        return Err(Invalid::new("grant_types has too many entries"));
+        return Err(Invalid::field("grant_types", "has too many entries"));
     }
     for g in grant_types {
         if !GRANT_TYPES.contains(&g.as_str()) {
-            return Err(Invalid(format!(
-                "grant_types: {g:?} is not a supported grant type"
-            )));
+            return Err(Invalid::found_in(
+                "grant_types",
+                format!("{g:?} is not a supported grant type"),
+            ));
         }
     }
     Ok(())
@@ -222,7 +224,10 @@ pub fn validate_grant_types(grant_types: &[String]) -> Result<(), Invalid> {
 
 pub fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<(), Invalid> {
     if metadata.len() > 10 {
-        return Err(Invalid::new("client_metadata may have at most 10 keys"));
+        return Err(Invalid::field(
+            "client_metadata",
+            "may have at most 10 keys",
+        ));
     }
     for (k, v) in metadata {
         if k.is_empty()
@@ -231,9 +236,10 @@ pub fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<(), Inva
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         {
-            return Err(Invalid(format!(
-                "client_metadata key {k:?} must be 1 to 255 characters of A-Z, a-z, 0-9, '_' or '-'"
-            )));
+            return Err(Invalid::field(
+                "client_metadata",
+                format!("key {k:?} must be 1 to 255 characters of A-Z, a-z, 0-9, '_' or '-'"),
+            ));
         }
         check_len(&format!("client_metadata.{k}"), v, 0, 255)?;
     }
@@ -242,8 +248,9 @@ pub fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<(), Inva
 
 pub fn validate_client_secret(secret: &str) -> Result<(), Invalid> {
     if !(16..=256).contains(&secret.len()) || !secret.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(Invalid::new(
-            "client_secret must be 16 to 256 printable ASCII characters without spaces",
+        return Err(Invalid::field(
+            "client_secret",
+            "must be 16 to 256 printable ASCII characters without spaces",
         ));
     }
     Ok(())

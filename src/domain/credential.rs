@@ -61,30 +61,62 @@ impl Credential {
     }
 }
 
-/// A credential as a request carries it (POST /credentials, or inside POST /clients).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewCredential {
+/// A credential to upload, as the Management API builds it from Auth0's JSON (alone, or inside
+/// a new application) and the dashboard from its form.
+#[derive(Debug, Clone)]
+pub struct CredentialUpload {
+    /// Auth0's `credential_type`; only `public_key` is accepted.
     pub credential_type: String,
-    #[serde(default, deserialize_with = "present")]
     pub name: Option<String>,
     pub pem: String,
-    #[serde(default, deserialize_with = "present")]
     pub alg: Option<CredentialAlg>,
-    #[serde(default)]
-    pub expires_at: Option<String>,
-    #[serde(default, deserialize_with = "present")]
-    pub parse_expiry_from_cert: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
+    pub expires_at: Option<ExpiresAt>,
+    /// Take `expires_at` from the certificate's `notAfter`.
+    pub parse_expiry_from_cert: bool,
     pub kid: Option<String>,
 }
 
-fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(d).map(Some)
+impl CredentialUpload {
+    /// An upload of `pem` with every other field left to its default.
+    pub fn of_pem(pem: String) -> Self {
+        Self {
+            credential_type: CREDENTIAL_TYPE.into(),
+            name: None,
+            pem,
+            alg: None,
+            expires_at: None,
+            parse_expiry_from_cert: false,
+            kid: None,
+        }
+    }
+}
+
+/// An expiry as it arrives: the text a caller wrote (checked where the other upload rules are),
+/// or an instant a form has already read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpiresAt {
+    Written(String),
+    At(Millis),
+}
+
+impl ExpiresAt {
+    /// The instant, which must lie in the future (BEHAVIOUR B.11).
+    pub fn resolve(&self, now: Millis) -> Result<Millis, Invalid> {
+        let at = match self {
+            Self::Written(text) => parse_written_expiry(text)?,
+            Self::At(at) => *at,
+        };
+        if at <= now {
+            return Err(Invalid::field("expires_at", "must be in the future"));
+        }
+        Ok(at)
+    }
+}
+
+/// A change to a credential: only its expiry can change (BEHAVIOUR A.1); `None` clears it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialPatch {
+    pub expires_at: Option<ExpiresAt>,
 }
 
 /// A credential that passed every upload rule, ready to store.
@@ -105,51 +137,54 @@ pub fn validate_kid(kid: &str) -> Result<(), Invalid> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return Err(Invalid::new(
-            "kid must be 10 to 64 characters of A-Z, a-z, 0-9, '-' and '_'",
+        return Err(Invalid::field(
+            "kid",
+            "must be 10 to 64 characters of A-Z, a-z, 0-9, '-' and '_'",
         ));
     }
     Ok(())
 }
 
-/// `expires_at` as written by a caller: an ISO 8601 instant in the future.
-pub fn parse_expires_at(text: &str, now: Millis) -> Result<Millis, Invalid> {
-    let at = parse_iso8601(text).ok_or_else(|| {
-        Invalid::new(
-            "expires_at must be an ISO 8601 date-time with a time zone, e.g. 2030-08-20T19:10:06.299Z",
+/// `expires_at` as written by a caller: an ISO 8601 instant with a time zone.
+fn parse_written_expiry(text: &str) -> Result<Millis, Invalid> {
+    parse_iso8601(text).ok_or_else(|| {
+        Invalid::field(
+            "expires_at",
+            "must be an ISO 8601 date-time with a time zone, e.g. 2030-08-20T19:10:06.299Z",
         )
-    })?;
-    if at <= now {
-        return Err(Invalid::new("expires_at must be in the future"));
-    }
-    Ok(at)
+    })
 }
 
-impl NewCredential {
+impl CredentialUpload {
     /// Applies every upload rule (SPEC A.1, B.8). `prefix` names where the credential sits in
     /// the request (e.g. `client_authentication_methods.private_key_jwt.credentials[1].`).
     pub fn accept(&self, now: Millis, prefix: &str) -> Result<AcceptedCredential, Invalid> {
-        let named = |e: Invalid| Invalid(format!("{prefix}{}", e.0));
+        let named = |e: Invalid| e.within(prefix);
         if self.credential_type != CREDENTIAL_TYPE {
-            return Err(named(Invalid(format!(
-                "credential_type must be \"{CREDENTIAL_TYPE}\" (got {:?})",
-                self.credential_type
-            ))));
+            return Err(named(Invalid::field(
+                "credential_type",
+                format!(
+                    "must be \"{CREDENTIAL_TYPE}\" (got {:?})",
+                    self.credential_type
+                ),
+            )));
         }
         let name = self.name.clone().unwrap_or_default();
         check_len("name", &name, 0, 128).map_err(named)?;
-        let key: RsaPublicKeyInfo =
-            parse_public_key_pem(&self.pem).map_err(|e| named(Invalid(format!("pem: {e}"))))?;
-        let expires_at = match (self.parse_expiry_from_cert, self.expires_at.as_deref()) {
-            (Some(true), Some(_)) => {
-                return Err(named(Invalid::new(
-                    "parse_expiry_from_cert and expires_at cannot be used together",
+        let key: RsaPublicKeyInfo = parse_public_key_pem(&self.pem)
+            .map_err(|e| named(Invalid::found_in("pem", e.to_string())))?;
+        let expires_at = match (self.parse_expiry_from_cert, &self.expires_at) {
+            (true, Some(_)) => {
+                return Err(named(Invalid::field(
+                    "parse_expiry_from_cert",
+                    "and expires_at cannot be used together",
                 )));
             }
-            (Some(true), None) => {
+            (true, None) => {
                 let not_after = key.certificate_not_after.ok_or_else(|| {
-                    named(Invalid::new(
-                        "parse_expiry_from_cert needs an X.509 certificate in pem, not a bare public key",
+                    named(Invalid::field(
+                        "parse_expiry_from_cert",
+                        "needs an X.509 certificate in pem, not a bare public key",
                     ))
                 })?;
                 let at = from_datetime(not_after);
@@ -160,8 +195,8 @@ impl NewCredential {
                 }
                 Some(at)
             }
-            (_, Some(text)) => Some(parse_expires_at(text, now).map_err(named)?),
-            (_, None) => None,
+            (false, Some(at)) => Some(at.resolve(now).map_err(named)?),
+            (false, None) => None,
         };
         let kid = match &self.kid {
             Some(kid) => {
@@ -189,16 +224,8 @@ mod tests {
     const CERT: &str = include_str!("../../tests/fixtures/keys/rsa2048.cert.pem");
     const NOW: Millis = 1_800_000_000_000;
 
-    fn new(pem: &str) -> NewCredential {
-        NewCredential {
-            credential_type: "public_key".into(),
-            name: None,
-            pem: pem.into(),
-            alg: None,
-            expires_at: None,
-            parse_expiry_from_cert: None,
-            kid: None,
-        }
+    fn new(pem: &str) -> CredentialUpload {
+        CredentialUpload::of_pem(pem.into())
     }
 
     #[test]
@@ -213,23 +240,43 @@ mod tests {
     #[test]
     fn expiry_comes_from_the_certificate_only_when_asked_and_possible() {
         let mut c = new(CERT);
-        c.parse_expiry_from_cert = Some(true);
+        c.parse_expiry_from_cert = true;
         assert!(c.accept(NOW, "").unwrap().expires_at.is_some());
         let mut bare = new(PUB);
-        bare.parse_expiry_from_cert = Some(true);
-        assert!(bare.accept(NOW, "").unwrap_err().0.contains("certificate"));
-        c.expires_at = Some("2031-01-01T00:00:00Z".into());
-        assert!(c.accept(NOW, "").unwrap_err().0.contains("together"));
+        bare.parse_expiry_from_cert = true;
+        assert!(
+            bare.accept(NOW, "")
+                .unwrap_err()
+                .to_string()
+                .contains("certificate")
+        );
+        c.expires_at = Some(ExpiresAt::Written("2031-01-01T00:00:00Z".into()));
+        assert!(
+            c.accept(NOW, "")
+                .unwrap_err()
+                .to_string()
+                .contains("together")
+        );
     }
 
     #[test]
     fn expires_at_must_parse_and_lie_in_the_future() {
         let mut c = new(PUB);
-        c.expires_at = Some("2020-08-20T19:10:06.299Z".into());
-        assert!(c.accept(NOW, "").unwrap_err().0.contains("future"));
-        c.expires_at = Some("next tuesday".into());
-        assert!(c.accept(NOW, "").unwrap_err().0.contains("ISO 8601"));
-        c.expires_at = Some("2030-08-20T19:10:06.299Z".into());
+        c.expires_at = Some(ExpiresAt::Written("2020-08-20T19:10:06.299Z".into()));
+        assert!(
+            c.accept(NOW, "")
+                .unwrap_err()
+                .to_string()
+                .contains("future")
+        );
+        c.expires_at = Some(ExpiresAt::Written("next tuesday".into()));
+        assert!(
+            c.accept(NOW, "")
+                .unwrap_err()
+                .to_string()
+                .contains("ISO 8601")
+        );
+        c.expires_at = Some(ExpiresAt::Written("2030-08-20T19:10:06.299Z".into()));
         assert_eq!(
             c.accept(NOW, "").unwrap().expires_at,
             Some(1_913_483_406_299)
@@ -243,7 +290,7 @@ mod tests {
         assert!(
             c.accept(NOW, "credentials[0].")
                 .unwrap_err()
-                .0
+                .to_string()
                 .starts_with("credentials[0].kid")
         );
         c.kid = Some("my-own-kid_2026".into());

@@ -11,6 +11,20 @@ pub struct ClientGrant {
     pub scope: Vec<String>,
 }
 
+/// A new grant of `scope` on the API `audience` to the application `client_id`.
+#[derive(Debug, Clone)]
+pub struct NewGrant {
+    pub client_id: String,
+    pub audience: String,
+    pub scope: Vec<String>,
+}
+
+/// A grant's new scopes.
+#[derive(Debug, Clone)]
+pub struct GrantPatch {
+    pub scope: Vec<String>,
+}
+
 /// Every granted scope must be defined by the API; duplicates collapse (order kept).
 pub fn normalise_granted_scopes(
     api: &ResourceServer,
@@ -19,10 +33,10 @@ pub fn normalise_granted_scopes(
     let mut out: Vec<String> = Vec::with_capacity(requested.len());
     for s in requested {
         if !api.defines_scope(s) {
-            return Err(Invalid(format!(
-                "scope {s:?} is not defined by the API {:?}",
-                api.identifier
-            )));
+            return Err(Invalid::field(
+                "scope",
+                format!("{s:?} is not defined by the API {:?}", api.identifier),
+            ));
         }
         if !out.contains(s) {
             out.push(s.clone());

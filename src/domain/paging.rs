@@ -16,12 +16,13 @@ impl Page {
         let page = page.unwrap_or(0);
         let per_page = per_page.unwrap_or(DEFAULT_PER_PAGE);
         if !(0..=1_000_000).contains(&page) {
-            return Err(Invalid::new("page must be between 0 and 1000000"));
+            return Err(Invalid::field("page", "must be between 0 and 1000000"));
         }
         if !(1..=MAX_PER_PAGE).contains(&per_page) {
-            return Err(Invalid::new(format!(
-                "per_page must be between 1 and {MAX_PER_PAGE}"
-            )));
+            return Err(Invalid::field(
+                "per_page",
+                format!("must be between 1 and {MAX_PER_PAGE}"),
+            ));
         }
         Ok(Self { page, per_page })
     }

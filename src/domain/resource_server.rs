@@ -31,6 +31,35 @@ pub struct ResourceServer {
     pub updated_at: Millis,
 }
 
+/// A new API.
+#[derive(Debug, Clone, Default)]
+pub struct NewResourceServer {
+    pub identifier: String,
+    /// The identifier when absent.
+    pub name: Option<String>,
+    pub scopes: Vec<ScopeDefinition>,
+    /// `RS256` when absent.
+    pub signing_alg: Option<String>,
+    /// [`DEFAULT_TOKEN_LIFETIME`] when absent.
+    pub token_lifetime: Option<i64>,
+}
+
+/// A change to an API: `None` fields stay as they are.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceServerPatch {
+    pub name: Option<String>,
+    pub scopes: Option<Vec<ScopeDefinition>>,
+    pub signing_alg: Option<String>,
+    pub token_lifetime: Option<i64>,
+}
+
+impl ResourceServerPatch {
+    /// What the built-in Management API refuses to change (BEHAVIOUR A.3).
+    pub fn touches_more_than_lifetime(&self) -> bool {
+        self.name.is_some() || self.scopes.is_some() || self.signing_alg.is_some()
+    }
+}
+
 impl ResourceServer {
     pub fn defines_scope(&self, value: &str) -> bool {
         self.scopes.iter().any(|s| s.value == value)
@@ -40,8 +69,9 @@ impl ResourceServer {
 pub fn validate_identifier(identifier: &str) -> Result<(), Invalid> {
     check_len("identifier", identifier, 1, 600)?;
     if identifier.trim() != identifier {
-        return Err(Invalid::new(
-            "identifier must not start or end with whitespace",
+        return Err(Invalid::field(
+            "identifier",
+            "must not start or end with whitespace",
         ));
     }
     Ok(())
@@ -50,25 +80,26 @@ pub fn validate_identifier(identifier: &str) -> Result<(), Invalid> {
 pub fn validate_name(name: &str) -> Result<(), Invalid> {
     check_len("name", name, 1, 200)?;
     if name.contains(['<', '>']) {
-        return Err(Invalid::new("name must not contain '<' or '>'"));
+        return Err(Invalid::field("name", "must not contain '<' or '>'"));
     }
     Ok(())
 }
 
 pub fn validate_scopes(scopes: &[ScopeDefinition]) -> Result<(), Invalid> {
     if scopes.len() > MAX_SCOPES {
-        return Err(Invalid(format!(
-            "scopes may have at most {MAX_SCOPES} entries"
-        )));
+        return Err(Invalid::field(
+            "scopes",
+            format!("may have at most {MAX_SCOPES} entries"),
+        ));
     }
     for (i, s) in scopes.iter().enumerate() {
         validate_scope_value(&format!("scopes[{i}].value"), &s.value)?;
         check_len(&format!("scopes[{i}].description"), &s.description, 0, 500)?;
         if scopes[..i].iter().any(|o| o.value == s.value) {
-            return Err(Invalid(format!(
-                "scopes: {:?} is defined more than once",
-                s.value
-            )));
+            return Err(Invalid::found_in(
+                "scopes",
+                format!("{:?} is defined more than once", s.value),
+            ));
         }
     }
     Ok(())
@@ -77,18 +108,20 @@ pub fn validate_scopes(scopes: &[ScopeDefinition]) -> Result<(), Invalid> {
 /// Access tokens are always signed RS256 with the tenant key.
 pub fn validate_signing_alg(alg: &str) -> Result<(), Invalid> {
     if alg != "RS256" {
-        return Err(Invalid(format!(
-            "signing_alg {alg:?} is not supported; access tokens are signed with RS256"
-        )));
+        return Err(Invalid::field(
+            "signing_alg",
+            format!("{alg:?} is not supported; access tokens are signed with RS256"),
+        ));
     }
     Ok(())
 }
 
 pub fn validate_token_lifetime(seconds: i64) -> Result<(), Invalid> {
     if !(1..=MAX_TOKEN_LIFETIME).contains(&seconds) {
-        return Err(Invalid(format!(
-            "token_lifetime must be between 1 and {MAX_TOKEN_LIFETIME} seconds (got {seconds})"
-        )));
+        return Err(Invalid::field(
+            "token_lifetime",
+            format!("must be between 1 and {MAX_TOKEN_LIFETIME} seconds (got {seconds})"),
+        ));
     }
     Ok(())
 }
@@ -108,7 +141,7 @@ mod tests {
     fn duplicate_scope_values_are_refused() {
         assert!(validate_scopes(&[scope("a"), scope("b")]).is_ok());
         let err = validate_scopes(&[scope("a"), scope("a")]).unwrap_err();
-        assert!(err.0.contains("more than once"));
+        assert!(err.to_string().contains("more than once"));
     }
 
     #[test]

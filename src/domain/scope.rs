@@ -33,17 +33,21 @@ pub const MAX_SCOPE_LEN: usize = 280;
 /// A scope value: printable ASCII without spaces or quotes (RFC 6749 §3.3 `scope-token`).
 pub fn validate_scope_value(field: &str, value: &str) -> Result<(), Invalid> {
     if value.is_empty() || value.len() > MAX_SCOPE_LEN {
-        return Err(Invalid(format!(
-            "{field} must be 1 to {MAX_SCOPE_LEN} characters long"
-        )));
+        return Err(Invalid::field(
+            field,
+            format!("must be 1 to {MAX_SCOPE_LEN} characters long"),
+        ));
     }
     if !value
         .bytes()
         .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
     {
-        return Err(Invalid(format!(
-            "{field} {value:?} may only contain printable ASCII characters other than space, '\"' and '\\'"
-        )));
+        return Err(Invalid::field(
+            field,
+            format!(
+                "{value:?} may only contain printable ASCII characters other than space, '\"' and '\\'"
+            ),
+        ));
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ pub fn check_storable(field: &str, value: &str) -> Result<(), Invalid> {
     if is_storable(value) {
         Ok(())
     } else {
-        Err(Invalid(format!("{field} must not contain NUL characters")))
+        Err(Invalid::field(field, "must not contain NUL characters"))
     }
 }
 
@@ -35,7 +35,7 @@ mod tests {
         assert!(is_storable("caf\u{e9} \u{1f600} \t\n"));
         assert!(!is_storable("a\0b"));
         let e = check_storable("name", "\0").unwrap_err();
-        assert_eq!(e.0, "name must not contain NUL characters");
+        assert_eq!(e.to_string(), "name must not contain NUL characters");
     }
 
     #[test]

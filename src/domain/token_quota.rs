@@ -37,15 +37,14 @@ impl TokenQuota {
             if let Some(v) = value
                 && !(1..=MAX_QUOTA).contains(&v)
             {
-                return Err(Invalid(format!(
-                    "{field}.{name} must be 1 to {MAX_QUOTA} (got {v})"
-                )));
+                return Err(Invalid::field(
+                    format!("{field}.{name}"),
+                    format!("must be 1 to {MAX_QUOTA} (got {v})"),
+                ));
             }
         }
         if self.per_hour.is_none() && self.per_day.is_none() {
-            return Err(Invalid(format!(
-                "{field} must set per_hour, per_day or both"
-            )));
+            return Err(Invalid::field(field, "must set per_hour, per_day or both"));
         }
         Ok(())
     }
@@ -198,7 +197,7 @@ mod tests {
             q(None, None)
                 .validate("token_quota.client_credentials")
                 .unwrap_err()
-                .0,
+                .to_string(),
             "token_quota.client_credentials must set per_hour, per_day or both"
         );
         let parsed: TokenQuota = serde_json::from_str(r#"{"per_hour":10}"#).unwrap();

@@ -86,14 +86,14 @@ impl ApiError {
 
 impl From<Invalid> for ApiError {
     fn from(e: Invalid) -> Self {
-        Self::invalid_body(e.0)
+        Self::invalid_body(e.to_string())
     }
 }
 
 impl From<ManagementError> for ApiError {
     fn from(e: ManagementError) -> Self {
         match e {
-            ManagementError::Invalid(i) => Self::invalid_body(i.0),
+            ManagementError::Invalid(i) => Self::invalid_body(i.to_string()),
             ManagementError::NotFound {
                 error_code,
                 message,

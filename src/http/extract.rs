@@ -181,7 +181,7 @@ impl FromRequestParts<AppState> for Principal {
             token,
             state.tenant.issuer.as_str(),
             &state.management_audience,
-            crate::time_util::now_millis() / 1000,
+            state.clock.now() / 1000,
         )
         .map_err(|reason| {
             tracing::info!(%reason, "management API token refused");

@@ -32,6 +32,10 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     pub token_issuer: Arc<TokenIssuer>,
     pub limits: Arc<crate::rate_limit::RateLimiters>,
+    /// The turns at Argon2 that dashboard sign-ins wait for.
+    pub hashing: Arc<crate::dashboard::admin::Hashing>,
+    /// What every handler reads the time from.
+    pub clock: crate::clock::SharedClock,
     pub management_audience: String,
     /// Rendered once at start: they only change with the configuration.
     pub discovery_document: Arc<serde_json::Value>,

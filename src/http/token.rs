@@ -15,6 +15,7 @@ use serde_json::json;
 use super::AppState;
 use crate::domain::token_quota::{self, BucketState};
 use crate::oauth::OAuthError;
+use crate::oauth::error::AuthFailure;
 use crate::oauth::request::{MAX_BODY, TokenParams, parse_basic};
 use crate::oauth::token::TokenRequest;
 use crate::rate_limit::Exceeded;
@@ -53,7 +54,7 @@ async fn token(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,
 ) -> Response {
-    let now = crate::time_util::now_millis();
+    let now = state.clock.now();
     let issuer = &state.token_issuer;
     // Before the body is read: an address over its limits costs the server next to nothing.
     if let Err(e) = issuer.admit_source(peer.ip(), user_agent(req.headers()).as_deref(), now) {
@@ -125,10 +126,7 @@ async fn parse(
     let basic = match headers.get(header::AUTHORIZATION) {
         None => None,
         Some(v) => Some(parse_basic(v.to_str().map_err(|_| {
-            OAuthError::InvalidClient {
-                reason: "malformed_basic_header",
-                basic: true,
-            }
+            OAuthError::unauthenticated(AuthFailure::MalformedBasicHeader, true)
         })?)?),
     };
     Ok(TokenRequest {
@@ -146,45 +144,22 @@ fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
     ]
 }
 
+/// The token endpoint's answer to a refusal; the status is chosen here, the `error` and its
+/// description come from the refusal itself (BEHAVIOUR A.5).
 fn error_response(e: OAuthError, now: Millis) -> Response {
-    let (status, error, description) = match &e {
-        OAuthError::InvalidRequest(m) => (StatusCode::BAD_REQUEST, "invalid_request", m.as_str()),
-        OAuthError::UnsupportedGrantType(m) => (
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            m.as_str(),
-        ),
-        OAuthError::InvalidClient { .. } => (
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Client authentication failed",
-        ),
-        OAuthError::UnauthorizedClient(m) => {
-            (StatusCode::FORBIDDEN, "unauthorized_client", m.as_str())
+    let status = match &e {
+        OAuthError::InvalidRequest(_) | OAuthError::UnsupportedGrantType(_) => {
+            StatusCode::BAD_REQUEST
         }
-        OAuthError::AccessDenied(m) => (StatusCode::FORBIDDEN, "access_denied", m.as_str()),
-        OAuthError::PayloadTooLarge => (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request",
-            "The request body is too large",
-        ),
-        OAuthError::TooManyRequests(_) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_requests",
-            "Too many requests; retry after the time in the Retry-After header",
-        ),
-        OAuthError::QuotaExceeded(_) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_requests",
-            "Client quota exceeded",
-        ),
-        OAuthError::ServerError => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "Internal error",
-        ),
+        OAuthError::InvalidClient { .. } => StatusCode::UNAUTHORIZED,
+        OAuthError::UnauthorizedClient(_) | OAuthError::AccessDenied(_) => StatusCode::FORBIDDEN,
+        OAuthError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        OAuthError::TooManyRequests(_) | OAuthError::QuotaExceeded(_) => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        OAuthError::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    let body = json!({"error": error, "error_description": description});
+    let body = json!({"error": e.code(), "error_description": e.description()});
     let mut res = (status, no_store(), axum::Json(body)).into_response();
     match &e {
         OAuthError::InvalidClient { basic: true, .. } => {

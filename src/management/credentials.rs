@@ -1,23 +1,13 @@
 //! An application's Private Key JWT credentials: upload, list, read, set expiry, delete.
 
-use serde::Deserialize;
-
 use super::{ManagementError, Tenant};
 use crate::crypto::random;
 use crate::domain::Invalid;
 use crate::domain::credential::{
-    AcceptedCredential, Credential, MAX_PER_CLIENT, NewCredential, parse_expires_at,
+    AcceptedCredential, Credential, CredentialPatch, CredentialUpload, MAX_PER_CLIENT,
 };
 use crate::store;
 use crate::time_util::Millis;
-
-/// `PATCH /api/v2/clients/{id}/credentials/{credential_id}` body: only `expires_at` may change.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateCredential {
-    #[serde(default, deserialize_with = "super::nullable")]
-    pub expires_at: Option<Option<String>>,
-}
 
 pub fn new_credential_id() -> String {
     format!("cred_{}", random::base62(22))
@@ -34,7 +24,7 @@ pub(super) async fn insert_accepted(
 ) -> Result<Vec<Credential>, ManagementError> {
     let existing = store::credentials::list(conn, client_id).await?;
     if existing.len() + accepted.len() > MAX_PER_CLIENT {
-        return Err(Invalid(format!(
+        return Err(Invalid::new(format!(
             "An application can have at most {MAX_PER_CLIENT} credentials (it has {}); delete one \
              before adding another",
             existing.len()
@@ -83,10 +73,10 @@ pub(super) async fn insert_accepted(
 pub async fn create(
     tenant: &Tenant,
     client_id: &str,
-    req: NewCredential,
+    upload: CredentialUpload,
     now: Millis,
 ) -> Result<Credential, ManagementError> {
-    let accepted = req.accept(now, "")?;
+    let accepted = upload.accept(now, "")?;
     let mut tx = tenant.store.begin().await?;
     if !store::clients::lock_for_update(&mut tx, client_id, now).await? {
         return Err(ManagementError::client_not_found());
@@ -130,19 +120,10 @@ pub async fn update(
     tenant: &Tenant,
     client_id: &str,
     id: &str,
-    req: UpdateCredential,
+    patch: CredentialPatch,
     now: Millis,
 ) -> Result<Credential, ManagementError> {
-    let expires_at = match req.expires_at {
-        None => {
-            return Err(Invalid::new(
-                "expires_at is the only field that can be updated, and it is missing",
-            )
-            .into());
-        }
-        Some(None) => None,
-        Some(Some(text)) => Some(parse_expires_at(&text, now)?),
-    };
+    let expires_at = patch.expires_at.map(|at| at.resolve(now)).transpose()?;
     let mut tx = tenant.store.begin().await?;
     if !store::clients::lock_for_update(&mut tx, client_id, now).await? {
         return Err(ManagementError::client_not_found());

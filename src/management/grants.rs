@@ -1,34 +1,16 @@
 //! Client grants: authorise an application for an API with some of the API's scopes.
 
-use serde::Deserialize;
-
 use super::{Listing, ManagementError, Tenant};
 use crate::crypto::random;
-use crate::domain::grant::{ClientGrant, normalise_granted_scopes};
+use crate::domain::grant::{ClientGrant, GrantPatch, NewGrant, normalise_granted_scopes};
 use crate::domain::paging::Page;
 use crate::store;
 use crate::store::grants::Filter;
 use crate::time_util::Millis;
 
-/// `POST /api/v2/client-grants` body.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateGrant {
-    pub client_id: String,
-    pub audience: String,
-    pub scope: Vec<String>,
-}
-
-/// `PATCH /api/v2/client-grants/{id}` body.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateGrant {
-    pub scope: Vec<String>,
-}
-
 pub async fn create(
     tenant: &Tenant,
-    req: CreateGrant,
+    req: NewGrant,
     now: Millis,
 ) -> Result<ClientGrant, ManagementError> {
     let mut tx = tenant.store.begin().await?;
@@ -103,7 +85,7 @@ pub async fn list(
 pub async fn update(
     tenant: &Tenant,
     id: &str,
-    req: UpdateGrant,
+    req: GrantPatch,
 ) -> Result<ClientGrant, ManagementError> {
     let mut tx = tenant.store.begin().await?;
     // Read after the row lock: see `crate::store` on locking.

@@ -83,25 +83,6 @@ impl ManagementError {
     }
 }
 
-/// For optional request fields that are not nullable: absent is `None`, an explicit `null` is
-/// an error naming the field (it must not silently mean "unchanged").
-pub fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    T::deserialize(d).map(Some)
-}
-
-/// For nullable fields: absent is `None`, an explicit `null` is `Some(None)`.
-pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
-}
-
 /// A list page, with the total when the caller asked for it.
 pub struct Listing<T> {
     pub items: Vec<T>,

@@ -1,67 +1,15 @@
 //! APIs (resource servers): the audiences applications get tokens for.
 
-use serde::Deserialize;
-
 use super::{Listing, ManagementError, Tenant};
 use crate::crypto::random;
-use crate::domain::Invalid;
 use crate::domain::paging::Page;
 use crate::domain::resource_server::{
-    self as rs, DEFAULT_TOKEN_LIFETIME, ResourceServer, ScopeDefinition,
+    self as rs, DEFAULT_TOKEN_LIFETIME, NewResourceServer, ResourceServer, ResourceServerPatch,
+    ScopeDefinition,
 };
 use crate::domain::scope::MANAGEMENT_SCOPES;
 use crate::store;
 use crate::time_util::Millis;
-
-/// A scope as a request carries it (`description` optional).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScopeInput {
-    pub value: String,
-    #[serde(default, deserialize_with = "crate::management::present")]
-    pub description: Option<String>,
-}
-
-fn scopes_from(input: Vec<ScopeInput>) -> Result<Vec<ScopeDefinition>, Invalid> {
-    let scopes: Vec<ScopeDefinition> = input
-        .into_iter()
-        .map(|s| ScopeDefinition {
-            value: s.value,
-            description: s.description.unwrap_or_default(),
-        })
-        .collect();
-    rs::validate_scopes(&scopes)?;
-    Ok(scopes)
-}
-
-/// `POST /api/v2/resource-servers` body.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateResourceServer {
-    pub identifier: String,
-    #[serde(default, deserialize_with = "crate::management::present")]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "crate::management::present")]
-    pub scopes: Option<Vec<ScopeInput>>,
-    #[serde(default, deserialize_with = "crate::management::present")]
-    pub signing_alg: Option<String>,
-    #[serde(default, deserialize_with = "crate::management::present")]
-    pub token_lifetime: Option<i64>,
-}
-
-/// `PATCH /api/v2/resource-servers/{id}` body (`identifier` is immutable).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateResourceServer {
-    #[serde(default, deserialize_with = "crate::management::present")]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "crate::management::present")]
-    pub scopes: Option<Vec<ScopeInput>>,
-    #[serde(default, deserialize_with = "crate::management::present")]
-    pub signing_alg: Option<String>,
-    #[serde(default, deserialize_with = "crate::management::present")]
-    pub token_lifetime: Option<i64>,
-}
 
 /// The built-in Management API as it must look for this issuer and version.
 pub fn management_api(tenant: &Tenant, now: Millis) -> ResourceServer {
@@ -86,7 +34,7 @@ pub fn management_api(tenant: &Tenant, now: Millis) -> ResourceServer {
 
 pub async fn create(
     tenant: &Tenant,
-    req: CreateResourceServer,
+    req: NewResourceServer,
     now: Millis,
 ) -> Result<ResourceServer, ManagementError> {
     rs::validate_identifier(&req.identifier)?;
@@ -100,7 +48,10 @@ pub async fn create(
         id: random::hex(24),
         name,
         identifier: req.identifier,
-        scopes: scopes_from(req.scopes.unwrap_or_default())?,
+        scopes: {
+            rs::validate_scopes(&req.scopes)?;
+            req.scopes
+        },
         signing_alg,
         token_lifetime,
         is_system: false,
@@ -138,7 +89,7 @@ pub async fn list(
 pub async fn update(
     tenant: &Tenant,
     id: &str,
-    req: UpdateResourceServer,
+    req: ResourceServerPatch,
     now: Millis,
 ) -> Result<ResourceServer, ManagementError> {
     let mut tx = tenant.store.begin().await?;
@@ -149,7 +100,7 @@ pub async fn update(
     let mut api = store::resource_servers::get(&mut tx, id)
         .await?
         .ok_or_else(ManagementError::resource_server_not_found)?;
-    if api.is_system && (req.name.is_some() || req.scopes.is_some() || req.signing_alg.is_some()) {
+    if api.is_system && req.touches_more_than_lifetime() {
         return Err(ManagementError::NotAllowed(
             "Only token_lifetime can be changed on the Management API".into(),
         ));
@@ -159,7 +110,8 @@ pub async fn update(
         api.name = name;
     }
     if let Some(scopes) = req.scopes {
-        api.scopes = scopes_from(scopes)?;
+        rs::validate_scopes(&scopes)?;
+        api.scopes = scopes;
     }
     if let Some(alg) = req.signing_alg {
         rs::validate_signing_alg(&alg)?;

@@ -1,4 +1,11 @@
-//! Token endpoint errors (SPEC A.5). Only `http/` turns them into status codes and bodies.
+//! The token endpoint's one vocabulary of refusals (BEHAVIOUR A.5, B.7). Each refusal has one
+//! `error` code and description, which both the answer (`http/token.rs`, which alone picks the
+//! status) and the audit event use; a failed authentication also has a typed reason, which only
+//! the audit event shows.
+
+use std::borrow::Cow;
+
+use super::assertion::Reason;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OAuthError {
@@ -6,11 +13,11 @@ pub enum OAuthError {
     InvalidRequest(String),
     #[error("unsupported_grant_type: {0}")]
     UnsupportedGrantType(String),
-    /// Any client authentication failure. The caller learns nothing more (SPEC B.7); `reason`
-    /// is for the server's log only.
-    #[error("invalid_client ({reason})")]
+    /// Any client authentication failure. The caller learns nothing more (BEHAVIOUR B.7);
+    /// `reason` is for the audit log only.
+    #[error("invalid_client ({})", reason.code())]
     InvalidClient {
-        reason: &'static str,
+        reason: AuthFailure,
         /// The client tried HTTP Basic, so the answer carries `WWW-Authenticate: Basic`.
         basic: bool,
     },
@@ -20,19 +27,100 @@ pub enum OAuthError {
     AccessDenied(String),
     #[error("request body too large")]
     PayloadTooLarge,
-    /// A rate limit refused the request (`crate::rate_limit`).
+    /// A rate limit refused the request (BEHAVIOUR C.1).
     #[error("too_many_requests (rate limit)")]
     TooManyRequests(crate::rate_limit::Exceeded),
-    /// The application's enforced token quota is spent (Auth0's fine-grained quotas).
+    /// The application's enforced token quota is spent (BEHAVIOUR C.2).
     #[error("too_many_requests (client quota exceeded)")]
     QuotaExceeded(super::quota::QuotaExceeded),
     #[error("server_error")]
     ServerError,
 }
 
+/// Why a client was not authenticated: the `code` in the audit event (BEHAVIOUR B.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No such application, or a client id that cannot exist.
+    UnknownClient,
+    BadClientSecret,
+    /// A secret for an application on `none` or Private Key JWT.
+    AuthMethodNotAllowed,
+    MalformedBasicHeader,
+    /// A client id and neither a secret nor an assertion.
+    NoClientAuthentication,
+    /// A `client_id` parameter other than the assertion's `iss`.
+    ClientIdMismatch,
+    PrivateKeyJwtNotEnabled,
+    /// The assertion's `jti` was used before (BEHAVIOUR B.6).
+    Replayed,
+    /// The assertion broke one of its rules.
+    Assertion(Reason),
+}
+
+impl AuthFailure {
+    /// Stable snake_case code; never changes once shipped.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::UnknownClient => "unknown_client",
+            Self::BadClientSecret => "bad_client_secret",
+            Self::AuthMethodNotAllowed => "auth_method_not_allowed",
+            Self::MalformedBasicHeader => "malformed_basic_header",
+            Self::NoClientAuthentication => "no_client_authentication",
+            Self::ClientIdMismatch => "client_id_mismatch",
+            Self::PrivateKeyJwtNotEnabled => "private_key_jwt_not_enabled",
+            Self::Replayed => "replayed",
+            Self::Assertion(reason) => reason.code(),
+        }
+    }
+}
+
 impl OAuthError {
     pub fn invalid_request(message: impl Into<String>) -> Self {
         Self::InvalidRequest(message.into())
+    }
+
+    /// A failed authentication over a secret or an assertion (`basic`: over HTTP Basic).
+    pub fn unauthenticated(reason: AuthFailure, basic: bool) -> Self {
+        Self::InvalidClient { reason, basic }
+    }
+
+    /// The OAuth `error` code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) | Self::PayloadTooLarge => "invalid_request",
+            Self::UnsupportedGrantType(_) => "unsupported_grant_type",
+            Self::InvalidClient { .. } => "invalid_client",
+            Self::UnauthorizedClient(_) => "unauthorized_client",
+            Self::AccessDenied(_) => "access_denied",
+            Self::TooManyRequests(_) | Self::QuotaExceeded(_) => "too_many_requests",
+            Self::ServerError => "server_error",
+        }
+    }
+
+    /// The `error_description` the caller is shown; authentication failures carry no detail
+    /// (BEHAVIOUR B.7).
+    pub fn description(&self) -> Cow<'_, str> {
+        match self {
+            Self::InvalidRequest(m)
+            | Self::UnsupportedGrantType(m)
+            | Self::UnauthorizedClient(m)
+            | Self::AccessDenied(m) => Cow::Borrowed(m),
+            Self::InvalidClient { .. } => Cow::Borrowed("Client authentication failed"),
+            Self::PayloadTooLarge => Cow::Borrowed("The request body is too large"),
+            Self::TooManyRequests(_) => {
+                Cow::Borrowed("Too many requests; retry after the time in the Retry-After header")
+            }
+            Self::QuotaExceeded(_) => Cow::Borrowed("Client quota exceeded"),
+            Self::ServerError => Cow::Borrowed("Internal error"),
+        }
+    }
+
+    /// The authentication failure, for the audit event.
+    pub fn auth_failure(&self) -> Option<AuthFailure> {
+        match self {
+            Self::InvalidClient { reason, .. } => Some(*reason),
+            _ => None,
+        }
     }
 
     /// A refusal the caller earned by what it sent: these spend its address's failure budget.
@@ -47,5 +135,31 @@ impl OAuthError {
             | Self::PayloadTooLarge => true,
             Self::TooManyRequests(_) | Self::QuotaExceeded(_) | Self::ServerError => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_codes_are_stable_and_assertion_reasons_pass_through() {
+        assert_eq!(AuthFailure::UnknownClient.code(), "unknown_client");
+        assert_eq!(AuthFailure::Replayed.code(), "replayed");
+        assert_eq!(
+            AuthFailure::Assertion(Reason::AudMismatch).code(),
+            "aud_mismatch"
+        );
+    }
+
+    #[test]
+    fn an_authentication_failure_tells_the_caller_nothing_more() {
+        let e = OAuthError::unauthenticated(AuthFailure::BadClientSecret, false);
+        assert_eq!(
+            (e.code(), &*e.description()),
+            ("invalid_client", "Client authentication failed")
+        );
+        assert_eq!(e.auth_failure(), Some(AuthFailure::BadClientSecret));
+        assert!(e.is_callers_failure());
     }
 }

@@ -7,6 +7,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::OAuthError;
+use super::error::AuthFailure;
+use crate::crypto::secret::Secret;
 
 /// Largest accepted token request body. An assertion is at most 2048 bytes (SPEC A.6).
 pub const MAX_BODY: usize = 16 * 1024;
@@ -17,41 +19,37 @@ pub const MAX_PARAM: usize = 2048;
 /// logged with its reason like every other.
 pub const MAX_ASSERTION: usize = 8 * 1024;
 
-#[derive(Default, Clone, PartialEq, Eq)]
+/// The parameters of a token request. The secret and the assertion arrive straight in
+/// redacting types, so this derives `Debug` without showing either.
+#[derive(Debug, Default, Clone)]
 pub struct TokenParams {
     pub grant_type: Option<String>,
     pub audience: Option<String>,
     pub scope: Option<String>,
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
-    pub client_assertion: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub client_assertion: Option<Secret>,
     pub client_assertion_type: Option<String>,
 }
 
-impl std::fmt::Debug for TokenParams {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenParams")
-            .field("grant_type", &self.grant_type)
-            .field("audience", &self.audience)
-            .field("client_id", &self.client_id)
-            .field("has_client_secret", &self.client_secret.is_some())
-            .field("has_client_assertion", &self.client_assertion.is_some())
-            .finish()
+/// A parameter sent twice is an error, and an empty one counts as absent (RFC 6749 §3.1).
+fn put<T>(slot: &mut Option<T>, name: &str, value: T, empty: bool) -> Result<(), OAuthError> {
+    if slot.is_some() {
+        return Err(OAuthError::invalid_request(format!(
+            "Parameter {name} must not be sent more than once"
+        )));
     }
+    if !empty {
+        *slot = Some(value);
+    }
+    Ok(())
 }
 
 impl TokenParams {
     fn set(&mut self, name: &str, value: String) -> Result<(), OAuthError> {
-        let slot = match name {
-            "grant_type" => &mut self.grant_type,
-            "audience" => &mut self.audience,
-            "scope" => &mut self.scope,
-            "client_id" => &mut self.client_id,
-            "client_secret" => &mut self.client_secret,
-            "client_assertion" => &mut self.client_assertion,
-            "client_assertion_type" => &mut self.client_assertion_type,
-            _ => return Ok(()),
-        };
+        if !self.knows(name) {
+            return Ok(());
+        }
         let cap = if name == "client_assertion" {
             MAX_ASSERTION
         } else {
@@ -62,22 +60,22 @@ impl TokenParams {
                 "Parameter {name} is longer than {cap} bytes"
             )));
         }
-        if slot.is_some() {
-            return Err(OAuthError::invalid_request(format!(
-                "Parameter {name} must not be sent more than once"
-            )));
-        }
         // Parameters become lookup keys and audit fields (see `crate::domain::text`).
         if !crate::domain::text::is_storable(&value) {
             return Err(OAuthError::invalid_request(format!(
                 "Parameter {name} must not contain NUL characters"
             )));
         }
-        // An empty value counts as absent (RFC 6749 §3.1).
-        if !value.is_empty() {
-            *slot = Some(value);
+        let empty = value.is_empty();
+        match name {
+            "client_secret" => put(&mut self.client_secret, name, Secret::new(value), empty),
+            "client_assertion" => put(&mut self.client_assertion, name, Secret::new(value), empty),
+            "grant_type" => put(&mut self.grant_type, name, value, empty),
+            "audience" => put(&mut self.audience, name, value, empty),
+            "scope" => put(&mut self.scope, name, value, empty),
+            "client_id" => put(&mut self.client_id, name, value, empty),
+            _ => put(&mut self.client_assertion_type, name, value, empty),
         }
-        Ok(())
     }
 
     pub fn from_form(body: &[u8]) -> Result<Self, OAuthError> {
@@ -122,11 +120,8 @@ impl TokenParams {
 }
 
 /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
-pub fn parse_basic(header: &str) -> Result<(String, String), OAuthError> {
-    let bad = || OAuthError::InvalidClient {
-        reason: "malformed_basic_header",
-        basic: true,
-    };
+pub fn parse_basic(header: &str) -> Result<(String, Secret), OAuthError> {
+    let bad = || OAuthError::unauthenticated(AuthFailure::MalformedBasicHeader, true);
     if header.len() > 2 * MAX_PARAM {
         return Err(bad());
     }
@@ -151,7 +146,7 @@ pub fn parse_basic(header: &str) -> Result<(String, String), OAuthError> {
     {
         return Err(bad());
     }
-    Ok((id, secret))
+    Ok((id, Secret::new(secret)))
 }
 
 #[cfg(test)]
@@ -205,7 +200,9 @@ mod tests {
     #[test]
     fn basic_credentials_are_url_decoded() {
         let h = format!("Basic {}", STANDARD.encode("my%20id:p%3Ass"));
-        assert_eq!(parse_basic(&h).unwrap(), ("my id".into(), "p:ss".into()));
+        let (id, secret) = parse_basic(&h).unwrap();
+        assert_eq!(id, "my id");
+        assert!(secret.matches("p:ss"));
         assert!(parse_basic("Bearer abc").is_err());
         assert!(parse_basic("Basic !!!").is_err());
     }

@@ -1203,19 +1203,20 @@ on_both_databases!(
 async fn the_administrator_is_created_once_with_a_generated_password() {
     let db = crate::helpers::Database::create(Db::Sqlite).await.unwrap();
     let store = signet::store::Store::connect(&db.url).await.unwrap();
-    let created = signet::dashboard::admin::ensure(&store, "admin@localhost", None, 1)
+    let hashing = signet::dashboard::admin::Hashing::default();
+    let created = signet::dashboard::admin::ensure(&store, &hashing, "admin@localhost", None, 1)
         .await
         .unwrap()
         .expect("created on first start");
     assert_eq!(created.password.expose().len(), 24);
     assert!(
-        signet::dashboard::admin::ensure(&store, "admin@localhost", None, 2)
+        signet::dashboard::admin::ensure(&store, &hashing, "admin@localhost", None, 2)
             .await
             .unwrap()
             .is_none()
     );
     let session =
-        signet::dashboard::admin::login(&store, "admin@localhost", created.password.expose(), 3)
+        signet::dashboard::admin::login(&store, &hashing, "admin@localhost", &created.password, 3)
             .await
             .unwrap();
     assert!(
@@ -1233,7 +1234,7 @@ async fn the_administrator_is_created_once_with_a_generated_password() {
     );
     // A configured password replaces the generated one and ends the sessions opened with it.
     let configured = signet::crypto::secret::Secret::new("a configured password".into());
-    signet::dashboard::admin::ensure(&store, "admin@localhost", Some(&configured), 5)
+    signet::dashboard::admin::ensure(&store, &hashing, "admin@localhost", Some(&configured), 5)
         .await
         .unwrap();
     assert!(
@@ -1243,14 +1244,20 @@ async fn the_administrator_is_created_once_with_a_generated_password() {
             .is_none()
     );
     assert!(
-        signet::dashboard::admin::login(&store, "admin@localhost", created.password.expose(), 6)
+        signet::dashboard::admin::login(&store, &hashing, "admin@localhost", &created.password, 6)
             .await
             .is_err()
     );
     assert!(
-        signet::dashboard::admin::login(&store, "admin@localhost", "a configured password", 7)
-            .await
-            .is_ok()
+        signet::dashboard::admin::login(
+            &store,
+            &hashing,
+            "admin@localhost",
+            &signet::crypto::secret::Secret::new("a configured password".into()),
+            7
+        )
+        .await
+        .is_ok()
     );
     store.close().await;
 }

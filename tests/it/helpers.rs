@@ -4,7 +4,10 @@
 
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
+use std::sync::Arc;
+
 use signet::app::Application;
+use signet::clock::ManualClock;
 use signet::config::{HttpLimits, LogFormat, MasterKeySource, Settings};
 use signet::crypto::sealing::MasterKey;
 use signet::crypto::secret::Secret;
@@ -158,6 +161,8 @@ pub struct TestApp {
     pub issuer: String,
     pub http: reqwest::Client,
     pub db: Database,
+    /// The server's clock: `app.clock.advance(…)` moves its time forward, instead of a sleep.
+    pub clock: Arc<ManualClock>,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -170,7 +175,8 @@ impl TestApp {
 
     /// Starts a server on `db` with settings adjusted by `tweak`.
     pub async fn start(db: Database, tweak: impl FnOnce(Settings) -> Settings) -> Self {
-        let app = Application::build(tweak(db.settings()))
+        let clock = ManualClock::new();
+        let app = Application::build_with_clock(tweak(db.settings()), clock.clone())
             .await
             .expect("the server starts");
         let addr = app.local_addr();
@@ -184,6 +190,7 @@ impl TestApp {
             issuer,
             http: reqwest::Client::new(),
             db,
+            clock,
             shutdown: Some(tx),
             handle: Some(handle),
         }

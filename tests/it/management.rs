@@ -598,7 +598,7 @@ async fn bearer_tokens_are_validated(db: Db) {
         app.get(&short, "/api/v2/clients").await.status(),
         StatusCode::OK
     );
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.clock.advance(std::time::Duration::from_millis(2100));
     assert_api_error(
         app.get(&short, "/api/v2/clients").await,
         401,

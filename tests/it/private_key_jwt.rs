@@ -446,7 +446,7 @@ async fn key_choice_rules(db: Db) {
     );
     let a = s.assertion();
     ok_token(s.post_form(&a, None).await).await;
-    tokio::time::sleep(Duration::from_millis(2000)).await;
+    s.app.clock.advance(Duration::from_millis(2000));
     let a = sign(
         key!("rsa2048.key.pem"),
         &json!({"alg": "RS256", "kid": s.kid()}),
@@ -745,16 +745,23 @@ async fn credentials_stop_working_at_once(db: Db) {
     let res = s.app.patch_json(&s.admin, &format!("/api/v2/clients/{}", s.client_id),
         &json!({"token_endpoint_auth_method": "client_secret_post", "client_authentication_methods": null})).await;
     assert_eq!(res.status(), StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let res = post(
-        &second,
-        sign(
-            key!("rsa2048.key.pem"),
-            &json!({"alg": "RS256"}),
-            &claims_for(&second),
-        ),
-    )
-    .await;
+    // The second instance learns of it at its next read of the change counter.
+    let started = std::time::Instant::now();
+    let res = loop {
+        let res = post(
+            &second,
+            sign(
+                key!("rsa2048.key.pem"),
+                &json!({"alg": "RS256"}),
+                &claims_for(&second),
+            ),
+        )
+        .await;
+        if res.status() != StatusCode::OK || started.elapsed() > Duration::from_secs(1) {
+            break res;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
     assert_oauth_error(res, 401, "invalid_client").await;
     // Deleting the client takes effect on this instance at once.
     assert_eq!(

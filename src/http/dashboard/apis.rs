@@ -15,15 +15,14 @@ use super::views::{
 use super::{Admin, DashError};
 use crate::dashboard::forms::{FieldErrors, split_scopes};
 use crate::domain::grant::ClientGrant;
+use crate::domain::grant::{GrantPatch, NewGrant};
 use crate::domain::resource_server::ResourceServer;
+use crate::domain::resource_server::{NewResourceServer, ResourceServerPatch, ScopeDefinition};
 use crate::domain::scope::validate_scope_value;
 use crate::http::AppState;
-use crate::management::resource_servers::{
-    self, CreateResourceServer, ScopeInput, UpdateResourceServer,
-};
+use crate::management::resource_servers;
 use crate::management::{ManagementError, clients, every_page, grants};
 use crate::store::grants::Filter;
-use crate::time_util::now_millis;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -98,14 +97,13 @@ async fn create(
         Vec::new()
     });
     if errors.is_empty() {
-        let req = CreateResourceServer {
+        let req = NewResourceServer {
             identifier: identifier.clone(),
             name: Some(name.clone()),
-            scopes: Some(scope_inputs(scopes)),
-            signing_alg: None,
-            token_lifetime: None,
+            scopes: scope_definitions(scopes),
+            ..NewResourceServer::default()
         };
-        match resource_servers::create(&state.tenant, req, now_millis()).await {
+        match resource_servers::create(&state.tenant, req, state.clock.now()).await {
             Ok(_) => return Ok(Redirect::to("/dashboard/apis?done=api-created").into_response()),
             Err(ManagementError::Conflict(_)) => {
                 errors.add("identifier", "An API with this identifier already exists.");
@@ -138,12 +136,12 @@ async fn create(
     )
 }
 
-fn scope_inputs(values: Vec<String>) -> Vec<ScopeInput> {
+fn scope_definitions(values: Vec<String>) -> Vec<ScopeDefinition> {
     values
         .into_iter()
-        .map(|value| ScopeInput {
+        .map(|value| ScopeDefinition {
             value,
-            description: None,
+            description: String::new(),
         })
         .collect()
 }
@@ -223,22 +221,22 @@ async fn save(
             None
         }
     };
-    let mut req = UpdateResourceServer {
+    let mut req = ResourceServerPatch {
         token_lifetime: lifetime,
-        ..UpdateResourceServer::default()
+        ..ResourceServerPatch::default()
     };
     if !api.is_system {
         if name.is_empty() {
             errors.add("name", "Enter a name for the API.");
         }
         match parse_scopes(&scopes_text) {
-            Ok(scopes) => req.scopes = Some(scope_inputs(scopes)),
+            Ok(scopes) => req.scopes = Some(scope_definitions(scopes)),
             Err(m) => errors.add("scopes", m),
         }
         req.name = Some(name.clone());
     }
     if errors.is_empty() {
-        match resource_servers::update(&state.tenant, &api_id, req, now_millis()).await {
+        match resource_servers::update(&state.tenant, &api_id, req, state.clock.now()).await {
             Ok(_) => {
                 return Ok(
                     Redirect::to(&format!("/dashboard/apis/{api_id}?done=saved")).into_response(),
@@ -373,17 +371,17 @@ async fn save_grant(
         .into_iter()
         .find(|g| g.audience == api.identifier);
     let result = match existing {
-        Some(g) => grants::update(&state.tenant, &g.id, grants::UpdateGrant { scope })
+        Some(g) => grants::update(&state.tenant, &g.id, GrantPatch { scope })
             .await
             .map(|_| ()),
         None => grants::create(
             &state.tenant,
-            grants::CreateGrant {
+            NewGrant {
                 client_id: id.clone(),
                 audience: api.identifier.clone(),
                 scope,
             },
-            now_millis(),
+            state.clock.now(),
         )
         .await
         .map(|_| ()),

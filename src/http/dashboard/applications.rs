@@ -13,11 +13,11 @@ use super::views::{AppLogsPage, AppSettingsPage, AppView, ApplicationsPage, Ctx,
 use super::{Admin, DashError};
 use crate::dashboard::forms::FieldErrors;
 use crate::domain::client::{AppType, Client};
+use crate::domain::client_change::{ClientPatch, NewClient};
 use crate::http::AppState;
-use crate::management::clients::{self, CreateClient, UpdateClient};
+use crate::management::clients;
 use crate::management::logs;
 use crate::store::logs::Filter;
-use crate::time_util::now_millis;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -78,20 +78,12 @@ async fn create(
         errors.add("app_type", "Choose an application type.");
     }
     if errors.is_empty() {
-        let req = CreateClient {
+        let req = NewClient {
             name: name.clone(),
-            description: None,
             app_type: parsed_type,
-            is_first_party: None,
-            token_endpoint_auth_method: None,
-            grant_types: None,
-            jwt_configuration: None,
-            client_metadata: None,
-            client_secret: None,
-            client_authentication_methods: None,
-            token_quota: None,
+            ..NewClient::default()
         };
-        match clients::create(&state.tenant, req, now_millis()).await {
+        match clients::create(&state.tenant, req, state.clock.now()).await {
             Ok((c, _)) => {
                 return Ok(Redirect::to(&format!(
                     "/dashboard/applications/{}/credentials?done=app-created",
@@ -171,12 +163,12 @@ async fn save_settings(
     let errors = if name.is_empty() {
         FieldErrors::one("name", "Enter a name for the application.")
     } else {
-        let req = UpdateClient {
+        let req = ClientPatch {
             name: Some(name.clone()),
             description: Some(description.clone()),
-            ..UpdateClient::default()
+            ..ClientPatch::default()
         };
-        match clients::update(&state.tenant, &id, req, now_millis()).await {
+        match clients::update(&state.tenant, &id, req, state.clock.now()).await {
             Ok(_) => {
                 return Ok(
                     Redirect::to(&format!("/dashboard/applications/{id}?done=saved"))
@@ -240,7 +232,7 @@ async fn rotate_secret(
     form: FormFields,
 ) -> Result<Response, DashError> {
     admin.check_csrf(form.csrf())?;
-    clients::rotate_secret(&state.tenant, &id, now_millis()).await?;
+    clients::rotate_secret(&state.tenant, &id, state.clock.now()).await?;
     Ok(Redirect::to(&format!(
         "/dashboard/applications/{id}/credentials?done=secret-rotated"
     ))

@@ -18,11 +18,12 @@ use crate::crypto::public_key::MAX_PEM_LEN;
 use crate::dashboard::applications::{self, AuthChoice, MethodOutcome};
 use crate::dashboard::forms::{self, CREDENTIAL_FIELDS, CredentialForm, FieldErrors};
 use crate::domain::credential::MAX_PER_CLIENT;
+use crate::domain::credential::{CredentialPatch, ExpiresAt};
 use crate::http::AppState;
 use crate::management::ManagementError;
 use crate::management::clients;
-use crate::management::credentials::{self, UpdateCredential};
-use crate::time_util::{format_millis, now_millis};
+use crate::management::credentials;
+use crate::time_util::format_millis;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -81,7 +82,7 @@ async fn render(
     } = shown;
     let c = clients::get(&state.tenant, id).await?;
     let list = credentials::list(&state.tenant, id).await?;
-    let now = now_millis();
+    let now = state.clock.now();
     let app = AppView::of(&c);
     let waiting = done == Some("needs-credential");
     page(
@@ -143,7 +144,7 @@ async fn set_method(
         )
         .await;
     };
-    match applications::set_method(&state.tenant, &id, choice, now_millis()).await {
+    match applications::set_method(&state.tenant, &id, choice, state.clock.now()).await {
         Ok(MethodOutcome::NeedsCredential) => Ok(back(&id, "needs-credential")),
         Ok(_) => Ok(back(&id, "method-saved")),
         Err(e @ ManagementError::Invalid(_)) => {
@@ -285,7 +286,7 @@ async fn add(
     })?;
     let up = read_upload(multipart).await?;
     admin.check_csrf(&up.csrf)?;
-    let now = now_millis();
+    let now = state.clock.now();
     let errors = if let Some(problem) = up.file_problem.clone() {
         FieldErrors::one("pem", problem)
     } else {
@@ -334,7 +335,7 @@ async fn edit(
                 .expires_at
                 .map(|t| format_millis(t)[..10].to_owned())
                 .unwrap_or_default(),
-            credential: CredentialRow::of(&cred, now_millis()),
+            credential: CredentialRow::of(&cred, state.clock.now()),
             errors: FieldErrors::default(),
         },
     )
@@ -347,20 +348,18 @@ async fn save_edit(
     form: FormFields,
 ) -> Result<Response, DashError> {
     admin.check_csrf(form.csrf())?;
-    let now = now_millis();
+    let now = state.clock.now();
     let set_expiry = !form.get("set_expiry").is_empty();
     let expiry_date = form.get("expiry_date").to_owned();
     let expires_at = if set_expiry {
-        forms::parse_expiry_date(&expiry_date, now).map(|t| Some(format_millis(t)))
+        forms::parse_expiry_date(&expiry_date, now).map(|t| Some(ExpiresAt::At(t)))
     } else {
         Ok(None)
     };
     let errors = match expires_at {
         Err(m) => FieldErrors::one("expiry_date", m),
         Ok(expires_at) => {
-            let req = UpdateCredential {
-                expires_at: Some(expires_at),
-            };
+            let req = CredentialPatch { expires_at };
             match credentials::update(&state.tenant, &id, &cid, req, now).await {
                 Ok(_) => return Ok(back(&id, "credential-updated")),
                 Err(e @ ManagementError::NotFound { .. }) => return Err(e.into()),
@@ -418,7 +417,7 @@ async fn enable(
     form: FormFields,
 ) -> Result<Response, DashError> {
     admin.check_csrf(form.csrf())?;
-    let r = applications::enable_credential(&state.tenant, &id, &cid, now_millis()).await;
+    let r = applications::enable_credential(&state.tenant, &id, &cid, state.clock.now()).await;
     row_action(&state, &admin, &id, r, "credential-enabled").await
 }
 
@@ -429,7 +428,7 @@ async fn disable(
     form: FormFields,
 ) -> Result<Response, DashError> {
     admin.check_csrf(form.csrf())?;
-    let r = applications::disable_credential(&state.tenant, &id, &cid, now_millis()).await;
+    let r = applications::disable_credential(&state.tenant, &id, &cid, state.clock.now()).await;
     row_action(&state, &admin, &id, r, "credential-disabled").await
 }
 
@@ -440,7 +439,7 @@ async fn delete(
     form: FormFields,
 ) -> Result<Response, DashError> {
     admin.check_csrf(form.csrf())?;
-    let r = match credentials::delete(&state.tenant, &id, &cid, now_millis()).await {
+    let r = match credentials::delete(&state.tenant, &id, &cid, state.clock.now()).await {
         // The Management API's wording names its JSON field; say it the dashboard's way.
         Err(ManagementError::Conflict(_)) => Err(ManagementError::Conflict(
             "This credential is enabled for the application and cannot be deleted. Disable it \

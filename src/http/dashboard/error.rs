@@ -21,7 +21,7 @@ impl From<ManagementError> for DashError {
     fn from(e: ManagementError) -> Self {
         match e {
             ManagementError::NotFound { message, .. } => Self::NotFound(message),
-            ManagementError::Invalid(i) => Self::BadRequest(i.0),
+            ManagementError::Invalid(i) => Self::BadRequest(i.to_string()),
             ManagementError::Conflict(m) | ManagementError::NotAllowed(m) => Self::BadRequest(m),
             ManagementError::Internal(cause) => Self::Internal(cause.to_string()),
         }

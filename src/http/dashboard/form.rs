@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 
 use super::DashError;
+use crate::crypto::secret::Secret;
 
 pub struct FormFields(Vec<(String, String)>);
 
@@ -36,6 +37,14 @@ impl FormFields {
 
     pub fn csrf(&self) -> &str {
         self.get("csrf")
+    }
+
+    /// Takes `name` out of the form as a secret (a password): the form keeps no copy of it.
+    pub fn take_secret(&mut self, name: &str) -> Secret {
+        match self.0.iter().position(|(k, _)| k == name) {
+            Some(i) => Secret::new(self.0.swap_remove(i).1),
+            None => Secret::new(String::new()),
+        }
     }
 }
 

@@ -17,7 +17,6 @@ use crate::dashboard::admin::{self, LoginError};
 use crate::dashboard::{csrf, lockout};
 use crate::http::AppState;
 use crate::rate_limit::AddressKey;
-use crate::time_util::now_millis;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -95,18 +94,18 @@ async fn submit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    form: FormFields,
+    mut form: FormFields,
 ) -> Result<Response, DashError> {
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
     if !csrf::matches(expected, form.csrf()) {
         return Err(DashError::Csrf);
     }
     let email = form.get("email").trim().to_owned();
-    let password = form.get("password");
+    let password = form.take_secret("password");
     let mut missing = None;
     if email.is_empty() {
         missing = Some("Enter your email address.");
-    } else if password.is_empty() {
+    } else if password.expose().is_empty() {
         missing = Some("Enter your password.");
     }
     if let Some(m) = missing {
@@ -121,7 +120,7 @@ async fn submit(
         );
     }
     // Per address and per email (known or not), before any database work or hashing.
-    let now = now_millis();
+    let now = state.clock.now();
     let limited = state
         .limits
         .signin_per_address
@@ -149,7 +148,7 @@ async fn submit(
         crate::http::rate_limit::insert_exceeded_headers(res.headers_mut(), &exceeded, now);
         return Ok(res);
     }
-    match admin::login(&state.tenant.store, &email, password, now).await {
+    match admin::login(&state.tenant.store, &state.hashing, &email, &password, now).await {
         Ok(new) => {
             let secure = state.tenant.issuer.is_https();
             let res = Redirect::to("/dashboard/applications").into_response();

@@ -10,7 +10,6 @@ use super::DashError;
 use crate::dashboard::admin::{self, AdminSession};
 use crate::dashboard::session::LIFETIME;
 use crate::http::AppState;
-use crate::time_util::now_millis;
 
 pub const SESSION_COOKIE: &str = "signet_session";
 pub const LOGIN_COOKIE: &str = "signet_login_csrf";
@@ -54,7 +53,7 @@ impl FromRequestParts<AppState> for Admin {
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(DashError::NotSignedIn);
         };
-        match admin::authenticate(&state.tenant.store, token, now_millis()).await {
+        match admin::authenticate(&state.tenant.store, token, state.clock.now()).await {
             Ok(Some(session)) => Ok(Self(session)),
             Ok(None) => Err(DashError::NotSignedIn),
             Err(e) => Err(DashError::Internal(e.to_string())),

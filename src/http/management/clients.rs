@@ -8,14 +8,15 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::dto::{ClientBody, ClientPatchBody};
 use super::{listing, parse_page, select_fields};
 use crate::domain::client::Client;
+use crate::domain::client_change::{ClientPatch, NewClient};
 use crate::domain::credential::Credential;
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiQuery, Principal};
-use crate::management::clients::{self, CreateClient, UpdateClient};
-use crate::time_util::now_millis;
+use crate::management::clients;
 
 const READ: &[&str] = &[
     "read:clients",
@@ -139,13 +140,14 @@ async fn read(
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(body): ApiJson<CreateClient>,
+    ApiJson(body): ApiJson<ClientBody>,
 ) -> ApiResult<impl IntoResponse> {
     principal.require_any(&["create:clients"])?;
+    let body = NewClient::try_from(body)?;
     if body.carries_credentials() {
         principal.require_any(&["create:client_credentials"])?;
     }
-    let (c, created) = clients::create(&state.tenant, body, now_millis()).await?;
+    let (c, created) = clients::create(&state.tenant, body, state.clock.now()).await?;
     // The creator needs the generated secret (or the created credentials) once, as with Auth0.
     Ok((
         StatusCode::CREATED,
@@ -157,16 +159,17 @@ async fn update(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<UpdateClient>,
+    ApiJson(body): ApiJson<ClientPatchBody>,
 ) -> ApiResult<Json<Value>> {
     principal.require_any(&["update:clients", "update:client_keys"])?;
+    let body = ClientPatch::try_from(body)?;
     if body.changes_secret() {
         principal.require_any(&["update:client_keys"])?;
     }
     if body.changes_auth_methods() {
         principal.require_any(&["update:client_credentials"])?;
     }
-    let c = clients::update(&state.tenant, &id, body, now_millis()).await?;
+    let c = clients::update(&state.tenant, &id, body, state.clock.now()).await?;
     // SPEC A.2: only the read scopes reveal the secret, in a PATCH answer as anywhere else; a
     // caller that may change it but not read it learns nothing it did not send.
     Ok(Json(view(&c, reveal_for(&principal, READ_KEYS), None)))
@@ -188,6 +191,6 @@ async fn rotate_secret(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     principal.require_any(&["update:client_keys"])?;
-    let c = clients::rotate_secret(&state.tenant, &id, now_millis()).await?;
+    let c = clients::rotate_secret(&state.tenant, &id, state.clock.now()).await?;
     Ok(Json(view(&c, Reveal::Keys, None)))
 }

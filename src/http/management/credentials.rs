@@ -7,12 +7,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::domain::credential::{CREDENTIAL_TYPE, Credential, NewCredential};
+use super::dto::{CredentialBody, CredentialPatchBody};
+use crate::domain::credential::{CREDENTIAL_TYPE, Credential, CredentialPatch};
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, Principal};
-use crate::management::credentials::{self, UpdateCredential};
-use crate::time_util::{format_millis, now_millis};
+use crate::management::credentials;
+use crate::time_util::format_millis;
 
 pub fn router() -> axum::Router<AppState> {
     Router::new()
@@ -43,10 +44,10 @@ async fn create(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<NewCredential>,
+    ApiJson(body): ApiJson<CredentialBody>,
 ) -> ApiResult<impl IntoResponse> {
     principal.require_any(&["create:client_credentials"])?;
-    let c = credentials::create(&state.tenant, &id, body, now_millis()).await?;
+    let c = credentials::create(&state.tenant, &id, body.into(), state.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(view(&c))))
 }
 
@@ -75,10 +76,12 @@ async fn update(
     State(state): State<AppState>,
     principal: Principal,
     Path((id, credential_id)): Path<(String, String)>,
-    ApiJson(body): ApiJson<UpdateCredential>,
+    ApiJson(body): ApiJson<CredentialPatchBody>,
 ) -> ApiResult<Json<Value>> {
     principal.require_any(&["update:client_credentials"])?;
-    let c = credentials::update(&state.tenant, &id, &credential_id, body, now_millis()).await?;
+    let body = CredentialPatch::try_from(body)?;
+    let c =
+        credentials::update(&state.tenant, &id, &credential_id, body, state.clock.now()).await?;
     Ok(Json(view(&c)))
 }
 
@@ -88,6 +91,6 @@ async fn remove(
     Path((id, credential_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     principal.require_any(&["delete:client_credentials"])?;
-    credentials::delete(&state.tenant, &id, &credential_id, now_millis()).await?;
+    credentials::delete(&state.tenant, &id, &credential_id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,14 +8,14 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::dto::{GrantBody, GrantPatchBody};
 use super::{listing, parse_page};
 use crate::domain::grant::ClientGrant;
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiQuery, Principal};
-use crate::management::grants::{self, CreateGrant, UpdateGrant};
+use crate::management::grants;
 use crate::store::grants::Filter;
-use crate::time_util::now_millis;
 
 pub fn router() -> axum::Router<AppState> {
     Router::new()
@@ -78,10 +78,10 @@ async fn read(
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(body): ApiJson<CreateGrant>,
+    ApiJson(body): ApiJson<GrantBody>,
 ) -> ApiResult<impl IntoResponse> {
     principal.require_any(&["create:client_grants"])?;
-    let g = grants::create(&state.tenant, body, now_millis()).await?;
+    let g = grants::create(&state.tenant, body.into(), state.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(view(&g))))
 }
 
@@ -89,10 +89,12 @@ async fn update(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<UpdateGrant>,
+    ApiJson(body): ApiJson<GrantPatchBody>,
 ) -> ApiResult<Json<Value>> {
     principal.require_any(&["update:client_grants"])?;
-    Ok(Json(view(&grants::update(&state.tenant, &id, body).await?)))
+    Ok(Json(view(
+        &grants::update(&state.tenant, &id, body.into()).await?,
+    )))
 }
 
 async fn remove(

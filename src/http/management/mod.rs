@@ -2,6 +2,7 @@
 
 mod clients;
 mod credentials;
+mod dto;
 mod grants;
 mod logs;
 mod resource_servers;
@@ -44,7 +45,7 @@ impl PageQuery {
 // Query structs list these fields themselves: `#[serde(flatten)]` would turn numbers into
 // strings under serde_urlencoded and cannot be combined with `deny_unknown_fields`.
 fn parse_page(page: Option<i64>, per_page: Option<i64>) -> Result<Page, ApiError> {
-    Page::parse(page, per_page).map_err(|e| ApiError::invalid_query(e.0))
+    Page::parse(page, per_page).map_err(|e| ApiError::invalid_query(e.to_string()))
 }
 
 /// A list answer: a plain array, or Auth0's `{"total","start","limit","<name>":[…]}`.

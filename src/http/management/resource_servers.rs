@@ -7,13 +7,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use super::dto::{ResourceServerBody, ResourceServerPatchBody};
 use super::{PageQuery, listing};
 use crate::domain::resource_server::ResourceServer;
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiQuery, Principal};
-use crate::management::resource_servers::{self, CreateResourceServer, UpdateResourceServer};
-use crate::time_util::now_millis;
+use crate::management::resource_servers;
 
 pub fn router() -> axum::Router<AppState> {
     Router::new()
@@ -62,10 +62,10 @@ async fn read(
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(body): ApiJson<CreateResourceServer>,
+    ApiJson(body): ApiJson<ResourceServerBody>,
 ) -> ApiResult<impl IntoResponse> {
     principal.require_any(&["create:resource_servers"])?;
-    let rs = resource_servers::create(&state.tenant, body, now_millis()).await?;
+    let rs = resource_servers::create(&state.tenant, body.into(), state.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(view(&rs))))
 }
 
@@ -73,10 +73,10 @@ async fn update(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<UpdateResourceServer>,
+    ApiJson(body): ApiJson<ResourceServerPatchBody>,
 ) -> ApiResult<Json<Value>> {
     principal.require_any(&["update:resource_servers"])?;
-    let rs = resource_servers::update(&state.tenant, &id, body, now_millis()).await?;
+    let rs = resource_servers::update(&state.tenant, &id, body.into(), state.clock.now()).await?;
     Ok(Json(view(&rs)))
 }
 

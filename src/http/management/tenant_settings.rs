@@ -5,10 +5,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use super::dto::TenantSettingsBody;
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, Principal};
-use crate::management::tenant_settings::{self, TenantSettings, UpdateTenantSettings};
+use crate::management::tenant_settings::{self, TenantSettings, TenantSettingsPatch};
 
 pub fn router() -> axum::Router<AppState> {
     Router::new().route("/tenants/settings", get(read).patch(update))
@@ -31,10 +32,11 @@ async fn read(State(state): State<AppState>, principal: Principal) -> ApiResult<
 async fn update(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(body): ApiJson<UpdateTenantSettings>,
+    ApiJson(body): ApiJson<TenantSettingsBody>,
 ) -> ApiResult<Json<Value>> {
     principal.require_any(&["update:tenant_settings"])?;
+    let patch = TenantSettingsPatch::try_from(body)?;
     Ok(Json(view(
-        &tenant_settings::update(&state.tenant, body).await?,
+        &tenant_settings::update(&state.tenant, patch).await?,
     )))
 }

@@ -1,0 +1,450 @@
+//! Auth0's request bodies for the Management API, exactly as its SDKs send them (unknown
+//! properties refused, a `null` refused where a field is not nullable), and their conversion
+//! into the domain's commands. What Auth0 spells as a combination of fields (an authentication
+//! method as a pair, an expiry as text) becomes one typed value here.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::crypto::secret::Secret;
+use crate::domain::Invalid;
+use crate::domain::client::{AppType, JwtConfigAlg, TokenEndpointAuthMethod};
+use crate::domain::client_change::{
+    AuthMethodChange, ClientPatch, JwtConfigurationPatch, NewClient, NewClientAuth,
+};
+use crate::domain::credential::{CredentialAlg, CredentialPatch, CredentialUpload, ExpiresAt};
+use crate::domain::grant::{GrantPatch, NewGrant};
+use crate::domain::resource_server::{NewResourceServer, ResourceServerPatch, ScopeDefinition};
+use crate::domain::token_quota::TokenQuota;
+use crate::management::tenant_settings::TenantSettingsPatch;
+
+/// For optional fields that are not nullable: absent is `None`, an explicit `null` is an error
+/// naming the field (it must not silently mean "unchanged").
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// For nullable fields: absent is `None`, an explicit `null` is `Some(None)`.
+fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+const EXCLUSIVE: &str = "token_endpoint_auth_method and client_authentication_methods are mutually \
+    exclusive: send token_endpoint_auth_method: null to use Private Key JWT";
+
+// ---- Credentials ----------------------------------------------------------------------------
+
+/// A credential: `POST /clients/{id}/credentials`, or inside `POST /clients`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialBody {
+    pub credential_type: String,
+    #[serde(default, deserialize_with = "present")]
+    pub name: Option<String>,
+    pub pem: String,
+    #[serde(default, deserialize_with = "present")]
+    pub alg: Option<CredentialAlg>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub parse_expiry_from_cert: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    pub kid: Option<String>,
+}
+
+impl From<CredentialBody> for CredentialUpload {
+    fn from(b: CredentialBody) -> Self {
+        Self {
+            credential_type: b.credential_type,
+            name: b.name,
+            pem: b.pem,
+            alg: b.alg,
+            expires_at: b.expires_at.map(ExpiresAt::Written),
+            parse_expiry_from_cert: b.parse_expiry_from_cert == Some(true),
+            kid: b.kid,
+        }
+    }
+}
+
+/// `PATCH /clients/{id}/credentials/{credential_id}`: only `expires_at` may change.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialPatchBody {
+    #[serde(default, deserialize_with = "nullable")]
+    pub expires_at: Option<Option<String>>,
+}
+
+impl TryFrom<CredentialPatchBody> for CredentialPatch {
+    type Error = Invalid;
+
+    fn try_from(b: CredentialPatchBody) -> Result<Self, Invalid> {
+        match b.expires_at {
+            None => Err(Invalid::new(
+                "expires_at is the only field that can be updated, and it is missing",
+            )),
+            Some(at) => Ok(Self {
+                expires_at: at.map(ExpiresAt::Written),
+            }),
+        }
+    }
+}
+
+// ---- Applications ---------------------------------------------------------------------------
+
+/// `jwt_configuration` as a request may carry it (every field optional).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtConfigurationBody {
+    #[serde(default, deserialize_with = "present")]
+    pub alg: Option<JwtConfigAlg>,
+    #[serde(default, deserialize_with = "present")]
+    pub lifetime_in_seconds: Option<i64>,
+    #[serde(default, deserialize_with = "present")]
+    pub secret_encoded: Option<bool>,
+}
+
+impl From<JwtConfigurationBody> for JwtConfigurationPatch {
+    fn from(b: JwtConfigurationBody) -> Self {
+        Self {
+            alg: b.alg,
+            lifetime_in_seconds: b.lifetime_in_seconds,
+            secret_encoded: b.secret_encoded,
+        }
+    }
+}
+
+/// Auth0's wrapper around a quota: `{"client_credentials": {...}}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaBody {
+    pub client_credentials: TokenQuota,
+}
+
+/// `client_authentication_methods` in `POST /clients`: full credential objects.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAuthMethods {
+    pub private_key_jwt: CreatePrivateKeyJwt,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePrivateKeyJwt {
+    pub credentials: Vec<CredentialBody>,
+}
+
+/// `client_authentication_methods` in `PATCH /clients/{id}`: references only (`[{"id"}]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchAuthMethods {
+    pub private_key_jwt: PatchPrivateKeyJwt,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchPrivateKeyJwt {
+    pub credentials: Vec<CredentialRef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialRef {
+    pub id: String,
+}
+
+/// `POST /api/v2/clients`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientBody {
+    pub name: String,
+    #[serde(default, deserialize_with = "present")]
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub app_type: Option<AppType>,
+    #[serde(default, deserialize_with = "present")]
+    pub is_first_party: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    pub token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
+    #[serde(default, deserialize_with = "present")]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub jwt_configuration: Option<JwtConfigurationBody>,
+    #[serde(default, deserialize_with = "present")]
+    pub client_metadata: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub client_secret: Option<Secret>,
+    #[serde(default)]
+    pub client_authentication_methods: Option<CreateAuthMethods>,
+    #[serde(default, deserialize_with = "present")]
+    pub token_quota: Option<QuotaBody>,
+}
+
+impl TryFrom<ClientBody> for NewClient {
+    type Error = Invalid;
+
+    fn try_from(b: ClientBody) -> Result<Self, Invalid> {
+        let auth = match (
+            b.token_endpoint_auth_method,
+            b.client_authentication_methods,
+        ) {
+            (Some(_), Some(_)) => return Err(Invalid::new(EXCLUSIVE)),
+            (Some(m), None) => NewClientAuth::Method(m),
+            (None, Some(methods)) => NewClientAuth::PrivateKeyJwt(
+                methods
+                    .private_key_jwt
+                    .credentials
+                    .into_iter()
+                    .map(CredentialUpload::from)
+                    .collect(),
+            ),
+            (None, None) => NewClientAuth::Default,
+        };
+        Ok(Self {
+            name: b.name,
+            description: b.description,
+            app_type: b.app_type,
+            is_first_party: b.is_first_party,
+            auth,
+            grant_types: b.grant_types,
+            jwt_configuration: b.jwt_configuration.unwrap_or_default().into(),
+            client_metadata: b.client_metadata,
+            client_secret: b.client_secret,
+            token_quota: b.token_quota.map(|q| q.client_credentials),
+        })
+    }
+}
+
+/// `PATCH /api/v2/clients/{id}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPatchBody {
+    #[serde(default, deserialize_with = "present")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub app_type: Option<AppType>,
+    #[serde(default, deserialize_with = "present")]
+    pub is_first_party: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub token_endpoint_auth_method: Option<Option<TokenEndpointAuthMethod>>,
+    #[serde(default, deserialize_with = "present")]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub jwt_configuration: Option<JwtConfigurationBody>,
+    #[serde(default, deserialize_with = "present")]
+    pub client_metadata: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub client_secret: Option<Secret>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub client_authentication_methods: Option<Option<PatchAuthMethods>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub token_quota: Option<Option<QuotaBody>>,
+}
+
+/// Auth0's pair (`token_endpoint_auth_method`, `client_authentication_methods`) as one change
+/// (BEHAVIOUR A.2, B.9); `None` is "absent", `Some(None)` an explicit `null`.
+fn auth_change(
+    method: Option<Option<TokenEndpointAuthMethod>>,
+    methods: Option<Option<PatchAuthMethods>>,
+) -> Result<AuthMethodChange, Invalid> {
+    match (method, methods) {
+        (None, None) => Ok(AuthMethodChange::Keep),
+        (None | Some(None), Some(Some(pkj))) => Ok(AuthMethodChange::UsePrivateKeyJwt(
+            pkj.private_key_jwt
+                .credentials
+                .into_iter()
+                .map(|r| r.id)
+                .collect(),
+        )),
+        (Some(Some(_)), Some(Some(_))) => Err(Invalid::new(EXCLUSIVE)),
+        (Some(Some(m)), Some(None)) => Ok(AuthMethodChange::LeavePrivateKeyJwt(m)),
+        (None, Some(None)) => Ok(AuthMethodChange::ClearPrivateKeyJwt),
+        (Some(None), Some(None)) => Err(Invalid::new(
+            "client_authentication_methods: null needs token_endpoint_auth_method set to the method \
+             to use instead (e.g. client_secret_post)",
+        )),
+        (Some(Some(m)), None) => Ok(AuthMethodChange::SetMethod(m)),
+        (Some(None), None) => Err(Invalid::new(
+            "token_endpoint_auth_method can only be null together with \
+             client_authentication_methods (Private Key JWT)",
+        )),
+    }
+}
+
+impl TryFrom<ClientPatchBody> for ClientPatch {
+    type Error = Invalid;
+
+    fn try_from(b: ClientPatchBody) -> Result<Self, Invalid> {
+        Ok(Self {
+            auth: auth_change(
+                b.token_endpoint_auth_method,
+                b.client_authentication_methods,
+            )?,
+            name: b.name,
+            description: b.description,
+            app_type: b.app_type,
+            is_first_party: b.is_first_party,
+            grant_types: b.grant_types,
+            jwt_configuration: b.jwt_configuration.map(JwtConfigurationPatch::from),
+            client_metadata: b.client_metadata,
+            client_secret: b.client_secret,
+            token_quota: b.token_quota.map(|q| q.map(|q| q.client_credentials)),
+        })
+    }
+}
+
+// ---- APIs, grants, tenant settings -----------------------------------------------------------
+
+/// A scope as a request carries it (`description` optional).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeBody {
+    pub value: String,
+    #[serde(default, deserialize_with = "present")]
+    pub description: Option<String>,
+}
+
+fn scopes(list: Vec<ScopeBody>) -> Vec<ScopeDefinition> {
+    list.into_iter()
+        .map(|s| ScopeDefinition {
+            value: s.value,
+            description: s.description.unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// `POST /api/v2/resource-servers`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceServerBody {
+    pub identifier: String,
+    #[serde(default, deserialize_with = "present")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub scopes: Option<Vec<ScopeBody>>,
+    #[serde(default, deserialize_with = "present")]
+    pub signing_alg: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub token_lifetime: Option<i64>,
+}
+
+impl From<ResourceServerBody> for NewResourceServer {
+    fn from(b: ResourceServerBody) -> Self {
+        Self {
+            identifier: b.identifier,
+            name: b.name,
+            scopes: scopes(b.scopes.unwrap_or_default()),
+            signing_alg: b.signing_alg,
+            token_lifetime: b.token_lifetime,
+        }
+    }
+}
+
+/// `PATCH /api/v2/resource-servers/{id}` (`identifier` is immutable).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceServerPatchBody {
+    #[serde(default, deserialize_with = "present")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub scopes: Option<Vec<ScopeBody>>,
+    #[serde(default, deserialize_with = "present")]
+    pub signing_alg: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub token_lifetime: Option<i64>,
+}
+
+impl From<ResourceServerPatchBody> for ResourceServerPatch {
+    fn from(b: ResourceServerPatchBody) -> Self {
+        Self {
+            name: b.name,
+            scopes: b.scopes.map(scopes),
+            signing_alg: b.signing_alg,
+            token_lifetime: b.token_lifetime,
+        }
+    }
+}
+
+/// `POST /api/v2/client-grants`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantBody {
+    pub client_id: String,
+    pub audience: String,
+    pub scope: Vec<String>,
+}
+
+impl From<GrantBody> for NewGrant {
+    fn from(b: GrantBody) -> Self {
+        Self {
+            client_id: b.client_id,
+            audience: b.audience,
+            scope: b.scope,
+        }
+    }
+}
+
+/// `PATCH /api/v2/client-grants/{id}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantPatchBody {
+    pub scope: Vec<String>,
+}
+
+impl From<GrantPatchBody> for GrantPatch {
+    fn from(b: GrantPatchBody) -> Self {
+        Self { scope: b.scope }
+    }
+}
+
+/// `default_token_quota` as a request carries it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultTokenQuotaBody {
+    #[serde(default, deserialize_with = "nullable")]
+    pub clients: Option<Option<QuotaBody>>,
+    /// Auth0 has organization quotas too; signet has no organizations, so a value is refused
+    /// by name rather than ignored.
+    #[serde(default)]
+    pub organizations: Option<serde_json::Value>,
+}
+
+/// `PATCH /api/v2/tenants/settings`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettingsBody {
+    #[serde(default, deserialize_with = "nullable")]
+    pub default_token_quota: Option<Option<DefaultTokenQuotaBody>>,
+}
+
+impl TryFrom<TenantSettingsBody> for TenantSettingsPatch {
+    type Error = Invalid;
+
+    fn try_from(b: TenantSettingsBody) -> Result<Self, Invalid> {
+        let default_client_quota = match b.default_token_quota {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(q)) => {
+                if q.organizations.as_ref().is_some_and(|v| !v.is_null()) {
+                    return Err(Invalid::new(
+                        "default_token_quota.organizations is not supported: signet has no organizations",
+                    ));
+                }
+                q.clients.map(|c| c.map(|c| c.client_credentials))
+            }
+        };
+        Ok(Self {
+            default_client_quota,
+        })
+    }
+}

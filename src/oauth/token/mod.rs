@@ -1,0 +1,384 @@
+//! `POST /oauth/token` for the client credentials grant (BEHAVIOUR A.5). [`TokenIssuer::issue`]
+//! reads top to bottom as the rules apply: the request's shape, who the client is, its grant for
+//! the audience, its token quota, the assertion's `jti` consumed last, the signed token; then
+//! one audit event says how it went, naming whoever the request turned out to be.
+
+mod authenticate;
+mod event;
+mod shape;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::json;
+
+pub use shape::ASSERTION_TYPE_JWT_BEARER;
+
+use super::OAuthError;
+use super::access_token::AccessClaims;
+use super::cache::{CachedClient, TokenCache};
+use super::error::AuthFailure;
+use super::quota::{Admitted, QuotaCounter};
+use super::replay::{ReplayGuard, used_jti};
+use super::request::TokenParams;
+use crate::audit::{self, AuditLog, Entry};
+use crate::crypto::random;
+use crate::crypto::secret::Secret;
+use crate::crypto::signing::KeyRing;
+use crate::domain::grant::token_scopes;
+use crate::domain::issuer::Issuer;
+use crate::domain::token_quota::{self, BucketState};
+use crate::rate_limit::{AddressKey, RateLimiters};
+use crate::store::{self, Store};
+use crate::time_util::Millis;
+use authenticate::Authenticated;
+use shape::Shape;
+
+/// A token request as the HTTP layer hands it over.
+#[derive(Debug)]
+pub struct TokenRequest {
+    pub params: TokenParams,
+    /// Client id and secret from an HTTP Basic header.
+    pub basic: Option<(String, Secret)>,
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+/// An issued token, and the state of the application's token quota if one applies (for
+/// Auth0's `Auth0-Client-Quota-Limit` header).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Issued {
+    pub response: TokenResponse,
+    pub quota: Vec<BucketState>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    pub expires_in: i64,
+    pub token_type: &'static str,
+}
+
+/// Who a request turned out to be, as far as the rules got: what its audit event names.
+#[derive(Debug, Clone, Default)]
+struct Caller {
+    client_id: Option<String>,
+    client_name: Option<String>,
+    method: Option<&'static str>,
+    credential_id: Option<String>,
+    legacy_audience: bool,
+}
+
+impl Caller {
+    fn refused(self, error: OAuthError) -> Refused {
+        Refused {
+            error,
+            caller: self,
+        }
+    }
+}
+
+/// A refusal, and who it refused.
+struct Refused {
+    error: OAuthError,
+    caller: Caller,
+}
+
+/// A token issued, and what its audit events say.
+struct Granted {
+    issued: Issued,
+    caller: Caller,
+    /// Shares of the application's token quota this token reached (BEHAVIOUR C.2).
+    quota_warnings: Vec<(BucketState, u8)>,
+}
+
+pub struct TokenIssuer {
+    pub issuer: Issuer,
+    pub token_endpoint: String,
+    pub accept_legacy_audience: bool,
+    pub keys: Arc<KeyRing>,
+    pub store: Store,
+    pub cache: TokenCache,
+    pub audit: Arc<AuditLog>,
+    pub replay: ReplayGuard,
+    pub limits: Arc<RateLimiters>,
+    pub quotas: QuotaCounter,
+    /// Credentials whose `last_used_at` was written within the last minute.
+    pub recently_used: moka::sync::Cache<String, ()>,
+}
+
+impl TokenIssuer {
+    pub fn new(
+        issuer: Issuer,
+        accept_legacy_audience: bool,
+        keys: Arc<KeyRing>,
+        store: Store,
+        cache: TokenCache,
+        audit: Arc<AuditLog>,
+        limits: Arc<RateLimiters>,
+    ) -> Self {
+        Self {
+            quotas: QuotaCounter::new(store.clone()),
+            limits,
+            token_endpoint: issuer.token_endpoint(),
+            issuer,
+            accept_legacy_audience,
+            keys,
+            // The writer stops by itself once the issuer (its only handle) is dropped.
+            replay: ReplayGuard::spawn(store.clone()).0,
+            store,
+            cache,
+            audit,
+            recently_used: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(60))
+                .build(),
+        }
+    }
+
+    /// The first step of every token request, before its body is read: a source address over
+    /// its request limit, or one that has spent its failure budget, is refused at once
+    /// (BEHAVIOUR C.1).
+    pub fn admit_source(
+        &self,
+        ip: IpAddr,
+        user_agent: Option<&str>,
+        now_ms: Millis,
+    ) -> Result<(), OAuthError> {
+        let key = AddressKey::from(ip);
+        let refused = self
+            .limits
+            .token_failures_per_address
+            .check(&key)
+            .and_then(|()| self.limits.token_per_address.check(&key).map(|_| ()));
+        let Err(exceeded) = refused else {
+            return Ok(());
+        };
+        // Identical refusals from one address are counted into one event a window.
+        self.audit.record(
+            Entry {
+                kind: audit::RATE_LIMITED,
+                description: "Too many requests to the token endpoint from this address".into(),
+                ip: Some(ip.to_string()),
+                user_agent: user_agent.map(str::to_owned),
+                details: json!({"limit": exceeded.limit, "endpoint": "/oauth/token"}),
+                ..Entry::default()
+            },
+            now_ms,
+        );
+        Err(OAuthError::TooManyRequests(exceeded))
+    }
+
+    /// Spends one failure of the source address's budget when `e` is the caller's fault (a
+    /// refusal by a limit is not: it spent nothing).
+    pub fn note_outcome(&self, ip: IpAddr, e: &OAuthError) {
+        if e.is_callers_failure() {
+            self.limits
+                .token_failures_per_address
+                .failed(&AddressKey::from(ip));
+        }
+    }
+
+    pub async fn issue(&self, req: TokenRequest, now_ms: Millis) -> Result<Issued, OAuthError> {
+        let context = event::Context {
+            audience: req.params.audience.clone(),
+            ip: req.ip.map(|ip| ip.to_string()),
+            user_agent: req.user_agent.clone(),
+        };
+        let outcome = self.run(req, now_ms).await;
+        self.record(&outcome, context, now_ms);
+        outcome
+            .map(|granted| granted.issued)
+            .map_err(|refused| refused.error)
+    }
+
+    /// The rules, in the order they apply.
+    async fn run(&self, req: TokenRequest, now_ms: Millis) -> Result<Granted, Refused> {
+        let now = now_ms.div_euclid(1000);
+        let shape =
+            Shape::of(req.params, req.basic).map_err(|error| Caller::default().refused(error))?;
+        let Authenticated {
+            client,
+            caller,
+            assertion,
+        } = self.authenticate(shape.auth, now).await?;
+        let grant = match self
+            .authorize(&client, &shape.audience, shape.scope.as_deref())
+            .await
+        {
+            Ok(grant) => grant,
+            Err(e) => return Err(caller.refused(e)),
+        };
+        // The quota counts only tokens that would otherwise be issued.
+        let admitted = match self.admit_quota(&client, now_ms).await {
+            Ok(admitted) => admitted,
+            Err(e) => return Err(caller.refused(e)),
+        };
+        // BEHAVIOUR B.6: the jti is consumed only after every other check passed, so a forged
+        // or misdirected assertion cannot spend a legitimate one.
+        if let Some(verified) = &assertion {
+            if let Err(e) = self.consume_jti(&client, verified, now_ms).await {
+                if let Some(a) = &admitted {
+                    self.quotas.release(&client.client.client_id, a, now_ms);
+                }
+                return Err(caller.refused(e));
+            }
+            self.note_use(&verified.credential_id, now_ms);
+        }
+        let (quota, quota_warnings) = admitted.map(|a| (a.states, a.warnings)).unwrap_or_default();
+        Ok(Granted {
+            issued: Issued {
+                response: self.sign(&client, &shape.audience, &grant, now),
+                quota,
+            },
+            caller,
+            quota_warnings,
+        })
+    }
+
+    /// The client may use this grant type, has a grant for the audience, and every scope it
+    /// asks for is granted (BEHAVIOUR A.5).
+    async fn authorize(
+        &self,
+        client: &CachedClient,
+        audience: &str,
+        requested: Option<&str>,
+    ) -> Result<Authorized, OAuthError> {
+        if !client.client.may_use_client_credentials() {
+            return Err(OAuthError::UnauthorizedClient(
+                "Grant type 'client_credentials' not allowed for the client.".into(),
+            ));
+        }
+        let grant = self
+            .cache
+            .grant(&client.client.client_id, audience)
+            .await
+            .map_err(|e| server_error(&e))?;
+        let grant = grant
+            .as_ref()
+            .as_ref()
+            .ok_or_else(|| OAuthError::AccessDenied(format!("Service not found: {audience}")))?;
+        let granted = grant.granted.as_ref().ok_or_else(|| {
+            OAuthError::AccessDenied(format!(
+                "Client is not authorized to access \"{audience}\". You need to create a \
+                 \"client-grant\" associated to this API."
+            ))
+        })?;
+        let scopes = token_scopes(&grant.api_scopes, granted, requested).map_err(|missing| {
+            OAuthError::AccessDenied(format!(
+                "Client has not been granted scopes: {}",
+                missing.join(", ")
+            ))
+        })?;
+        Ok(Authorized {
+            scope: (!scopes.is_empty()).then(|| scopes.join(" ")),
+            token_lifetime: grant.token_lifetime,
+        })
+    }
+
+    /// Counts the token against the application's quota (its own, or the tenant's default).
+    async fn admit_quota(
+        &self,
+        client: &CachedClient,
+        now_ms: Millis,
+    ) -> Result<Option<Admitted>, OAuthError> {
+        let default = self
+            .cache
+            .default_token_quota()
+            .await
+            .map_err(|e| server_error(&e))?;
+        let Some(quota) = token_quota::effective(client.client.token_quota, default) else {
+            return Ok(None);
+        };
+        match self
+            .quotas
+            .admit(&client.client.client_id, &quota, now_ms)
+            .await
+            .map_err(|e| server_error(&e))?
+        {
+            Ok(admitted) => Ok(Some(admitted)),
+            Err(exceeded) => Err(OAuthError::QuotaExceeded(exceeded)),
+        }
+    }
+
+    /// Records the assertion's `jti`; a second use is a replay (BEHAVIOUR B.6).
+    async fn consume_jti(
+        &self,
+        client: &CachedClient,
+        verified: &super::assertion::Verified,
+        now_ms: Millis,
+    ) -> Result<(), OAuthError> {
+        let fresh = self
+            .replay
+            .consume(used_jti(
+                client.client.client_id.clone(),
+                verified.jti.clone(),
+                verified.exp,
+                now_ms,
+            ))
+            .await
+            .map_err(|e| server_error(&e))?;
+        if fresh {
+            Ok(())
+        } else {
+            Err(OAuthError::unauthenticated(AuthFailure::Replayed, false))
+        }
+    }
+
+    /// The access token (BEHAVIOUR A.5), signed with the tenant's current key.
+    fn sign(
+        &self,
+        client: &CachedClient,
+        audience: &str,
+        authorized: &Authorized,
+        now: i64,
+    ) -> TokenResponse {
+        let claims = AccessClaims {
+            iss: self.issuer.as_str().to_owned(),
+            sub: format!("{}@clients", client.client.client_id),
+            aud: audience.to_owned(),
+            iat: now,
+            exp: now + authorized.token_lifetime,
+            jti: random::base64url(16),
+            scope: authorized.scope.clone(),
+            gty: "client-credentials".into(),
+            azp: client.client.client_id.clone(),
+        };
+        TokenResponse {
+            access_token: self.keys.current().sign_jwt(&claims),
+            scope: authorized.scope.clone(),
+            expires_in: authorized.token_lifetime,
+            token_type: "Bearer",
+        }
+    }
+
+    /// `last_used_at` is written at most once a minute per credential, off the request path.
+    fn note_use(&self, credential_id: &str, now_ms: Millis) {
+        if self.recently_used.contains_key(credential_id) {
+            return;
+        }
+        self.recently_used.insert(credential_id.to_owned(), ());
+        let store = self.store.clone();
+        let id = credential_id.to_owned();
+        tokio::spawn(async move {
+            if let Err(e) = store::credentials::set_last_used(store.pool(), &id, now_ms).await {
+                tracing::warn!(error = %e, credential_id = %id, "could not record credential use");
+            }
+        });
+    }
+}
+
+/// What the grant allows this token.
+struct Authorized {
+    scope: Option<String>,
+    token_lifetime: i64,
+}
+
+fn server_error(e: &dyn std::fmt::Display) -> OAuthError {
+    tracing::error!(error = %e, "token endpoint storage failure");
+    OAuthError::ServerError
+}
