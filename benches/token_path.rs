@@ -1,7 +1,7 @@
 //! In-process cost of `POST /oauth/token` with Private Key JWT, without HTTP: its pieces
 //! (signing the access token, one RSA verification, parsing the form body, checking the client
 //! assertion) and the whole of `TokenIssuer::issue` on a SQLite tenant. Together with
-//! `examples/rsa_bound.rs` and `bench/load.sh` it shows how much of a token's cost is the
+//! `load/tools/rsa_bound.rs` and `load/load.sh` it shows how much of a token's cost is the
 //! unavoidable RSA work.
 //!
 //! Run: `cargo bench --bench token_path` (one bench: `cargo bench --bench token_path -- issue`)
@@ -29,7 +29,6 @@ use signet::domain::credential::CredentialUpload;
 use signet::domain::grant::NewGrant;
 use signet::domain::issuer::Issuer;
 use signet::domain::resource_server::{NewResourceServer, ScopeDefinition};
-use signet::management::{Tenant, bootstrap, clients, grants, resource_servers};
 use signet::oauth::access_token::AccessClaims;
 use signet::oauth::assertion::{self, AssertionAlg, CandidateKey, Expectations};
 use signet::oauth::cache::TokenCache;
@@ -37,6 +36,7 @@ use signet::oauth::request::TokenParams;
 use signet::oauth::token::{ASSERTION_TYPE_JWT_BEARER, TokenIssuer, TokenRequest};
 use signet::rate_limit::{Limits, Period, Rate, RateLimiters};
 use signet::store::Store;
+use signet::tenant::{Tenant, bootstrap, clients, grants, resource_servers};
 
 const ISSUER: &str = "https://tenant.example/";
 const TOKEN_ENDPOINT: &str = "https://tenant.example/oauth/token";
@@ -51,7 +51,7 @@ fn now() -> i64 {
 }
 
 /// The application's side: a key pair and RS256 assertions signed with it, as
-/// `examples/presign.rs` makes them.
+/// `load/tools/presign.rs` makes them.
 struct Client {
     pair: KeyPair,
     client_id: String,
@@ -119,7 +119,7 @@ fn access_claims(now: i64) -> AccessClaims {
     }
 }
 
-/// The body `bench/wrk-token.lua` sends.
+/// The body `load/wrk-token.lua` sends.
 fn form_body(assertion: &str) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", "client_credentials")

@@ -12,19 +12,19 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::admins::admin::{self, CreatedAdmin};
 use crate::audit::{AuditLimits, AuditLog};
 use crate::clock::SharedClock;
 use crate::config::{HttpLimits, LogRetention, MasterKeySource, Settings};
 use crate::crypto::sealing::MasterKey;
-use crate::dashboard::admin::{self, CreatedAdmin};
 use crate::domain::issuer::Issuer;
 use crate::http::{AppState, build_router, discovery};
-use crate::management::Tenant;
-use crate::management::bootstrap::{self, CreatedBootstrapClient};
 use crate::oauth::cache::TokenCache;
 use crate::oauth::token::TokenIssuer;
 use crate::rate_limit::RateLimiters;
 use crate::store::Store;
+use crate::tenant::Tenant;
+use crate::tenant::bootstrap::{self, CreatedBootstrapClient};
 use crate::time_util::Millis;
 
 pub struct Application {

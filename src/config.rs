@@ -251,10 +251,9 @@ impl ServeArgs {
             }),
         };
 
-        crate::dashboard::admin::validate_email(&self.admin_email)
-            .map_err(ConfigError::AdminEmail)?;
+        crate::admins::admin::validate_email(&self.admin_email).map_err(ConfigError::AdminEmail)?;
         if let Some(p) = &self.admin_password {
-            crate::dashboard::password::validate(p.expose()).map_err(ConfigError::AdminPassword)?;
+            crate::admins::password::validate(p.expose()).map_err(ConfigError::AdminPassword)?;
         }
 
         Ok(Settings {

@@ -6,71 +6,21 @@
 //! limit Auth0 and signet enforce), and a fresh random `jti` (servers accept each one once).
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PSS_SHA256, RsaEncoding};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
+pub use crate::alg::Alg;
 use crate::error::Error;
 use crate::key::PrivateKey;
 
-/// Longest accepted `exp - iat`: servers refuse longer-lived assertions (signet SPEC A.6).
+/// Longest accepted `exp - iat`: servers refuse longer-lived assertions (signet's BEHAVIOUR A.6).
 pub const MAX_LIFETIME: Duration = Duration::from_secs(300);
 /// Long enough to survive a slow network, short enough that a leaked assertion is soon useless.
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(60);
-
-/// The signature algorithms servers accept for client assertions (signet SPEC B.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[allow(clippy::upper_case_acronyms)]
-pub enum Alg {
-    #[default]
-    RS256,
-    RS384,
-    PS256,
-}
-
-impl Alg {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RS256 => "RS256",
-            Self::RS384 => "RS384",
-            Self::PS256 => "PS256",
-        }
-    }
-
-    pub(crate) fn encoding(self) -> &'static dyn RsaEncoding {
-        match self {
-            Self::RS256 => &RSA_PKCS1_SHA256,
-            Self::RS384 => &RSA_PKCS1_SHA384,
-            Self::PS256 => &RSA_PSS_SHA256,
-        }
-    }
-}
-
-impl fmt::Display for Alg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Alg {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s.to_ascii_uppercase().as_str() {
-            "RS256" => Ok(Self::RS256),
-            "RS384" => Ok(Self::RS384),
-            "PS256" => Ok(Self::PS256),
-            _ => Err(Error::UnsupportedAlg {
-                alg: s.chars().take(16).collect(),
-            }),
-        }
-    }
-}
 
 /// Signs client assertions for one application at one server. Cheap to clone; the key is shared.
 #[derive(Clone)]

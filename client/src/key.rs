@@ -10,7 +10,7 @@ use std::fmt;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeyPair;
 
-use crate::assertion::Alg;
+use crate::alg::Alg;
 
 /// Largest PEM file read: a 4096-bit PKCS#1 key with a certificate beside it is under 8 KiB; the
 /// cap keeps a wrong `--key` path (a log file, a binary) from being scanned in full.

@@ -30,13 +30,15 @@
 //!   [`ClientBuilder::token_endpoint`].
 //! - [`Client`] is `Clone + Send + Sync`; concurrent calls for one audience share one request.
 
+mod alg;
 mod assertion;
 mod client;
 mod endpoint;
 mod error;
 mod key;
 
-pub use assertion::{Alg, AssertionSigner, DEFAULT_LIFETIME, MAX_LIFETIME};
+pub use alg::Alg;
+pub use assertion::{AssertionSigner, DEFAULT_LIFETIME, MAX_LIFETIME};
 pub use client::{AccessToken, Client, ClientBuilder, DEFAULT_REFRESH_MARGIN};
 pub use endpoint::TokenResponse;
 pub use error::{Error, Rejection};

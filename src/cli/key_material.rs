@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::crypto::public_key::parse_public_key_pem;
 
-/// The modulus sizes the server accepts (SPEC A.1).
+/// The modulus sizes the server accepts (BEHAVIOUR A.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum KeyBits {
     #[value(name = "2048")]

@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc2822;
 
 use super::client_args::ClientArgs;
 
-/// The clock skew servers tolerate on assertion times (signet SPEC A.6; Auth0 alike).
+/// The clock skew servers tolerate on assertion times (signet's BEHAVIOUR A.6; Auth0 alike).
 const SKEW_TOLERANCE_SECS: i64 = 10;
 
 #[derive(Debug, Clone, Args)]

@@ -1,6 +1,7 @@
 //! Cryptography: randomness, secrets, at-rest sealing, RSA key intake, the tenant signing key and
 //! compact JWT handling. Nothing here knows about HTTP or storage.
 
+pub mod alg;
 pub mod jwt;
 pub mod public_key;
 pub mod random;

@@ -1,4 +1,4 @@
-//! Public-key intake for Private Key JWT credentials (SPEC B.8).
+//! Public-key intake for Private Key JWT credentials (BEHAVIOUR B.8).
 //!
 //! This module owns everything between "a user pasted something into the credential form" and
 //! "we hold an RSA public key the token endpoint can verify with": finding the one PEM block,
@@ -24,12 +24,12 @@ use x509_parser::public_key::RSAPublicKey;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
 /// Largest accepted upload, in bytes. A 4096-bit certificate with a few extensions is well under
-/// 4 KiB; the cap bounds the work an upload can cause before anything is parsed (SPEC B.8).
+/// 4 KiB; the cap bounds the work an upload can cause before anything is parsed (BEHAVIOUR B.8).
 pub const MAX_PEM_LEN: usize = 16 * 1024;
 
-/// Smallest accepted modulus: below 2048 bits RSA is no longer considered safe (SPEC B.8).
+/// Smallest accepted modulus: below 2048 bits RSA is no longer considered safe (BEHAVIOUR B.8).
 const MIN_BITS: usize = 2048;
-/// Largest accepted modulus: bounds verification cost per token request (SPEC B.8).
+/// Largest accepted modulus: bounds verification cost per token request (BEHAVIOUR B.8).
 const MAX_BITS: usize = 4096;
 
 /// What we keep of an accepted key.
@@ -125,7 +125,7 @@ const NOT_DER: &str = "the base64 decodes, but not to valid DER (truncated or co
 const TRAILING: &str = "there are extra bytes after the end of the structure";
 
 /// Validates an uploaded RSA public key or certificate and extracts what the token endpoint
-/// needs (SPEC B.8).
+/// needs (BEHAVIOUR B.8).
 ///
 /// Accepts exactly one PEM block labelled `PUBLIC KEY` (SPKI), `RSA PUBLIC KEY` (PKCS#1) or
 /// `CERTIFICATE` (X.509), pasted with LF or CRLF line endings, indented, JSON-escaped (`\n`) or
@@ -215,7 +215,7 @@ fn malformed(structure: &'static str, problem: &'static str) -> KeyIntakeError {
     KeyIntakeError::MalformedDer { structure, problem }
 }
 
-/// Undoes the ways a paste arrives mangled (SPEC B.8): JSON string escapes (`\n`, `\r\n`, `\t`,
+/// Undoes the ways a paste arrives mangled (BEHAVIOUR B.8): JSON string escapes (`\n`, `\r\n`, `\t`,
 /// `\/`) and CR line endings. Neither PEM armour nor base64 ever contains a backslash, so every
 /// backslash is an escape and rewriting it cannot change a valid key.
 fn unescape_paste(input: &str) -> String {
@@ -351,7 +351,7 @@ fn decode_body(body: &str) -> Result<Vec<u8>, KeyIntakeError> {
 }
 
 /// Returns the PKCS#1 `RSAPublicKey` inside an SPKI, refusing every algorithm but rsaEncryption
-/// (SPEC B.8: RSA keys only).
+/// (BEHAVIOUR B.8: RSA keys only).
 fn rsa_key_bits_of_spki<'a>(
     spki: &'a SubjectPublicKeyInfo<'_>,
     structure: &'static str,
@@ -437,7 +437,7 @@ fn analyse_pkcs1(
         return Err(KeyIntakeError::KeySize { bits });
     }
 
-    // The verifier is the authority (SPEC B.8: problems surface at upload, never at token
+    // The verifier is the authority (BEHAVIOUR B.8: problems surface at upload, never at token
     // time). Parsing the exact bytes we store runs aws-lc's RSA_check_key: odd modulus, odd
     // exponent of at least 3 and at most 33 bits, strict DER. The algorithm only selects the
     // parser; the size range was enforced above.

@@ -1,4 +1,4 @@
-//! At-rest encryption of secrets and signing keys under the master key (SPEC B.10):
+//! At-rest encryption of secrets and signing keys under the master key (BEHAVIOUR B.10):
 //! AES-256-GCM with a random nonce; the associated data binds each ciphertext to the record it
 //! belongs to, so a sealed value copied into another row does not open.
 

@@ -1,4 +1,4 @@
-//! Applications (Auth0 "clients") and their rules (SPEC A.2, B.9, B.11).
+//! Applications (Auth0 "clients") and their rules (BEHAVIOUR A.2, B.9, B.11).
 
 use std::collections::BTreeMap;
 
@@ -38,7 +38,7 @@ impl AppType {
     }
 
     /// Auth0's defaults when a client is created without `grant_types`; a `non_interactive`
-    /// client may then use `client_credentials` (SPEC B.11).
+    /// client may then use `client_credentials` (BEHAVIOUR B.11).
     pub fn default_grant_types(self) -> Vec<String> {
         let list: &[&str] = match self {
             Self::NonInteractive => &["client_credentials"],
@@ -63,7 +63,7 @@ impl AppType {
 }
 
 /// Auth0's `token_endpoint_auth_method` values. `private_key_jwt` is not one of them: Private
-/// Key JWT lives in `client_authentication_methods` (SPEC B.11).
+/// Key JWT lives in `client_authentication_methods` (BEHAVIOUR B.11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenEndpointAuthMethod {
@@ -168,7 +168,7 @@ pub struct Client {
 }
 
 impl Client {
-    /// Private Key JWT is the client's method (SPEC A.2: exclusive with the secret methods).
+    /// Private Key JWT is the client's method (BEHAVIOUR A.2: exclusive with the secret methods).
     pub fn uses_private_key_jwt(&self) -> bool {
         self.token_endpoint_auth_method.is_none()
     }
@@ -178,7 +178,7 @@ impl Client {
     }
 }
 
-/// Client ids are what assertions carry in `iss`/`sub` (≤ 64 characters, SPEC A.6).
+/// Client ids are what assertions carry in `iss`/`sub` (≤ 64 characters, BEHAVIOUR A.6).
 pub fn validate_client_id(id: &str) -> Result<(), String> {
     if !(8..=64).contains(&id.len()) {
         return Err("a client id must be 8 to 64 characters long".into());

@@ -1,9 +1,8 @@
 //! Private Key JWT credentials: an application's RSA public keys, and the rules for accepting
-//! them (SPEC A.1, B.8, B.11). Problems are found here, at upload time, never at token time.
-
-use serde::{Deserialize, Serialize};
+//! them (BEHAVIOUR A.1, B.8, B.11). Problems are found here, at upload time, never at token time.
 
 use super::{Invalid, check_len};
+pub use crate::crypto::alg::AssertionAlg;
 use crate::crypto::public_key::{RsaPublicKeyInfo, parse_public_key_pem};
 use crate::time_util::{Millis, from_datetime, parse_iso8601};
 
@@ -11,40 +10,13 @@ use crate::time_util::{Millis, from_datetime, parse_iso8601};
 pub const MAX_PER_CLIENT: usize = 2;
 pub const CREDENTIAL_TYPE: &str = "public_key";
 
-/// Algorithms an assertion may be signed with (SPEC B.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CredentialAlg {
-    RS256,
-    RS384,
-    PS256,
-}
-
-impl CredentialAlg {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RS256 => "RS256",
-            Self::RS384 => "RS384",
-            Self::PS256 => "PS256",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "RS256" => Self::RS256,
-            "RS384" => Self::RS384,
-            "PS256" => Self::PS256,
-            _ => return None,
-        })
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {
     pub id: String,
     pub client_id: String,
     pub name: String,
     pub kid: String,
-    pub alg: CredentialAlg,
+    pub alg: AssertionAlg,
     /// PKCS#1 RSAPublicKey DER.
     pub public_key: Vec<u8>,
     pub thumbprint: String,
@@ -69,7 +41,7 @@ pub struct CredentialUpload {
     pub credential_type: String,
     pub name: Option<String>,
     pub pem: String,
-    pub alg: Option<CredentialAlg>,
+    pub alg: Option<AssertionAlg>,
     pub expires_at: Option<ExpiresAt>,
     /// Take `expires_at` from the certificate's `notAfter`.
     pub parse_expiry_from_cert: bool,
@@ -124,13 +96,13 @@ pub struct CredentialPatch {
 pub struct AcceptedCredential {
     pub name: String,
     pub kid: String,
-    pub alg: CredentialAlg,
+    pub alg: AssertionAlg,
     pub public_key: Vec<u8>,
     pub thumbprint: String,
     pub expires_at: Option<Millis>,
 }
 
-/// A caller-chosen kid: `^[0-9a-zA-Z-_]{10,64}$` (SPEC A.1).
+/// A caller-chosen kid: `^[0-9a-zA-Z-_]{10,64}$` (BEHAVIOUR A.1).
 pub fn validate_kid(kid: &str) -> Result<(), Invalid> {
     if !(10..=64).contains(&kid.len())
         || !kid
@@ -156,7 +128,7 @@ fn parse_written_expiry(text: &str) -> Result<Millis, Invalid> {
 }
 
 impl CredentialUpload {
-    /// Applies every upload rule (SPEC A.1, B.8). `prefix` names where the credential sits in
+    /// Applies every upload rule (BEHAVIOUR A.1, B.8). `prefix` names where the credential sits in
     /// the request (e.g. `client_authentication_methods.private_key_jwt.credentials[1].`).
     pub fn accept(&self, now: Millis, prefix: &str) -> Result<AcceptedCredential, Invalid> {
         let named = |e: Invalid| e.within(prefix);
@@ -208,7 +180,7 @@ impl CredentialUpload {
         Ok(AcceptedCredential {
             name,
             kid,
-            alg: self.alg.unwrap_or(CredentialAlg::RS256),
+            alg: self.alg.unwrap_or(AssertionAlg::RS256),
             public_key: key.pkcs1_der,
             thumbprint: key.thumbprint,
             expires_at,
@@ -231,7 +203,7 @@ mod tests {
     #[test]
     fn defaults_are_rs256_thumbprint_kid_and_no_expiry() {
         let c = new(PUB).accept(NOW, "").unwrap();
-        assert_eq!(c.alg, CredentialAlg::RS256);
+        assert_eq!(c.alg, AssertionAlg::RS256);
         assert_eq!(c.kid, c.thumbprint);
         assert_eq!(c.kid.len(), 43);
         assert_eq!(c.expires_at, None);

@@ -25,6 +25,13 @@ pub struct GrantPatch {
     pub scope: Vec<String>,
 }
 
+/// Filters for listing; `None` matches everything.
+#[derive(Debug, Default, Clone)]
+pub struct GrantFilter {
+    pub audience: Option<String>,
+    pub client_id: Option<String>,
+}
+
 /// Every granted scope must be defined by the API; duplicates collapse (order kept).
 pub fn normalise_granted_scopes(
     api: &ResourceServer,

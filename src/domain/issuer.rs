@@ -1,4 +1,4 @@
-//! The tenant URL (SPEC: always ends with `/`; configuration, never derived from a request).
+//! The tenant URL (BEHAVIOUR B.2: always ends with `/`; configuration, never derived from a request).
 
 use std::fmt;
 
@@ -19,7 +19,7 @@ impl Issuer {
         if !text.ends_with('/') {
             return Err(format!("{text:?} must end with '/'"));
         }
-        // Kept exactly as configured: assertion `aud` is compared byte for byte (SPEC B.1).
+        // Kept exactly as configured: assertion `aud` is compared byte for byte (BEHAVIOUR B.1).
         Ok(Self(text.to_owned()))
     }
 

@@ -6,6 +6,7 @@ pub mod client_change;
 pub mod credential;
 pub mod grant;
 pub mod issuer;
+pub mod log;
 pub mod paging;
 pub mod resource_server;
 pub mod scope;

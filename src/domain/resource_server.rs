@@ -1,4 +1,4 @@
-//! APIs (Auth0 "resource servers"): the audiences tokens are issued for (SPEC A.3).
+//! APIs (Auth0 "resource servers"): the audiences tokens are issued for (BEHAVIOUR A.3).
 
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +25,7 @@ pub struct ResourceServer {
     pub scopes: Vec<ScopeDefinition>,
     pub signing_alg: String,
     pub token_lifetime: i64,
-    /// The built-in Management API: not deletable, identifier and scopes fixed (SPEC B.11).
+    /// The built-in Management API: not deletable, identifier and scopes fixed (BEHAVIOUR B.11).
     pub is_system: bool,
     pub created_at: Millis,
     pub updated_at: Millis,

@@ -1,4 +1,4 @@
-//! Discovery document and JWKS (SPEC A.7): only what is implemented is advertised.
+//! Discovery document and JWKS (BEHAVIOUR A.7): only what is implemented is advertised.
 
 use axum::extract::State;
 use axum::http::header;

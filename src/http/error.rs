@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::domain::Invalid;
-use crate::management::ManagementError;
 use crate::rate_limit::Exceeded;
+use crate::tenant::ManagementError;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {

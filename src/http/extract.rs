@@ -2,7 +2,7 @@
 //! errors naming the field), query strings, and the Management API's Bearer token.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, header, request::Parts};
 use serde::de::DeserializeOwned;
 
@@ -11,7 +11,7 @@ use super::error::ApiError;
 use super::rate_limit::LimitSlot;
 use crate::oauth::access_token;
 
-/// Management API bodies over this many bytes are refused with 413 (SPEC A.4).
+/// Management API bodies over this many bytes are refused with 413 (BEHAVIOUR A.4).
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
 
 pub struct ApiJson<T>(pub T);
@@ -117,15 +117,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Query::<T>::try_from_uri(&parts.uri)
-            .map(|Query(q)| ApiQuery(q))
-            .map_err(|e| {
-                let text = e.body_text();
-                let detail = text
-                    .strip_prefix("Failed to deserialize query string: ")
-                    .unwrap_or(&text);
-                ApiError::invalid_query(format!("Query validation error: {detail}"))
-            })
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or_default())
+            .map(ApiQuery)
+            .map_err(|e| ApiError::invalid_query(format!("Query validation error: {e}")))
     }
 }
 
@@ -188,18 +182,23 @@ impl FromRequestParts<AppState> for Principal {
             ApiError::invalid_token()
         })?;
         let cache = &state.token_issuer.cache;
-        let failed = |e: crate::store::StoreError| {
+        let failed = |e: &dyn std::fmt::Display| {
             tracing::error!(error = %e, "management API token check failed");
             ApiError::internal()
         };
-        if cache.client(&claims.azp).await.map_err(failed)?.is_none() {
+        if cache
+            .client(&claims.azp)
+            .await
+            .map_err(|e| failed(&e))?
+            .is_none()
+        {
             tracing::info!(client_id = %claims.azp, "management API token of a deleted application refused");
             return Err(ApiError::invalid_token());
         }
         let grant = cache
             .grant(&claims.azp, &state.management_audience)
             .await
-            .map_err(failed)?;
+            .map_err(|e| failed(&e))?;
         let Some(granted) = grant.as_ref().as_ref().and_then(|g| g.granted.as_ref()) else {
             tracing::info!(client_id = %claims.azp, "management API token without a grant refused");
             return Err(ApiError::invalid_token());

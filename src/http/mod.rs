@@ -22,8 +22,8 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::crypto::signing::KeyRing;
-use crate::management::Tenant;
 use crate::oauth::token::TokenIssuer;
+use crate::tenant::Tenant;
 use error::ApiError;
 
 #[derive(Clone)]
@@ -33,7 +33,7 @@ pub struct AppState {
     pub token_issuer: Arc<TokenIssuer>,
     pub limits: Arc<crate::rate_limit::RateLimiters>,
     /// The turns at Argon2 that dashboard sign-ins wait for.
-    pub hashing: Arc<crate::dashboard::admin::Hashing>,
+    pub hashing: Arc<crate::admins::admin::Hashing>,
     /// What every handler reads the time from.
     pub clock: crate::clock::SharedClock,
     pub management_audience: String,

@@ -1,4 +1,4 @@
-//! `POST /oauth/token`: form or JSON body in, Auth0's success and error shapes out (SPEC A.5).
+//! `POST /oauth/token`: form or JSON body in, Auth0's success and error shapes out (BEHAVIOUR A.5).
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Access tokens: the claims we issue (SPEC A.5) and verification of our own tokens, as the
+//! Access tokens: the claims we issue (BEHAVIOUR A.5) and verification of our own tokens, as the
 //! Management API does for its Bearer tokens.
 
 use serde::{Deserialize, Serialize};

@@ -12,7 +12,7 @@ use moka::sync::Cache;
 use super::assertion::AssertionAlg;
 use crate::crypto::sealing::MasterKey;
 use crate::domain::client::Client;
-use crate::domain::credential::{Credential, CredentialAlg};
+use crate::domain::credential::Credential;
 use crate::domain::token_quota::TokenQuota;
 use crate::store::{self, Store, StoreError};
 
@@ -31,16 +31,8 @@ pub struct CachedClient {
     pub keys: Vec<CachedKey>,
 }
 
-pub fn assertion_alg(alg: CredentialAlg) -> AssertionAlg {
-    match alg {
-        CredentialAlg::RS256 => AssertionAlg::RS256,
-        CredentialAlg::RS384 => AssertionAlg::RS384,
-        CredentialAlg::PS256 => AssertionAlg::PS256,
-    }
-}
-
 fn cached_key(c: &Credential) -> Result<CachedKey, StoreError> {
-    let alg = assertion_alg(c.alg);
+    let alg = c.alg;
     let key = ParsedPublicKey::new(alg.verification_algorithm(), &c.public_key)
         .map_err(|_| store::corrupt("credential public key", &c.id))?;
     Ok(CachedKey {

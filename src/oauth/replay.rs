@@ -1,4 +1,4 @@
-//! Replay protection (SPEC B.6) with group commit: concurrent token requests hand their `jti`
+//! Replay protection (BEHAVIOUR B.6) with group commit: concurrent token requests hand their `jti`
 //! to one writer task, which records everything waiting in a single statement. Under load one
 //! database round trip and one commit serve a score of requests, instead of each request paying
 //! its own; when idle, a request waits for nothing but its own insert.
@@ -22,7 +22,7 @@ const LONGEST_KEEP_MS: Millis = (MAX_LIFETIME + 2 * SKEW) * 1000;
 const QUEUE: usize = 4 * MAX_BATCH;
 
 /// What to record for an assertion with `exp` used at `now_ms`: kept until `exp + SKEW`
-/// (SPEC B.6), and pruned no earlier than the longest any assertion is kept from its use. That
+/// (BEHAVIOUR B.6), and pruned no earlier than the longest any assertion is kept from its use. That
 /// second bound follows the order of use, where `exp` alone does not.
 pub fn used_jti(client_id: String, jti: String, exp: i64, now_ms: Millis) -> UsedJti {
     let keep_until = exp.saturating_add(SKEW);

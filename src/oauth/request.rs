@@ -10,12 +10,12 @@ use super::OAuthError;
 use super::error::AuthFailure;
 use crate::crypto::secret::Secret;
 
-/// Largest accepted token request body. An assertion is at most 2048 bytes (SPEC A.6).
+/// Largest accepted token request body. An assertion is at most 2048 bytes (BEHAVIOUR A.6).
 pub const MAX_BODY: usize = 16 * 1024;
 /// Cap for any single parameter value except `client_assertion`.
 pub const MAX_PARAM: usize = 2048;
 /// Cap for `client_assertion` at parse time. Deliberately above the 2048-byte assertion limit
-/// (SPEC A.6): the verifier refuses longer ones as a client authentication failure, which is
+/// (BEHAVIOUR A.6): the verifier refuses longer ones as a client authentication failure, which is
 /// logged with its reason like every other.
 pub const MAX_ASSERTION: usize = 8 * 1024;
 

@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Conn, StoreError, conflict_on_unique, corrupt, sql};
-use crate::domain::credential::{Credential, CredentialAlg};
+use crate::domain::credential::{AssertionAlg, Credential};
 use crate::time_util::Millis;
 
 const COLUMNS: &str = "id, client_id, name, kid, alg, public_key, thumbprint, expires_at, \
@@ -20,7 +20,7 @@ fn from_row(r: &AnyRow) -> Result<Credential, StoreError> {
         client_id: r.try_get("client_id")?,
         name: r.try_get("name")?,
         kid: r.try_get("kid")?,
-        alg: CredentialAlg::parse(&alg).ok_or_else(|| corrupt("credential alg", &alg))?,
+        alg: AssertionAlg::parse(&alg).ok_or_else(|| corrupt("credential alg", &alg))?,
         public_key: STANDARD
             .decode(r.try_get::<String, _>("public_key")?)
             .map_err(|e| corrupt("credential public key", e))?,

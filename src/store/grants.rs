@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 
 use super::{Conn, StoreError, conflict_on_unique, corrupt, sql};
 use crate::domain::grant::ClientGrant;
+pub use crate::domain::grant::GrantFilter as Filter;
 use crate::domain::paging::Page;
 use crate::time_util::Millis;
 
@@ -95,13 +96,6 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<ClientGrant>, Store
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(from_row).transpose()
-}
-
-/// Filters for listing; `None` matches everything.
-#[derive(Debug, Default, Clone)]
-pub struct Filter {
-    pub audience: Option<String>,
-    pub client_id: Option<String>,
 }
 
 const FILTER: &str =

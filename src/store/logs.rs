@@ -5,25 +5,9 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Conn, StoreError, corrupt, push_values, sql};
+pub use crate::domain::log::{LogEvent, LogFilter as Filter};
 use crate::domain::paging::Page;
 use crate::time_util::Millis;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogEvent {
-    pub id: String,
-    /// Orders events of one instance that share a millisecond.
-    pub seq: i64,
-    pub date: Millis,
-    pub kind: String,
-    pub description: String,
-    pub client_id: Option<String>,
-    pub client_name: Option<String>,
-    pub audience: Option<String>,
-    pub scope: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub details: serde_json::Value,
-}
 
 const COLUMNS: &str = "id, seq, date, type, description, client_id, client_name, audience, scope, \
     ip, user_agent, details";
@@ -76,12 +60,6 @@ pub async fn insert_batch(conn: &mut Conn, events: &[LogEvent]) -> Result<(), St
     }
     tx.commit().await?;
     Ok(())
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct Filter {
-    pub kind: Option<String>,
-    pub client_id: Option<String>,
 }
 
 const FILTER: &str = "WHERE ($1 IS NULL OR type = $1) AND ($2 IS NULL OR client_id = $2)";

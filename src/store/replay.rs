@@ -1,4 +1,4 @@
-//! Used assertion ids (SPEC B.6): `(client_id, jti)` recorded atomically, shared by every server
+//! Used assertion ids (BEHAVIOUR B.6): `(client_id, jti)` recorded atomically, shared by every server
 //! instance through the database, kept until the assertion could no longer be accepted anyway.
 
 use std::collections::HashSet;

@@ -242,7 +242,7 @@ async fn keygen_output_is_accepted_by_the_management_api(db: Db) {
     let admin = app.management_token().await;
     let tmp = tempfile::tempdir().unwrap();
     for bits in ["2048", "3072", "4096"] {
-        // One application per size: at most two credentials each (SPEC A.1).
+        // One application per size: at most two credentials each (BEHAVIOUR A.1).
         let client = app.create_client(&admin, &format!("app-{bits}")).await;
         let path = format!(
             "/api/v2/clients/{}/credentials",

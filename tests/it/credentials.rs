@@ -1,5 +1,5 @@
 //! Private Key JWT credentials through the Management API: the seed's flows end to end, and every
-//! upload and client-write rule of SPEC A.1, A.2, B.8, B.9.
+//! upload and client-write rule of BEHAVIOUR A.1, A.2, B.8, B.9.
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::PublicKeyComponents;

@@ -1203,53 +1203,53 @@ on_both_databases!(
 async fn the_administrator_is_created_once_with_a_generated_password() {
     let db = crate::helpers::Database::create(Db::Sqlite).await.unwrap();
     let store = signet::store::Store::connect(&db.url).await.unwrap();
-    let hashing = signet::dashboard::admin::Hashing::default();
-    let created = signet::dashboard::admin::ensure(&store, &hashing, "admin@localhost", None, 1)
+    let hashing = signet::admins::admin::Hashing::default();
+    let created = signet::admins::admin::ensure(&store, &hashing, "admin@localhost", None, 1)
         .await
         .unwrap()
         .expect("created on first start");
     assert_eq!(created.password.expose().len(), 24);
     assert!(
-        signet::dashboard::admin::ensure(&store, &hashing, "admin@localhost", None, 2)
+        signet::admins::admin::ensure(&store, &hashing, "admin@localhost", None, 2)
             .await
             .unwrap()
             .is_none()
     );
     let session =
-        signet::dashboard::admin::login(&store, &hashing, "admin@localhost", &created.password, 3)
+        signet::admins::admin::login(&store, &hashing, "admin@localhost", &created.password, 3)
             .await
             .unwrap();
     assert!(
-        signet::dashboard::admin::authenticate(&store, session.token.expose(), 4)
+        signet::admins::admin::authenticate(&store, session.token.expose(), 4)
             .await
             .unwrap()
             .is_some()
     );
     // Past its expiry the session no longer authenticates.
     assert!(
-        signet::dashboard::admin::authenticate(&store, session.token.expose(), session.expires_at)
+        signet::admins::admin::authenticate(&store, session.token.expose(), session.expires_at)
             .await
             .unwrap()
             .is_none()
     );
     // A configured password replaces the generated one and ends the sessions opened with it.
     let configured = signet::crypto::secret::Secret::new("a configured password".into());
-    signet::dashboard::admin::ensure(&store, &hashing, "admin@localhost", Some(&configured), 5)
+    signet::admins::admin::ensure(&store, &hashing, "admin@localhost", Some(&configured), 5)
         .await
         .unwrap();
     assert!(
-        signet::dashboard::admin::authenticate(&store, session.token.expose(), 5)
+        signet::admins::admin::authenticate(&store, session.token.expose(), 5)
             .await
             .unwrap()
             .is_none()
     );
     assert!(
-        signet::dashboard::admin::login(&store, &hashing, "admin@localhost", &created.password, 6)
+        signet::admins::admin::login(&store, &hashing, "admin@localhost", &created.password, 6)
             .await
             .is_err()
     );
     assert!(
-        signet::dashboard::admin::login(
+        signet::admins::admin::login(
             &store,
             &hashing,
             "admin@localhost",

@@ -1,4 +1,4 @@
-//! Private Key JWT at the token endpoint (SPEC A.5, A.6, B.1–B.7): happy paths with assertions
+//! Private Key JWT at the token endpoint (BEHAVIOUR A.5, A.6, B.1–B.7): happy paths with assertions
 //! from an independent JWT library and from hand-built ones, one refusal per rule with its reason
 //! code in the audit log, replay protection under concurrency and across server instances.
 
@@ -862,7 +862,7 @@ async fn request_and_client_rules(db: Db) {
         ("audience", API),
         ("client_assertion", a.as_str()),
     ];
-    // Two authentication methods in one request (SPEC B.3).
+    // Two authentication methods in one request (BEHAVIOUR B.3).
     let mut form = base.to_vec();
     form.extend([
         ("client_assertion_type", ASSERTION_TYPE),

@@ -1,4 +1,4 @@
-//! The token endpoint with client secrets: success shapes and every error row of SPEC A.5 that
+//! The token endpoint with client secrets: success shapes and every error row of BEHAVIOUR A.5 that
 //! applies before Private Key JWT.
 
 use base64::Engine;

@@ -13,16 +13,16 @@ use super::views::{
     ApiGrantView, ApiPage, ApiView, ApisPage, AppApisPage, AppView, Ctx, ScopeChoice, page,
 };
 use super::{Admin, DashError};
-use crate::dashboard::forms::{FieldErrors, split_scopes};
 use crate::domain::grant::ClientGrant;
+use crate::domain::grant::GrantFilter as Filter;
 use crate::domain::grant::{GrantPatch, NewGrant};
 use crate::domain::resource_server::ResourceServer;
 use crate::domain::resource_server::{NewResourceServer, ResourceServerPatch, ScopeDefinition};
 use crate::domain::scope::validate_scope_value;
 use crate::http::AppState;
-use crate::management::resource_servers;
-use crate::management::{ManagementError, clients, every_page, grants};
-use crate::store::grants::Filter;
+use crate::http::dashboard::forms::{FieldErrors, split_scopes};
+use crate::tenant::resource_servers;
+use crate::tenant::{ManagementError, clients, every_page, grants};
 
 pub fn router() -> Router<AppState> {
     Router::new()

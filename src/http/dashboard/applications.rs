@@ -11,13 +11,13 @@ use super::form::{Done, FormFields};
 use super::paging::{Pager, page_and_more, page_in, parse_page};
 use super::views::{AppLogsPage, AppSettingsPage, AppView, ApplicationsPage, Ctx, LogRow, page};
 use super::{Admin, DashError};
-use crate::dashboard::forms::FieldErrors;
 use crate::domain::client::{AppType, Client};
 use crate::domain::client_change::{ClientPatch, NewClient};
+use crate::domain::log::LogFilter as Filter;
 use crate::http::AppState;
-use crate::management::clients;
-use crate::management::logs;
-use crate::store::logs::Filter;
+use crate::http::dashboard::forms::FieldErrors;
+use crate::tenant::clients;
+use crate::tenant::logs;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -179,7 +179,7 @@ async fn save_settings(
                 &e,
                 &[("name", "name"), ("description", "description")],
             )
-            .filter(|_| !matches!(e, crate::management::ManagementError::NotFound { .. }))
+            .filter(|_| !matches!(e, crate::tenant::ManagementError::NotFound { .. }))
             .ok_or(e)?,
         }
     };

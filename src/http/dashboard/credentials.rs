@@ -15,14 +15,14 @@ use super::views::{
 };
 use super::{Admin, DashError};
 use crate::crypto::public_key::MAX_PEM_LEN;
-use crate::dashboard::applications::{self, AuthChoice, MethodOutcome};
-use crate::dashboard::forms::{self, CREDENTIAL_FIELDS, CredentialForm, FieldErrors};
 use crate::domain::credential::MAX_PER_CLIENT;
 use crate::domain::credential::{CredentialPatch, ExpiresAt};
 use crate::http::AppState;
-use crate::management::ManagementError;
-use crate::management::clients;
-use crate::management::credentials;
+use crate::http::dashboard::forms::{self, CREDENTIAL_FIELDS, CredentialForm, FieldErrors};
+use crate::tenant::ManagementError;
+use crate::tenant::auth_methods::{self, AuthChoice, MethodOutcome};
+use crate::tenant::clients;
+use crate::tenant::credentials;
 use crate::time_util::format_millis;
 
 pub fn router() -> Router<AppState> {
@@ -144,7 +144,7 @@ async fn set_method(
         )
         .await;
     };
-    match applications::set_method(&state.tenant, &id, choice, state.clock.now()).await {
+    match auth_methods::set_method(&state.tenant, &id, choice, state.clock.now()).await {
         Ok(MethodOutcome::NeedsCredential) => Ok(back(&id, "needs-credential")),
         Ok(_) => Ok(back(&id, "method-saved")),
         Err(e @ ManagementError::Invalid(_)) => {
@@ -293,7 +293,7 @@ async fn add(
         match up.form.to_request(now) {
             Err(errors) => errors,
             Ok(req) => {
-                match applications::add_credential(&state.tenant, &id, req, up.form.enable, now)
+                match auth_methods::add_credential(&state.tenant, &id, req, up.form.enable, now)
                     .await
                 {
                     Ok(_) => return Ok(back(&id, "credential-added")),
@@ -417,7 +417,7 @@ async fn enable(
     form: FormFields,
 ) -> Result<Response, DashError> {
     admin.check_csrf(form.csrf())?;
-    let r = applications::enable_credential(&state.tenant, &id, &cid, state.clock.now()).await;
+    let r = auth_methods::enable_credential(&state.tenant, &id, &cid, state.clock.now()).await;
     row_action(&state, &admin, &id, r, "credential-enabled").await
 }
 
@@ -428,7 +428,7 @@ async fn disable(
     form: FormFields,
 ) -> Result<Response, DashError> {
     admin.check_csrf(form.csrf())?;
-    let r = applications::disable_credential(&state.tenant, &id, &cid, state.clock.now()).await;
+    let r = auth_methods::disable_credential(&state.tenant, &id, &cid, state.clock.now()).await;
     row_action(&state, &admin, &id, r, "credential-disabled").await
 }
 

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use crate::management::ManagementError;
+use crate::tenant::ManagementError;
 
 #[derive(Debug)]
 pub enum DashError {
@@ -28,8 +28,8 @@ impl From<ManagementError> for DashError {
     }
 }
 
-impl From<crate::store::StoreError> for DashError {
-    fn from(e: crate::store::StoreError) -> Self {
+impl From<crate::admins::DashboardError> for DashError {
+    fn from(e: crate::admins::DashboardError) -> Self {
         Self::Internal(e.to_string())
     }
 }

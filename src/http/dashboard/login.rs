@@ -12,9 +12,9 @@ use super::form::FormFields;
 use super::session::{self, LOGIN_COOKIE, cookie};
 use super::views::{LoginPage, page};
 use super::{Admin, DashError};
+use crate::admins::admin::{self, LoginError};
+use crate::admins::{csrf, lockout};
 use crate::crypto::random;
-use crate::dashboard::admin::{self, LoginError};
-use crate::dashboard::{csrf, lockout};
 use crate::http::AppState;
 use crate::rate_limit::AddressKey;
 
@@ -158,7 +158,7 @@ async fn submit(
                 &session::set_cookie(LOGIN_COOKIE, "", "/dashboard/login", 0, secure),
             ))
         }
-        Err(LoginError::Store(e)) => Err(e.into()),
+        Err(LoginError::Dashboard(e)) => Err(e.into()),
         Err(e) => {
             let status = match e {
                 LoginError::Locked { .. } | LoginError::Busy => StatusCode::TOO_MANY_REQUESTS,

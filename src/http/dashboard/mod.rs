@@ -1,12 +1,13 @@
 //! The web dashboard at `/dashboard`: server-rendered pages (askama templates in `templates/`),
 //! plain forms with POST-redirect-GET, no JavaScript needed. Handlers are thin: check the
-//! session and the CSRF token, call `crate::management` or `crate::dashboard`, render or redirect.
+//! session and the CSRF token, call `crate::tenant` or `crate::admins`, render or redirect.
 
 mod apis;
 mod applications;
 mod credentials;
 mod error;
 mod form;
+pub mod forms;
 mod login;
 mod paging;
 mod session;

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use super::DashError;
 use crate::domain::paging::Page;
-use crate::management::{Listing, ManagementError};
+use crate::tenant::{Listing, ManagementError};
 
 pub const PER_PAGE: i64 = 50;
 

@@ -7,8 +7,8 @@ use axum::http::header;
 use axum::http::request::Parts;
 
 use super::DashError;
-use crate::dashboard::admin::{self, AdminSession};
-use crate::dashboard::session::LIFETIME;
+use crate::admins::admin::{self, AdminSession};
+use crate::admins::session::LIFETIME;
 use crate::http::AppState;
 
 pub const SESSION_COOKIE: &str = "signet_session";

@@ -7,12 +7,12 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::paging::Pager;
 use super::{Admin, DashError};
-use crate::dashboard::applications::AuthChoice;
-use crate::dashboard::forms::FieldErrors;
 use crate::domain::client::{AppType, Client, TokenEndpointAuthMethod};
 use crate::domain::credential::Credential;
+use crate::domain::log::LogEvent;
 use crate::domain::resource_server::ResourceServer;
-use crate::store::logs::LogEvent;
+use crate::http::dashboard::forms::FieldErrors;
+use crate::tenant::auth_methods::AuthChoice;
 use crate::time_util::Millis;
 
 /// What every signed-in page shows around its content.
@@ -96,7 +96,7 @@ pub struct AppView {
     pub method: &'static str,
     pub method_key: &'static str,
     pub uses_pkjwt: bool,
-    /// Shown only while a secret method is on (SPEC A.2).
+    /// Shown only while a secret method is on (BEHAVIOUR A.2).
     pub secret: Option<String>,
     pub created: String,
 }
@@ -373,7 +373,7 @@ pub struct ApisPage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::credential::CredentialAlg;
+    use crate::domain::credential::AssertionAlg;
 
     fn credential(expires_at: Option<Millis>, associated: bool) -> Credential {
         Credential {
@@ -381,7 +381,7 @@ mod tests {
             client_id: "c".into(),
             name: "key".into(),
             kid: "kid".into(),
-            alg: CredentialAlg::RS256,
+            alg: AssertionAlg::RS256,
             public_key: Vec::new(),
             thumbprint: "t".into(),
             expires_at,

@@ -16,7 +16,7 @@ use crate::domain::credential::Credential;
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiQuery, Principal};
-use crate::management::clients;
+use crate::tenant::clients;
 
 const READ: &[&str] = &[
     "read:clients",
@@ -24,7 +24,7 @@ const READ: &[&str] = &[
     "read:client_credentials",
     "read:client_summary",
 ];
-/// Scopes that reveal `client_secret` and `client_authentication_methods` (SPEC A.2).
+/// Scopes that reveal `client_secret` and `client_authentication_methods` (BEHAVIOUR A.2).
 const READ_KEYS: &[&str] = &["read:client_keys", "read:client_credentials"];
 fn reveal_for(principal: &Principal, scopes: &[&str]) -> Reveal {
     if principal.has_any(scopes) {
@@ -41,7 +41,7 @@ pub fn router() -> axum::Router<AppState> {
         .route("/clients/{id}/rotate-secret", post(rotate_secret))
 }
 
-/// What a response may reveal of a client's authentication (SPEC A.2: only with the key scopes).
+/// What a response may reveal of a client's authentication (BEHAVIOUR A.2: only with the key scopes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reveal {
     Nothing,
@@ -170,7 +170,7 @@ async fn update(
         principal.require_any(&["update:client_credentials"])?;
     }
     let c = clients::update(&state.tenant, &id, body, state.clock.now()).await?;
-    // SPEC A.2: only the read scopes reveal the secret, in a PATCH answer as anywhere else; a
+    // BEHAVIOUR A.2: only the read scopes reveal the secret, in a PATCH answer as anywhere else; a
     // caller that may change it but not read it learns nothing it did not send.
     Ok(Json(view(&c, reveal_for(&principal, READ_KEYS), None)))
 }

@@ -1,4 +1,4 @@
-//! `/api/v2/clients/{id}/credentials`: an application's Private Key JWT credentials (SPEC A.1).
+//! `/api/v2/clients/{id}/credentials`: an application's Private Key JWT credentials (BEHAVIOUR A.1).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,7 +12,7 @@ use crate::domain::credential::{CREDENTIAL_TYPE, Credential, CredentialPatch};
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, Principal};
-use crate::management::credentials;
+use crate::tenant::credentials;
 use crate::time_util::format_millis;
 
 pub fn router() -> axum::Router<AppState> {

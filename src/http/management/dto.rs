@@ -13,11 +13,11 @@ use crate::domain::client::{AppType, JwtConfigAlg, TokenEndpointAuthMethod};
 use crate::domain::client_change::{
     AuthMethodChange, ClientPatch, JwtConfigurationPatch, NewClient, NewClientAuth,
 };
-use crate::domain::credential::{CredentialAlg, CredentialPatch, CredentialUpload, ExpiresAt};
+use crate::domain::credential::{AssertionAlg, CredentialPatch, CredentialUpload, ExpiresAt};
 use crate::domain::grant::{GrantPatch, NewGrant};
 use crate::domain::resource_server::{NewResourceServer, ResourceServerPatch, ScopeDefinition};
 use crate::domain::token_quota::TokenQuota;
-use crate::management::tenant_settings::TenantSettingsPatch;
+use crate::tenant::tenant_settings::TenantSettingsPatch;
 
 /// For optional fields that are not nullable: absent is `None`, an explicit `null` is an error
 /// naming the field (it must not silently mean "unchanged").
@@ -52,7 +52,7 @@ pub struct CredentialBody {
     pub name: Option<String>,
     pub pem: String,
     #[serde(default, deserialize_with = "present")]
-    pub alg: Option<CredentialAlg>,
+    pub alg: Option<AssertionAlg>,
     #[serde(default)]
     pub expires_at: Option<String>,
     #[serde(default, deserialize_with = "present")]

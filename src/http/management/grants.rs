@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 use super::dto::{GrantBody, GrantPatchBody};
 use super::{listing, parse_page};
 use crate::domain::grant::ClientGrant;
+use crate::domain::grant::GrantFilter as Filter;
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiQuery, Principal};
-use crate::management::grants;
-use crate::store::grants::Filter;
+use crate::tenant::grants;
 
 pub fn router() -> axum::Router<AppState> {
     Router::new()

@@ -7,11 +7,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{listing, parse_page};
+use crate::domain::log::{LogEvent, LogFilter as Filter};
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiQuery, Principal};
-use crate::management::logs;
-use crate::store::logs::{Filter, LogEvent};
+use crate::tenant::logs;
 use crate::time_util::format_millis;
 
 pub fn router() -> axum::Router<AppState> {

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use super::error::ApiError;
 use crate::domain::paging::Page;
-use crate::management::Listing;
+use crate::tenant::Listing;
 
 pub fn router() -> Router<AppState> {
     Router::new()

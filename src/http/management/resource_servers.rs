@@ -13,7 +13,7 @@ use crate::domain::resource_server::ResourceServer;
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiQuery, Principal};
-use crate::management::resource_servers;
+use crate::tenant::resource_servers;
 
 pub fn router() -> axum::Router<AppState> {
     Router::new()

@@ -9,7 +9,7 @@ use super::dto::TenantSettingsBody;
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, Principal};
-use crate::management::tenant_settings::{self, TenantSettings, TenantSettingsPatch};
+use crate::tenant::tenant_settings::{self, TenantSettings, TenantSettingsPatch};
 
 pub fn router() -> axum::Router<AppState> {
     Router::new().route("/tenants/settings", get(read).patch(update))

@@ -1,8 +1,9 @@
 //! Reading the audit log.
 
 use super::{Listing, ManagementError, Tenant};
+use crate::domain::log::{LogEvent, LogFilter as Filter};
 use crate::domain::paging::Page;
-use crate::store::logs::{self, Filter, LogEvent};
+use crate::store::logs;
 
 pub async fn list(
     tenant: &Tenant,

@@ -69,7 +69,7 @@ pub(super) async fn insert_accepted(
     Ok(stored)
 }
 
-/// Uploads a credential. It is not enabled until the client lists it (SPEC A.1).
+/// Uploads a credential. It is not enabled until the client lists it (BEHAVIOUR A.1).
 pub async fn create(
     tenant: &Tenant,
     client_id: &str,
@@ -115,7 +115,7 @@ pub async fn get(
         .ok_or_else(ManagementError::credential_not_found)
 }
 
-/// Sets or clears `expires_at`; a past instant is refused as on create (SPEC B.11).
+/// Sets or clears `expires_at`; a past instant is refused as on create (BEHAVIOUR B.11).
 pub async fn update(
     tenant: &Tenant,
     client_id: &str,
@@ -138,7 +138,7 @@ pub async fn update(
     Ok(updated)
 }
 
-/// Deletes a credential that is not associated; an associated one is a 409 (SPEC B.9).
+/// Deletes a credential that is not associated; an associated one is a 409 (BEHAVIOUR B.9).
 pub async fn delete(
     tenant: &Tenant,
     client_id: &str,

@@ -2,10 +2,10 @@
 
 use super::{Listing, ManagementError, Tenant};
 use crate::crypto::random;
+use crate::domain::grant::GrantFilter as Filter;
 use crate::domain::grant::{ClientGrant, GrantPatch, NewGrant, normalise_granted_scopes};
 use crate::domain::paging::Page;
 use crate::store;
-use crate::store::grants::Filter;
 use crate::time_util::Millis;
 
 pub async fn create(

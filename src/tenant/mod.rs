@@ -1,7 +1,9 @@
-//! The tenant's administrative operations — applications, APIs, client grants and start-up
-//! bootstrapping — as plain functions over the store. The Management API and the dashboard both
-//! call these; neither talks SQL.
+//! The tenant's data and how it changes — applications, their credentials and authentication
+//! methods, APIs, client grants, logs, tenant settings and start-up bootstrapping — as plain
+//! functions over the store, taking the domain's commands. The Management API and the
+//! dashboard both call these; neither talks SQL.
 
+pub mod auth_methods;
 pub mod bootstrap;
 pub mod clients;
 pub mod credentials;

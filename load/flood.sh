@@ -11,8 +11,11 @@
 # - the audit log holds a handful of counted events, not one row per request.
 # The whole run, build excepted, takes about 40 s. CI runs it (.ci/run).
 #
-# Run from anywhere:   bench/flood.sh [--no-build] [--duration 30] [--postgres URL]
+# Run from anywhere:   load/flood.sh [--no-build] [--debug] [--duration 30] [--postgres URL]
 #                                     [--without-address-limits]
+# --debug floods the binary `cargo test` builds (target/debug/signet: its dependencies are
+# optimized, signet's own code is not) instead of building a release one: CI uses it, since the
+# bounds are about memory and fairness, not speed, and a release build would double CI's time.
 # --without-address-limits turns the per-address token limits off, to show that memory and the
 # audit log stay bounded on their own (the 429 checks are then skipped).
 # Installs wrk, jq and curl when missing (apt-get); writes target/bench/flood.md and the raw
@@ -29,16 +32,18 @@ RECOVERY_MB="${FLOOD_RECOVERY_MB:-16}"
 MIN_REQUESTS="${FLOOD_MIN_REQUESTS:-200000}"
 DURATION=30
 BUILD=1
+PROFILE=release
 POSTGRES_URL=""
 ADDRESS_LIMITS=1
 
 die() { echo "flood.sh: $*" >&2; exit 1; }
-# shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
+# shellcheck source=load/lib.sh
+. "$ROOT/load/lib.sh"
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-build) BUILD=0; shift ;;
+    --debug) PROFILE=debug; shift ;;
     --duration) DURATION="${2:?--duration needs seconds}"; shift 2 ;;
     --postgres) POSTGRES_URL="${2:?--postgres needs a URL}"; shift 2 ;;
     --without-address-limits) ADDRESS_LIMITS=0; shift ;;
@@ -54,11 +59,12 @@ need_package jq jq
 need_package curl curl
 
 if [ "$BUILD" = 1 ]; then
-  echo "== building (release)"
-  (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --locked --quiet --bin signet) \
+  echo "== building ($PROFILE)"
+  profile_flag=""; [ "$PROFILE" = release ] && profile_flag="--release"
+  (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build $profile_flag --locked --quiet --bin signet) \
     || die "build failed"
 fi
-SIGNET="$TARGET_DIR/release/signet"
+SIGNET="$TARGET_DIR/$PROFILE/signet"
 [ -x "$SIGNET" ] || die "$SIGNET is missing: build first (or drop --no-build)"
 
 mkdir -p "$OUT_DIR"
@@ -147,7 +153,7 @@ BACKGROUND+=($!)
 # 200 connections: the per-address connection cap (256) leaves room for the probe above.
 echo "== flood: wrk, 2 threads, 200 connections, ${DURATION}s, from 127.0.0.1"
 WRK_OUT="$OUT_DIR/flood-wrk.txt"
-wrk -t2 -c200 -d"${DURATION}s" --timeout 5s -s "$ROOT/bench/wrk-flood.lua" "$S" >"$WRK_OUT" 2>&1 \
+wrk -t2 -c200 -d"${DURATION}s" --timeout 5s -s "$ROOT/load/wrk-flood.lua" "$S" >"$WRK_OUT" 2>&1 \
   || { cat "$WRK_OUT" >&2; die "wrk failed"; }
 sed 's/^/   /' "$WRK_OUT"
 END_DETAIL="$(rss_detail)"
@@ -191,7 +197,7 @@ REPORT="$OUT_DIR/flood.md"
 {
   echo "# Flood test"
   echo
-  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown), database $([ -n "$POSTGRES_URL" ] && echo PostgreSQL || echo SQLite), per-address token limits $([ "$ADDRESS_LIMITS" = 1 ] && echo on || echo off)."
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown), $PROFILE build, database $([ -n "$POSTGRES_URL" ] && echo PostgreSQL || echo SQLite), per-address token limits $([ "$ADDRESS_LIMITS" = 1 ] && echo on || echo off)."
   echo
   echo "| measure | value | bound |"
   echo "|---|---:|---:|"

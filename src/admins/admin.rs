@@ -143,7 +143,13 @@ pub enum LoginError {
     #[error("Too many sign-ins are being checked right now. Try again in a few seconds.")]
     Busy,
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Dashboard(#[from] DashboardError),
+}
+
+impl From<StoreError> for LoginError {
+    fn from(e: StoreError) -> Self {
+        Self::Dashboard(e.into())
+    }
 }
 
 /// A new session: the token goes in the cookie and nowhere else.
@@ -248,7 +254,7 @@ pub async fn authenticate(
     store: &Store,
     token: &str,
     now: Millis,
-) -> Result<Option<AdminSession>, StoreError> {
+) -> Result<Option<AdminSession>, DashboardError> {
     if !session::plausible_token(token) {
         return Ok(None);
     }
@@ -269,7 +275,7 @@ pub async fn authenticate(
     }))
 }
 
-pub async fn logout(store: &Store, session: &AdminSession) -> Result<(), StoreError> {
+pub async fn logout(store: &Store, session: &AdminSession) -> Result<(), DashboardError> {
     let mut conn = store.acquire().await?;
-    store::admin_sessions::delete(&mut conn, &session.token_hash).await
+    Ok(store::admin_sessions::delete(&mut conn, &session.token_hash).await?)
 }

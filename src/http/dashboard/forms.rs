@@ -1,13 +1,14 @@
-//! What people type into the dashboard's forms, turned into the Management layer's requests, and
-//! its refusals turned back into a message next to the right field, in plain words.
+//! What people type into the dashboard's forms, turned into the domain's commands, and the
+//! refusals turned back into a message next to the right field (by the field the refusal names
+//! as data), in plain words.
 
 use std::collections::BTreeMap;
 
 use time::macros::format_description;
 use time::{Date, Time};
 
-use crate::domain::credential::{CredentialAlg, CredentialUpload, ExpiresAt};
-use crate::management::ManagementError;
+use crate::domain::credential::{AssertionAlg, CredentialUpload, ExpiresAt};
+use crate::tenant::ManagementError;
 use crate::time_util::{Millis, from_datetime, parse_iso8601};
 
 /// Messages by field name; `FORM` holds what belongs to no single field.
@@ -133,7 +134,7 @@ impl CredentialForm {
                 "Choose a PEM file (public key or X.509 certificate) or paste one.",
             );
         }
-        let alg = CredentialAlg::parse(&self.alg);
+        let alg = AssertionAlg::parse(&self.alg);
         if alg.is_none() {
             errors.add("alg", "Choose RS256, RS384 or PS256.");
         }
@@ -239,7 +240,7 @@ mod tests {
         f.set_expiry = true;
         f.expiry_date = "2031-12-31".into();
         let req = f.to_request(NOW).unwrap();
-        assert_eq!(req.alg, Some(CredentialAlg::PS256));
+        assert_eq!(req.alg, Some(AssertionAlg::PS256));
         assert_eq!(
             req.expires_at
                 .map(|at| crate::time_util::format_millis(at.resolve(NOW).unwrap())),

@@ -1,13 +1,14 @@
-//! Dashboard actions that are one click for a person but a combination of Management
-//! operations: choosing the authentication method, enabling or disabling one credential, adding
-//! a credential and enabling it. Each goes through `crate::management`, like the Management API.
+//! Changes to how an application authenticates that are one click for a person but a
+//! combination of operations: choosing the authentication method, enabling or disabling one
+//! credential, adding a credential and enabling it (the dashboard's Credentials tab). Each goes
+//! through the same operations as the Management API.
 
 use crate::domain::Invalid;
 use crate::domain::client::{Client, TokenEndpointAuthMethod};
 use crate::domain::client_change::{AuthMethodChange, ClientPatch};
 use crate::domain::credential::{Credential, CredentialUpload, MAX_PER_CLIENT};
-use crate::management::clients;
-use crate::management::{ManagementError, Tenant, credentials};
+use crate::tenant::clients;
+use crate::tenant::{ManagementError, Tenant, credentials};
 use crate::time_util::Millis;
 
 /// The three choices of the Credentials tab.

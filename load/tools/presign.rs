@@ -1,13 +1,13 @@
 //! Pre-signs Private Key JWT client assertions (RFC 7523) for load tests, one per line, so the
 //! load generator spends no CPU on RSA and each request carries a fresh `jti` (the server
-//! accepts every `jti` once, SPEC B.6).
+//! accepts every `jti` once, BEHAVIOUR B.6).
 //!
 //! Run: `cargo run --release --example presign -- --issuer http://127.0.0.1:8080/ \
 //!        --client-id ID --key key.pkcs8.pem --count 50000 --out assertions.txt [--alg RS256]`
 //!
 //! Each assertion: header `{"alg":…,"typ":"JWT"}` (no `kid`: the server tries the client's
-//! credentials, SPEC B.5), `iss` = `sub` = the client id, `aud` = the issuer, `iat` = now,
-//! `exp` = now + `--lifetime` (290 s by default, under the 300 s limit of SPEC A.6), and a
+//! credentials, BEHAVIOUR B.5), `iss` = `sub` = the client id, `aud` = the issuer, `iat` = now,
+//! `exp` = now + `--lifetime` (290 s by default, under the 300 s limit of BEHAVIOUR A.6), and a
 //! random `jti` (signet-client's `AssertionSigner`, as `signet assertion` makes them). Use the
 //! file within that lifetime. Signing runs on every core.
 
