@@ -203,6 +203,12 @@ pub enum AuthMethodChange {
     /// `client_authentication_methods: null` alone: nothing to undo unless the application is
     /// on Private Key JWT, which needs a method to go back to.
     ClearPrivateKeyJwt,
+    /// One more of its credentials enabled (Private Key JWT switched on if it was not): the
+    /// dashboard's Enable, decided against the list as it is when the change is applied, so
+    /// that two at once both land.
+    Enable(String),
+    /// One credential disabled; the last enabled one cannot be (choose a secret method first).
+    Disable(String),
 }
 
 /// What applying an [`AuthMethodChange`] to an application comes to.
@@ -218,18 +224,43 @@ pub enum AuthEffect {
 
 impl AuthMethodChange {
     fn touches_credentials(&self) -> bool {
-        matches!(
-            self,
-            Self::UsePrivateKeyJwt(_) | Self::LeavePrivateKeyJwt(_) | Self::ClearPrivateKeyJwt
-        )
+        !matches!(self, Self::Keep | Self::SetMethod(_))
     }
 
-    /// The change applied to an application that is (or is not) on Private Key JWT and owns
-    /// the credentials `owned`: an application is never left without a way to authenticate
-    /// by accident, and it only enables its own credentials (BEHAVIOUR B.9).
-    pub fn effect(self, on_private_key_jwt: bool, owned: &[&str]) -> Result<AuthEffect, Invalid> {
+    /// Whether applying the change needs the list of credentials the application owns.
+    pub fn needs_owned_credentials(&self) -> bool {
+        matches!(self, Self::UsePrivateKeyJwt(_) | Self::Enable(_))
+    }
+
+    /// The change applied to an application that is (or is not) on Private Key JWT, owns the
+    /// credentials `owned` and has `enabled` enabled: an application is never left without a
+    /// way to authenticate by accident, and it only enables its own credentials (BEHAVIOUR
+    /// B.9).
+    pub fn effect(
+        self,
+        on_private_key_jwt: bool,
+        owned: &[&str],
+        enabled: &[String],
+    ) -> Result<AuthEffect, Invalid> {
         match self {
             Self::Keep => Ok(AuthEffect::Nothing),
+            Self::Enable(id) if enabled.contains(&id) => Ok(AuthEffect::Nothing),
+            Self::Enable(id) => {
+                let mut ids = enabled.to_vec();
+                ids.push(id);
+                Self::UsePrivateKeyJwt(ids).effect(on_private_key_jwt, owned, enabled)
+            }
+            Self::Disable(id) if !enabled.contains(&id) => Ok(AuthEffect::Nothing),
+            Self::Disable(id) => {
+                let rest: Vec<String> = enabled.iter().filter(|e| **e != id).cloned().collect();
+                if rest.is_empty() {
+                    return Err(Invalid::new(
+                        "This is the application's only enabled credential. Choose Client Secret \
+                         (Post) or Client Secret (Basic) first, or enable another credential.",
+                    ));
+                }
+                Ok(AuthEffect::Enable(rest))
+            }
             Self::UsePrivateKeyJwt(ids) => {
                 check_credential_count(ids.len())?;
                 for (i, id) in ids.iter().enumerate() {
@@ -274,7 +305,7 @@ mod tests {
             AuthMethodChange::UsePrivateKeyJwt(ids.iter().map(|s| (*s).to_owned()).collect())
         };
         assert_eq!(
-            list(&["cred_b", "cred_a"]).effect(false, OWNED),
+            list(&["cred_b", "cred_a"]).effect(false, OWNED, &[]),
             Ok(AuthEffect::Enable(vec!["cred_b".into(), "cred_a".into()]))
         );
         for bad in [
@@ -283,7 +314,7 @@ mod tests {
             &["cred_x"],
             &["cred_a", "cred_b", "cred_c"],
         ] {
-            assert!(list(bad).effect(false, OWNED).is_err(), "{bad:?}");
+            assert!(list(bad).effect(false, OWNED, &[]).is_err(), "{bad:?}");
         }
     }
 
@@ -291,20 +322,52 @@ mod tests {
     fn an_application_is_never_left_without_a_method_by_accident() {
         use AuthMethodChange::*;
         assert_eq!(
-            ClearPrivateKeyJwt.effect(false, OWNED),
+            ClearPrivateKeyJwt.effect(false, OWNED, &[]),
             Ok(AuthEffect::Nothing)
         );
-        assert!(ClearPrivateKeyJwt.effect(true, OWNED).is_err());
-        assert!(SetMethod(ClientSecretPost).effect(true, OWNED).is_err());
+        assert!(ClearPrivateKeyJwt.effect(true, OWNED, &[]).is_err());
+        assert!(
+            SetMethod(ClientSecretPost)
+                .effect(true, OWNED, &[])
+                .is_err()
+        );
         assert_eq!(
-            SetMethod(ClientSecretPost).effect(false, OWNED),
+            SetMethod(ClientSecretPost).effect(false, OWNED, &[]),
             Ok(AuthEffect::SetMethod(ClientSecretPost))
         );
         assert_eq!(
-            LeavePrivateKeyJwt(ClientSecretPost).effect(true, OWNED),
+            LeavePrivateKeyJwt(ClientSecretPost).effect(true, OWNED, &[]),
             Ok(AuthEffect::Disable(ClientSecretPost))
         );
-        assert_eq!(Keep.effect(true, OWNED), Ok(AuthEffect::Nothing));
+        assert_eq!(Keep.effect(true, OWNED, &[]), Ok(AuthEffect::Nothing));
+    }
+
+    #[test]
+    fn enabling_and_disabling_one_credential_works_on_the_list_as_it_is() {
+        use AuthMethodChange::*;
+        let on = vec!["cred_a".to_owned()];
+        assert_eq!(
+            Enable("cred_b".into()).effect(true, OWNED, &on),
+            Ok(AuthEffect::Enable(vec!["cred_a".into(), "cred_b".into()]))
+        );
+        assert_eq!(
+            Enable("cred_a".into()).effect(true, OWNED, &on),
+            Ok(AuthEffect::Nothing)
+        );
+        assert!(Enable("cred_x".into()).effect(true, OWNED, &on).is_err());
+        assert!(
+            Disable("cred_a".into()).effect(true, OWNED, &on).is_err(),
+            "the last one"
+        );
+        let both = vec!["cred_a".to_owned(), "cred_b".to_owned()];
+        assert_eq!(
+            Disable("cred_a".into()).effect(true, OWNED, &both),
+            Ok(AuthEffect::Enable(vec!["cred_b".into()]))
+        );
+        assert_eq!(
+            Disable("cred_x".into()).effect(true, OWNED, &both),
+            Ok(AuthEffect::Nothing)
+        );
     }
 
     #[test]

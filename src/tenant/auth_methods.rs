@@ -94,14 +94,14 @@ pub async fn set_method(
 }
 
 /// Adds the credential to the application's enabled set; the application uses Private Key JWT
-/// from then on.
+/// from then on. The set is read under the application's row lock, so two enables at once both
+/// land.
 pub async fn enable_credential(
     tenant: &Tenant,
     client_id: &str,
     credential_id: &str,
     now: Millis,
 ) -> Result<(), ManagementError> {
-    let client = clients::get(tenant, client_id).await?;
     let credential = credentials::get(tenant, client_id, credential_id).await?;
     if credential.is_expired(now) {
         return Err(Invalid::new(
@@ -109,15 +109,10 @@ pub async fn enable_credential(
         )
         .into());
     }
-    let mut ids = client.credential_ids.clone();
-    if ids.iter().any(|id| id == credential_id) {
-        return Ok(());
-    }
-    ids.push(credential_id.to_owned());
     clients::update(
         tenant,
         client_id,
-        change(AuthMethodChange::UsePrivateKeyJwt(ids)),
+        change(AuthMethodChange::Enable(credential_id.to_owned())),
         now,
     )
     .await?;
@@ -130,27 +125,11 @@ pub async fn disable_credential(
     credential_id: &str,
     now: Millis,
 ) -> Result<(), ManagementError> {
-    let client = clients::get(tenant, client_id).await?;
     credentials::get(tenant, client_id, credential_id).await?;
-    if !client.credential_ids.iter().any(|id| id == credential_id) {
-        return Ok(());
-    }
-    let rest: Vec<String> = client
-        .credential_ids
-        .into_iter()
-        .filter(|id| id != credential_id)
-        .collect();
-    if rest.is_empty() {
-        return Err(Invalid::new(
-            "This is the application's only enabled credential. Choose Client Secret (Post) or \
-             Client Secret (Basic) first, or enable another credential.",
-        )
-        .into());
-    }
     clients::update(
         tenant,
         client_id,
-        change(AuthMethodChange::UsePrivateKeyJwt(rest)),
+        change(AuthMethodChange::Disable(credential_id.to_owned())),
         now,
     )
     .await?;

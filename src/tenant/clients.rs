@@ -6,8 +6,7 @@ use super::{Listing, ManagementError, Tenant, credentials};
 use crate::crypto::{random, secret::Secret};
 use crate::domain::client::{AppType, Client, JwtConfiguration};
 use crate::domain::client_change::{
-    AuthEffect, AuthMethodChange, ClientPatch, NewClient, NewClientAuth, check_credential_count,
-    check_jwt_alg,
+    AuthEffect, ClientPatch, NewClient, NewClientAuth, check_credential_count, check_jwt_alg,
 };
 use crate::domain::credential::Credential;
 use crate::domain::paging::Page;
@@ -120,15 +119,17 @@ pub async fn update(
     if let Some(f) = patch.is_first_party {
         c.is_first_party = f;
     }
-    // Only a list of credentials to enable needs to know which the application owns.
-    let owned = match &patch.auth {
-        AuthMethodChange::UsePrivateKeyJwt(_) => {
-            store::credentials::list(&mut tx, client_id).await?
-        }
-        _ => Vec::new(),
+    // Only credentials to enable need the list of those the application owns.
+    let owned = if patch.auth.needs_owned_credentials() {
+        store::credentials::list(&mut tx, client_id).await?
+    } else {
+        Vec::new()
     };
     let owned: Vec<&str> = owned.iter().map(|o| o.id.as_str()).collect();
-    match patch.auth.effect(c.uses_private_key_jwt(), &owned)? {
+    match patch
+        .auth
+        .effect(c.uses_private_key_jwt(), &owned, &c.credential_ids)?
+    {
         AuthEffect::Nothing => {}
         AuthEffect::SetMethod(m) => c.token_endpoint_auth_method = Some(m),
         AuthEffect::Enable(ids) => {

@@ -14,7 +14,7 @@ use signet::app::Application;
 use signet::config::MasterKeySource;
 use signet::rate_limit::{Limits, Period, Rate};
 
-use crate::dashboard::{KEY_2048, PUB_2048, Session, browser_like, sign_in_with};
+use crate::dashboard::{KEY_2048, PUB_2048, PUB_3072, Session, browser_like, sign_in_with};
 use crate::helpers::{
     ADMIN_EMAIL, ADMIN_PASSWORD, Database, Db, TestApp, assert_api_error, assert_oauth_error,
 };
@@ -232,6 +232,42 @@ async fn concurrent_writes_to_one_record_lose_nothing(db: Db) {
             "pair {i}: {stored}"
         );
         assert_eq!(stored["description"], description, "pair {i}");
+        assert_eq!(
+            app.patch_json(&admin, &path, &back).await.status(),
+            StatusCode::OK
+        );
+    }
+
+    // The dashboard enabling two credentials at once: both end up enabled.
+    let second = json_of(
+        app.post_json(
+            &admin,
+            &format!("{path}/credentials"),
+            &json!({"credential_type": "public_key", "pem": PUB_3072, "alg": "RS256"}),
+        )
+        .await,
+    )
+    .await;
+    let session = Session::sign_in(&app).await;
+    let enable = |cred: &Value| {
+        format!(
+            "/dashboard/applications/{id}/credentials/{}/enable",
+            cred["id"].as_str().unwrap()
+        )
+    };
+    let (enable_a, enable_b) = (enable(&cred), enable(&second));
+    for i in 0..30 {
+        let (a, b) = tokio::join!(
+            session.post(&app, &enable_a, &[]),
+            session.post(&app, &enable_b, &[]),
+        );
+        assert_eq!(a.status(), StatusCode::SEE_OTHER, "pair {i}");
+        assert_eq!(b.status(), StatusCode::SEE_OTHER, "pair {i}");
+        let stored = json_of(app.get(&admin, &path).await).await;
+        let enabled = stored["client_authentication_methods"]["private_key_jwt"]["credentials"]
+            .as_array()
+            .map_or(0, Vec::len);
+        assert_eq!(enabled, 2, "pair {i}: {stored}");
         assert_eq!(
             app.patch_json(&admin, &path, &back).await.status(),
             StatusCode::OK
