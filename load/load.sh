@@ -29,6 +29,9 @@
 #   --connections LIST  measured connection counts (default "1 16 64")
 #   --margin M          assertions per run = RSA bound x duration x M + 1000 (default 1.5)
 #   --no-ceiling        skip the runs against load/tools/rsa_ceiling.rs
+#   --no-hs256          skip the runs for an HS256 API (by default each backend is measured
+#                       for an RS256 API and then, on the same server, an HS256 API: the same
+#                       assertion verify, but an HMAC instead of an RSA signature per token)
 #   --no-build          use the binaries already built
 # Environment: CARGO_TARGET_DIR (where the binaries are built), RUST_LOG (server log filter).
 
@@ -49,6 +52,7 @@ CONNECTIONS="1 16 64"
 MARGIN="1.5"
 BUILD=1
 CEILING=1
+HS256=1
 
 die() { echo "load.sh: $*" >&2; exit 1; }
 # shellcheck source=load/lib.sh
@@ -63,6 +67,7 @@ while [ $# -gt 0 ]; do
     --margin) MARGIN="${2:?--margin needs a number}"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --no-ceiling) CEILING=0; shift ;;
+    --no-hs256) HS256=0; shift ;;
     -h|--help) sed -n '2,/^$/{/^$/d; s/^# \{0,1\}//; p;}' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
@@ -209,6 +214,13 @@ set_up_tenant() {
   api POST /api/v2/client-grants "$(jq -nc --arg c "$CLIENT_ID" --arg a "$AUDIENCE" \
     '{client_id: $c, audience: $a, scope: ["read:load"]}')" >/dev/null
   echo "   application $CLIENT_ID with one RS256 credential, granted read:load on $AUDIENCE"
+
+  HS256_AUDIENCE="https://load-test-hs256.signet.example/"
+  api POST /api/v2/resource-servers "$(jq -nc --arg id "$HS256_AUDIENCE" \
+    '{identifier: $id, name: "Load test API (HS256)", signing_alg: "HS256",
+      scopes: [{value: "read:load"}]}')" >/dev/null
+  api POST /api/v2/client-grants "$(jq -nc --arg c "$CLIENT_ID" --arg a "$HS256_AUDIENCE" \
+    '{client_id: $c, audience: $a, scope: ["read:load"]}')" >/dev/null
 }
 
 # CPU time (user + system, clock ticks) the server process has used so far. Divided by the
@@ -244,6 +256,8 @@ run_wrk() {
   local threads=1
   local count file out line
   count="$(assertions_for "$secs")"
+  # An HS256 API's token costs one RSA verify and no RSA signature: many times the RS256 rate.
+  case "$backend" in *-hs256) count=$(( count * 8 )) ;; esac
   file="$WORK/assertions-$label.txt"
   "$PRESIGN" --issuer "$ISSUER" --client-id "$CLIENT_ID" --key "$KEY" \
     --count "$count" --out "$file" 2>&1 | sed 's/^/   /'
@@ -299,7 +313,7 @@ run_wrk() {
   fi
 }
 
-# run_series BACKEND: the warm-up and the measured runs against the server started last; stops it.
+# run_series BACKEND: the warm-up and the measured runs against the server started last.
 run_series() {
   if [ "$WARMUP_S" -gt 0 ]; then
     run_wrk "$1" warmup 16 "$WARMUP_S"
@@ -307,7 +321,6 @@ run_series() {
   for c in $CONNECTIONS; do
     run_wrk "$1" "c$c" "$c" "$DURATION_S"
   done
-  stop_server
 }
 
 run_backend() { # backend database-url
@@ -317,6 +330,13 @@ run_backend() { # backend database-url
   echo "   listening on $S (log: $log)"
   set_up_tenant
   run_series "$backend"
+  if [ "$HS256" = 1 ]; then
+    local rs256_audience="$AUDIENCE"
+    AUDIENCE="$HS256_AUDIENCE"
+    run_series "$backend-hs256"
+    AUDIENCE="$rs256_audience"
+  fi
+  stop_server
 }
 
 run_backend sqlite "sqlite://$WORK/signet.db"
@@ -334,6 +354,7 @@ if [ "$CEILING" = 1 ]; then
   start_ceiling "$OUT_DIR/server-ceiling.log"
   echo "   listening on $S"
   run_series ceiling
+  stop_server
 fi
 
 # ---- report ------------------------------------------------------------------------------------
@@ -384,6 +405,11 @@ verdict() { # backend
     echo "| $1 | $2 | $3 | $4 | $5 | $6 | ${11} | $7 %$note | $9 | ${10} |"
   done
   echo
+  if [ "$HS256" = 1 ]; then
+    echo "Rows \`*-hs256\`: the same application and assertions, for an API with \`signing_alg: HS256\`" \
+      "(one RSA verify and one HMAC per token); the RSA bound and its % do not apply to them."
+    echo
+  fi
   echo "Server CPU ms/token: CPU time of the signet process during the run / tokens issued" \
     "(sign + verify alone: $(awk -v s="$SIGN_MS" -v v="$VERIFY_MS" 'BEGIN { printf "%.3f", s + v }') ms;" \
     "PostgreSQL's own processes are not counted). wrk CPU: the load generator's share of the" \

@@ -95,7 +95,6 @@ impl Application {
             clock,
             management_audience: issuer.management_audience(),
             discovery_document: Arc::new(discovery::document(&issuer)),
-            jwks: Arc::new(keys.jwks()),
             keys,
             tenant,
         };

@@ -29,6 +29,15 @@
 //! - The token endpoint is found through OpenID discovery unless set with
 //!   [`ClientBuilder::token_endpoint`].
 //! - [`Client`] is `Clone + Send + Sync`; concurrent calls for one audience share one request.
+//!
+//! # On the resource server's side
+//!
+//! This crate gets tokens; the API that receives them verifies them against the issuer's JWKS
+//! (`<issuer>.well-known/jwks.json`). signet rotates its signing keys: the key that will sign
+//! next is published before it signs, and a previous key stays published until it is revoked.
+//! So a verifier picks the key named by the token's `kid`, caches the set for the minute its
+//! `Cache-Control` allows, and fetches it again (at most once a minute) when a `kid` is unknown.
+//! The README's "Signing keys" section shows this with the `jsonwebtoken` crate.
 
 mod alg;
 mod assertion;

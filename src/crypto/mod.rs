@@ -3,6 +3,7 @@
 
 pub mod alg;
 pub mod jwt;
+pub mod pkcs7;
 pub mod public_key;
 pub mod random;
 pub mod sealing;

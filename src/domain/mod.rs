@@ -10,6 +10,7 @@ pub mod log;
 pub mod paging;
 pub mod resource_server;
 pub mod scope;
+pub mod signing_key;
 pub mod text;
 pub mod token_quota;
 

@@ -26,6 +26,9 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "read:logs",
     "read:tenant_settings",
     "update:tenant_settings",
+    "read:signing_keys",
+    "create:signing_keys",
+    "update:signing_keys",
 ];
 
 pub const MAX_SCOPE_LEN: usize = 280;

@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::AppState;
+use super::error::ApiError;
 use crate::domain::issuer::Issuer;
 
 pub fn router() -> Router<AppState> {
@@ -33,18 +34,27 @@ pub fn document(issuer: &Issuer) -> serde_json::Value {
     })
 }
 
-const CACHE: &str = "public, max-age=300";
+const DISCOVERY_CACHE: &str = "public, max-age=300";
+
+/// A verifier caching the key set for a minute sees a new next key within a minute of its
+/// creation — a whole rotation before it signs — and stops trusting a revoked key within a
+/// minute of its revocation (BEHAVIOUR A.10).
+const JWKS_CACHE: &str = "public, max-age=60";
 
 async fn openid_configuration(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CACHE_CONTROL, CACHE)],
+        [(header::CACHE_CONTROL, DISCOVERY_CACHE)],
         Json(state.discovery_document.as_ref().clone()),
     )
 }
 
-async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CACHE_CONTROL, CACHE)],
-        Json(state.jwks.as_ref().clone()),
-    )
+async fn jwks(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let keys = state.keys.view().await.map_err(|e| {
+        tracing::error!(error = %e, "signing keys could not be read");
+        ApiError::internal()
+    })?;
+    Ok((
+        [(header::CACHE_CONTROL, JWKS_CACHE)],
+        Json(keys.jwks.clone()),
+    ))
 }

@@ -67,6 +67,17 @@ impl ApiError {
         )
     }
 
+    pub fn insufficient_scope_all(expected: &[&str]) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            format!(
+                "Insufficient scope, expected all of: {}",
+                expected.join(",")
+            ),
+        )
+    }
+
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -145,6 +145,15 @@ impl Principal {
     }
 
     /// Succeeds when the token carries any of `scopes`.
+    /// Succeeds when the token carries every one of `scopes`.
+    pub fn require_all(&self, scopes: &[&str]) -> Result<(), ApiError> {
+        if scopes.iter().all(|s| self.has(s)) {
+            Ok(())
+        } else {
+            Err(ApiError::insufficient_scope_all(scopes))
+        }
+    }
+
     pub fn require_any(&self, scopes: &[&str]) -> Result<(), ApiError> {
         if self.has_any(scopes) {
             Ok(())
@@ -170,8 +179,12 @@ impl FromRequestParts<AppState> for Principal {
                 scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
             })
             .ok_or_else(ApiError::invalid_token)?;
+        let keys = state.keys.view().await.map_err(|e| {
+            tracing::error!(error = %e, "signing keys could not be read");
+            ApiError::internal()
+        })?;
         let claims = access_token::verify(
-            &state.keys,
+            &keys.ring,
             token,
             state.tenant.issuer.as_str(),
             &state.management_audience,

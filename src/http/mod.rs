@@ -21,15 +21,15 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::crypto::signing::KeyRing;
 use crate::oauth::token::TokenIssuer;
 use crate::tenant::Tenant;
+use crate::tenant::signing_keys::LiveKeys;
 use error::ApiError;
 
 #[derive(Clone)]
 pub struct AppState {
     pub tenant: Tenant,
-    pub keys: Arc<KeyRing>,
+    pub keys: Arc<LiveKeys>,
     pub token_issuer: Arc<TokenIssuer>,
     pub limits: Arc<crate::rate_limit::RateLimiters>,
     /// The turns at Argon2 that dashboard sign-ins wait for.
@@ -37,9 +37,8 @@ pub struct AppState {
     /// What every handler reads the time from.
     pub clock: crate::clock::SharedClock,
     pub management_audience: String,
-    /// Rendered once at start: they only change with the configuration.
+    /// Rendered once at start: it only changes with the configuration.
     pub discovery_document: Arc<serde_json::Value>,
-    pub jwks: Arc<serde_json::Value>,
 }
 
 pub fn build_router(state: AppState) -> Router {

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::jwt::{Compact, b64url_decode};
 use crate::crypto::signing::KeyRing;
+use crate::domain::resource_server::TokenDialect;
 
 /// Longest Bearer token accepted; ours are well under 2 KiB.
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -30,6 +31,68 @@ impl AccessClaims {
             .unwrap_or_default()
             .split(' ')
             .filter(|s| !s.is_empty())
+    }
+}
+
+/// The claims of an access token as issued, shaped by its API's `token_dialect` (BEHAVIOUR A.5,
+/// A.10). Borrowed, so that signing copies nothing.
+#[derive(Debug, Serialize)]
+pub struct IssuedClaims<'a> {
+    pub iss: &'a str,
+    pub sub: &'a str,
+    pub aud: &'a str,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gty: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub azp: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<&'a str>>,
+}
+
+/// What every dialect says, in its own words.
+pub struct TokenFacts<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    /// `{client_id}@clients`.
+    pub subject: &'a str,
+    pub audience: &'a str,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub jti: &'a str,
+    /// Space-separated granted scopes, if any.
+    pub scope: Option<&'a str>,
+}
+
+impl<'a> IssuedClaims<'a> {
+    pub fn new(dialect: TokenDialect, facts: &TokenFacts<'a>) -> Self {
+        let rfc9068 = dialect.is_rfc9068();
+        Self {
+            iss: facts.issuer,
+            sub: facts.subject,
+            aud: facts.audience,
+            iat: facts.issued_at,
+            exp: facts.expires_at,
+            jti: facts.jti,
+            scope: facts.scope,
+            client_id: rfc9068.then_some(facts.client_id),
+            gty: (!rfc9068).then_some("client-credentials"),
+            azp: (!rfc9068).then_some(facts.client_id),
+            permissions: dialect.has_permissions().then(|| {
+                facts
+                    .scope
+                    .unwrap_or_default()
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }),
+        }
     }
 }
 
@@ -161,6 +224,69 @@ mod tests {
             verify(&ring(), &t, "https://t/", "https://t/api/v2/", 1500),
             Err(Rejected::UnknownKey)
         );
+    }
+
+    fn facts<'a>(scope: Option<&'a str>) -> TokenFacts<'a> {
+        TokenFacts {
+            issuer: "https://t/",
+            client_id: "c",
+            subject: "c@clients",
+            audience: "https://api/",
+            issued_at: 1000,
+            expires_at: 2000,
+            jti: "j",
+            scope,
+        }
+    }
+
+    fn claim_names(dialect: TokenDialect, scope: Option<&str>) -> Vec<String> {
+        let json = serde_json::to_value(IssuedClaims::new(dialect, &facts(scope))).unwrap();
+        json.as_object().unwrap().keys().cloned().collect()
+    }
+
+    #[test]
+    fn each_dialect_carries_exactly_its_claims() {
+        let mut names = claim_names(TokenDialect::AccessToken, Some("a b"));
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "aud", "azp", "exp", "gty", "iat", "iss", "jti", "scope", "sub"
+            ]
+        );
+        let mut names = claim_names(TokenDialect::Rfc9068Profile, Some("a b"));
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "aud",
+                "client_id",
+                "exp",
+                "iat",
+                "iss",
+                "jti",
+                "scope",
+                "sub"
+            ]
+        );
+        assert!(
+            claim_names(TokenDialect::Rfc9068ProfileAuthz, None).contains(&"permissions".into())
+        );
+        let authz = serde_json::to_value(IssuedClaims::new(
+            TokenDialect::AccessTokenAuthz,
+            &facts(Some("read:a write:a")),
+        ))
+        .unwrap();
+        assert_eq!(
+            authz["permissions"],
+            serde_json::json!(["read:a", "write:a"])
+        );
+        let none = serde_json::to_value(IssuedClaims::new(
+            TokenDialect::AccessTokenAuthz,
+            &facts(None),
+        ))
+        .unwrap();
+        assert_eq!(none["permissions"], serde_json::json!([]));
     }
 
     #[test]

@@ -136,7 +136,9 @@ impl TokenCache {
             return Ok(entry);
         }
         let mut conn = self.store.acquire().await?;
-        let entry = Arc::new(store::grants::for_token(&mut conn, client_id, audience).await?);
+        let entry = Arc::new(
+            store::grants::for_token(&mut conn, &self.master_key, client_id, audience).await?,
+        );
         self.grants.insert(key, (generation, entry.clone()));
         Ok(entry)
     }

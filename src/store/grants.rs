@@ -163,15 +163,21 @@ pub struct TokenGrant {
     pub token_lifetime: i64,
     pub api_scopes: Vec<String>,
     pub granted: Option<Vec<String>>,
+    pub signing_alg: crate::domain::resource_server::AccessTokenAlg,
+    pub signing_secret: Option<crate::crypto::secret::Secret>,
+    pub token_dialect: crate::domain::resource_server::TokenDialect,
 }
 
 pub async fn for_token(
     conn: &mut Conn,
+    key: &crate::crypto::sealing::MasterKey,
     client_id: &str,
     audience: &str,
 ) -> Result<Option<TokenGrant>, StoreError> {
+    use super::resource_servers::{open_secret, parse_alg, parse_dialect};
     let row = sqlx::query(
-        "SELECT rs.token_lifetime, rs.scopes, g.scope FROM resource_servers rs \
+        "SELECT rs.token_lifetime, rs.scopes, g.scope, rs.id, rs.signing_alg, \
+         rs.signing_secret, rs.token_dialect FROM resource_servers rs \
          LEFT JOIN client_grants g ON g.resource_server_id = rs.id AND g.client_id = $1 \
          WHERE rs.identifier = $2",
     )
@@ -186,9 +192,13 @@ pub async fn for_token(
         .try_get::<Option<String>, _>(2)?
         .map(|s| serde_json::from_str(&s).map_err(|e| corrupt("grant scope", e)))
         .transpose()?;
+    let id: String = r.try_get(3)?;
     Ok(Some(TokenGrant {
         token_lifetime: r.try_get(0)?,
         api_scopes: defs.into_iter().map(|d| d.value).collect(),
         granted,
+        signing_alg: parse_alg(&r.try_get::<String, _>(4)?)?,
+        signing_secret: open_secret(key, &id, r.try_get(5)?)?,
+        token_dialect: parse_dialect(&r.try_get::<String, _>(6)?)?,
     }))
 }

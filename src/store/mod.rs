@@ -152,6 +152,8 @@ impl Store {
             changes: Arc::new(Changes {
                 generation: AtomicU64::new(0),
                 seen_version: AtomicI64::new(-1),
+                origin: std::time::Instant::now(),
+                seen_at: AtomicU64::new(NEVER_SEEN),
             }),
             begin_statement: if is_sqlite {
                 "BEGIN IMMEDIATE"
@@ -271,7 +273,17 @@ impl Store {
         if self.changes.seen_version.swap(version, Ordering::AcqRel) != version {
             self.changes.generation.fetch_add(1, Ordering::AcqRel);
         }
+        let since_origin = self.changes.origin.elapsed().as_millis() as u64;
+        self.changes.seen_at.store(since_origin, Ordering::Release);
         Ok(())
+    }
+
+    /// Whether the shared change counter was read successfully within `age`: when it was, the
+    /// generation reflects every change another instance committed before then.
+    pub fn changes_seen_within(&self, age: Duration) -> bool {
+        let seen_at = self.changes.seen_at.load(Ordering::Acquire);
+        seen_at != NEVER_SEEN
+            && self.changes.origin.elapsed().as_millis() as u64 <= seen_at + age.as_millis() as u64
     }
 
     /// Liveness: the database answers a trivial query.
@@ -293,7 +305,12 @@ impl Store {
 struct Changes {
     generation: AtomicU64,
     seen_version: AtomicI64,
+    /// When the counter was last read, in milliseconds since `origin`.
+    origin: std::time::Instant,
+    seen_at: AtomicU64,
 }
+
+const NEVER_SEEN: u64 = u64::MAX;
 
 /// SQL assembled from this module's own constants (column lists, shared clauses) — never from
 /// input, which always travels as bound parameters.

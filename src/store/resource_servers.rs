@@ -4,20 +4,62 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Conn, StoreError, conflict_on_unique, corrupt, sql};
+use crate::crypto::sealing::MasterKey;
+use crate::crypto::secret::Secret;
 use crate::domain::paging::Page;
-use crate::domain::resource_server::ResourceServer;
+use crate::domain::resource_server::{AccessTokenAlg, ResourceServer, TokenDialect};
 
-const COLUMNS: &str =
-    "id, identifier, name, scopes, signing_alg, token_lifetime, is_system, created_at, updated_at";
+const COLUMNS: &str = "id, identifier, name, scopes, signing_alg, signing_secret, token_dialect, \
+     token_lifetime, is_system, created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> Result<ResourceServer, StoreError> {
+/// HS256 secrets are sealed under the master key, bound to their API.
+fn secret_context(id: &str) -> String {
+    format!("signing_secret:{id}")
+}
+
+fn seal_secret(key: &MasterKey, rs: &ResourceServer) -> Option<String> {
+    rs.signing_secret
+        .as_ref()
+        .map(|s| key.seal(s.expose().as_bytes(), &secret_context(&rs.id)))
+}
+
+/// Opens an API's sealed HS256 secret, if it has one.
+pub fn open_secret(
+    key: &MasterKey,
+    id: &str,
+    sealed: Option<String>,
+) -> Result<Option<Secret>, StoreError> {
+    sealed
+        .map(|sealed| {
+            let bytes = key
+                .open(&sealed, &secret_context(id))
+                .map_err(|e| corrupt("signing secret", e))?;
+            String::from_utf8(bytes)
+                .map(Secret::new)
+                .map_err(|e| corrupt("signing secret", e))
+        })
+        .transpose()
+}
+
+pub fn parse_alg(text: &str) -> Result<AccessTokenAlg, StoreError> {
+    AccessTokenAlg::parse(text).map_err(|e| corrupt("signing_alg", e))
+}
+
+pub fn parse_dialect(text: &str) -> Result<TokenDialect, StoreError> {
+    TokenDialect::parse(text).map_err(|e| corrupt("token_dialect", e))
+}
+
+fn from_row(r: &AnyRow, key: &MasterKey) -> Result<ResourceServer, StoreError> {
+    let id: String = r.try_get("id")?;
     Ok(ResourceServer {
-        id: r.try_get("id")?,
+        signing_secret: open_secret(key, &id, r.try_get("signing_secret")?)?,
+        id,
         identifier: r.try_get("identifier")?,
         name: r.try_get("name")?,
         scopes: serde_json::from_str(&r.try_get::<String, _>("scopes")?)
             .map_err(|e| corrupt("scopes", e))?,
-        signing_alg: r.try_get("signing_alg")?,
+        signing_alg: parse_alg(&r.try_get::<String, _>("signing_alg")?)?,
+        token_dialect: parse_dialect(&r.try_get::<String, _>("token_dialect")?)?,
         token_lifetime: r.try_get("token_lifetime")?,
         is_system: r.try_get::<Option<i64>, _>("is_system")?.is_some(),
         created_at: r.try_get("created_at")?,
@@ -29,15 +71,22 @@ fn duplicate(identifier: &str) -> String {
     format!("A resource server with the same identifier already exists: {identifier}")
 }
 
-pub async fn insert(conn: &mut Conn, rs: &ResourceServer) -> Result<(), StoreError> {
+pub async fn insert(
+    conn: &mut Conn,
+    key: &MasterKey,
+    rs: &ResourceServer,
+) -> Result<(), StoreError> {
     sqlx::query(sql(format!(
-        "INSERT INTO resource_servers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        "INSERT INTO resource_servers ({COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     )))
     .bind(&rs.id)
     .bind(&rs.identifier)
     .bind(&rs.name)
     .bind(serde_json::to_string(&rs.scopes).expect("scopes serialise"))
-    .bind(&rs.signing_alg)
+    .bind(rs.signing_alg.as_str())
+    .bind(seal_secret(key, rs))
+    .bind(rs.token_dialect.as_str())
     .bind(rs.token_lifetime)
     .bind(rs.is_system.then_some(1i64))
     .bind(rs.created_at)
@@ -51,15 +100,16 @@ pub async fn insert(conn: &mut Conn, rs: &ResourceServer) -> Result<(), StoreErr
 /// Inserts the Management API row unless one exists, then brings its identifier and scopes up to
 /// date (the issuer or this version's scope list may have changed since the last start).
 pub async fn ensure_system(conn: &mut Conn, rs: &ResourceServer) -> Result<(), StoreError> {
-    sqlx::query(sql(format!(
-        "INSERT INTO resource_servers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8) \
-         ON CONFLICT DO NOTHING"
-    )))
+    sqlx::query(
+        "INSERT INTO resource_servers (id, identifier, name, scopes, signing_alg, \
+         token_lifetime, is_system, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8) ON CONFLICT DO NOTHING",
+    )
     .bind(&rs.id)
     .bind(&rs.identifier)
     .bind(&rs.name)
     .bind(serde_json::to_string(&rs.scopes).expect("scopes serialise"))
-    .bind(&rs.signing_alg)
+    .bind(rs.signing_alg.as_str())
     .bind(rs.token_lifetime)
     .bind(rs.created_at)
     .bind(rs.updated_at)
@@ -78,18 +128,23 @@ pub async fn ensure_system(conn: &mut Conn, rs: &ResourceServer) -> Result<(), S
     Ok(())
 }
 
-pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<ResourceServer>, StoreError> {
+pub async fn get(
+    conn: &mut Conn,
+    key: &MasterKey,
+    id: &str,
+) -> Result<Option<ResourceServer>, StoreError> {
     let row = sqlx::query(sql(format!(
         "SELECT {COLUMNS} FROM resource_servers WHERE id = $1"
     )))
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(from_row).transpose()
+    row.as_ref().map(|r| from_row(r, key)).transpose()
 }
 
 pub async fn get_by_identifier(
     conn: &mut Conn,
+    key: &MasterKey,
     identifier: &str,
 ) -> Result<Option<ResourceServer>, StoreError> {
     let row = sqlx::query(sql(format!(
@@ -98,19 +153,26 @@ pub async fn get_by_identifier(
     .bind(identifier)
     .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(from_row).transpose()
+    row.as_ref().map(|r| from_row(r, key)).transpose()
 }
 
-pub async fn get_system(conn: &mut Conn) -> Result<Option<ResourceServer>, StoreError> {
+pub async fn get_system(
+    conn: &mut Conn,
+    key: &MasterKey,
+) -> Result<Option<ResourceServer>, StoreError> {
     let row = sqlx::query(sql(format!(
         "SELECT {COLUMNS} FROM resource_servers WHERE is_system = 1"
     )))
     .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(from_row).transpose()
+    row.as_ref().map(|r| from_row(r, key)).transpose()
 }
 
-pub async fn list(conn: &mut Conn, page: Page) -> Result<Vec<ResourceServer>, StoreError> {
+pub async fn list(
+    conn: &mut Conn,
+    key: &MasterKey,
+    page: Page,
+) -> Result<Vec<ResourceServer>, StoreError> {
     let rows = sqlx::query(sql(format!(
         "SELECT {COLUMNS} FROM resource_servers ORDER BY is_system IS NULL, created_at, id \
          LIMIT $1 OFFSET $2"
@@ -119,7 +181,7 @@ pub async fn list(conn: &mut Conn, page: Page) -> Result<Vec<ResourceServer>, St
     .bind(page.offset())
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter().map(from_row).collect()
+    rows.iter().map(|r| from_row(r, key)).collect()
 }
 
 pub async fn count(conn: &mut Conn) -> Result<i64, StoreError> {
@@ -129,16 +191,24 @@ pub async fn count(conn: &mut Conn) -> Result<i64, StoreError> {
         .try_get("n")?)
 }
 
-/// Writes the mutable fields (`name`, `scopes`, `signing_alg`, `token_lifetime`).
-pub async fn update(conn: &mut Conn, rs: &ResourceServer) -> Result<bool, StoreError> {
+/// Writes the mutable fields (`name`, `scopes`, `signing_alg`, `signing_secret`,
+/// `token_dialect`, `token_lifetime`).
+pub async fn update(
+    conn: &mut Conn,
+    key: &MasterKey,
+    rs: &ResourceServer,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE resource_servers SET name = $2, scopes = $3, signing_alg = $4, \
-         token_lifetime = $5, updated_at = $6 WHERE id = $1",
+         signing_secret = $5, token_dialect = $6, token_lifetime = $7, updated_at = $8 \
+         WHERE id = $1",
     )
     .bind(&rs.id)
     .bind(&rs.name)
     .bind(serde_json::to_string(&rs.scopes).expect("scopes serialise"))
-    .bind(&rs.signing_alg)
+    .bind(rs.signing_alg.as_str())
+    .bind(seal_secret(key, rs))
+    .bind(rs.token_dialect.as_str())
     .bind(rs.token_lifetime)
     .bind(rs.updated_at)
     .execute(&mut *conn)

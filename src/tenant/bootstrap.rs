@@ -1,10 +1,9 @@
 //! What must exist before the server takes requests: the Management API resource server, the
-//! tenant signing key and the bootstrap client. Every step is safe when several servers start
+//! tenant signing keys and the bootstrap client. Every step is safe when several servers start
 //! against one database at once.
 
 use crate::crypto::random;
 use crate::crypto::secret::Secret;
-use crate::crypto::signing::{KeyRing, SigningKey};
 use crate::domain::client::{AppType, Client, JwtConfiguration, TokenEndpointAuthMethod};
 use crate::store::{self, StoreError};
 use crate::time_util::Millis;
@@ -19,8 +18,6 @@ pub enum BootstrapError {
     Management(#[from] ManagementError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("the tenant signing key could not be generated or read: {0}")]
-    SigningKey(String),
 }
 
 /// Credentials of a bootstrap client this start created (to print once).
@@ -30,7 +27,7 @@ pub struct CreatedBootstrapClient {
 }
 
 pub struct Bootstrapped {
-    pub keys: KeyRing,
+    pub keys: super::signing_keys::LiveKeys,
     pub created_client: Option<CreatedBootstrapClient>,
 }
 
@@ -43,7 +40,8 @@ pub async fn run(
     store::resource_servers::ensure_system(&mut tx, &resource_servers::management_api(tenant, now))
         .await?;
     tenant.store.commit(tx).await?;
-    let keys = ensure_signing_key(tenant, now).await?;
+    super::signing_keys::ensure(tenant, now).await?;
+    let keys = super::signing_keys::LiveKeys::load(tenant).await?;
     let created_client = match configured_client {
         Some((id, secret)) => {
             ensure_configured_client(tenant, id, secret, now).await?;
@@ -55,33 +53,6 @@ pub async fn run(
         keys,
         created_client,
     })
-}
-
-async fn ensure_signing_key(tenant: &Tenant, now: Millis) -> Result<KeyRing, BootstrapError> {
-    let mut conn = tenant.store.acquire().await?;
-    let mut stored = store::signing_keys::all(&mut conn).await?;
-    if !stored.iter().any(|k| k.is_current) {
-        let (key, der) =
-            SigningKey::generate().map_err(|e| BootstrapError::SigningKey(e.to_string()))?;
-        let sealed = tenant.master_key.seal(&der, &key_context(key.kid()));
-        store::signing_keys::insert_current_if_none(&mut conn, key.kid(), &sealed, now).await?;
-        stored = store::signing_keys::all(&mut conn).await?;
-    }
-    let mut keys = Vec::with_capacity(stored.len());
-    for k in stored {
-        let der = tenant
-            .master_key
-            .open(&k.sealed_private_key, &key_context(&k.kid))
-            .map_err(|e| BootstrapError::SigningKey(e.to_string()))?;
-        keys.push(
-            SigningKey::from_pkcs8(&der).map_err(|e| BootstrapError::SigningKey(e.to_string()))?,
-        );
-    }
-    KeyRing::new(keys).ok_or_else(|| BootstrapError::SigningKey("no signing key stored".into()))
-}
-
-fn key_context(kid: &str) -> String {
-    format!("signing_key:{kid}")
 }
 
 fn new_bootstrap_client(client_id: String, secret: Secret, now: Millis) -> Client {
@@ -105,8 +76,9 @@ fn new_bootstrap_client(client_id: String, secret: Secret, now: Millis) -> Clien
 
 async fn management_api_for(
     conn: &mut store::Conn,
+    key: &crate::crypto::sealing::MasterKey,
 ) -> Result<crate::domain::resource_server::ResourceServer, BootstrapError> {
-    store::resource_servers::get_system(conn)
+    store::resource_servers::get_system(conn, key)
         .await?
         .ok_or_else(|| {
             StoreError::Corrupt("the Management API resource server is missing".into()).into()
@@ -155,7 +127,7 @@ async fn ensure_configured_client(
             .into());
         }
     }
-    let api = management_api_for(&mut tx).await?;
+    let api = management_api_for(&mut tx, &tenant.master_key).await?;
     grants::ensure_full_grant(&mut tx, client_id, &api, now).await?;
     store::tenant_settings::set(&mut tx, BOOTSTRAP_SETTING, client_id).await?;
     tenant.store.commit(tx).await?;
@@ -169,7 +141,7 @@ async fn ensure_generated_client(
     now: Millis,
 ) -> Result<Option<CreatedBootstrapClient>, BootstrapError> {
     let mut tx = tenant.store.begin().await?;
-    let api = management_api_for(&mut tx).await?;
+    let api = management_api_for(&mut tx, &tenant.master_key).await?;
     let recorded = store::tenant_settings::get(&mut tx, BOOTSTRAP_SETTING).await?;
     if let Some(id) = &recorded
         && store::clients::get(&mut tx, &tenant.master_key, id)

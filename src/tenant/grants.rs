@@ -19,9 +19,10 @@ pub async fn create(
     if !store::clients::lock_for_update(&mut tx, &req.client_id, now).await? {
         return Err(ManagementError::client_not_found());
     }
-    let api = store::resource_servers::get_by_identifier(&mut tx, &req.audience)
-        .await?
-        .ok_or_else(ManagementError::resource_server_not_found)?;
+    let api =
+        store::resource_servers::get_by_identifier(&mut tx, &tenant.master_key, &req.audience)
+            .await?
+            .ok_or_else(ManagementError::resource_server_not_found)?;
     if !store::resource_servers::lock_for_update(&mut tx, &api.id).await? {
         return Err(ManagementError::resource_server_not_found());
     }
@@ -95,9 +96,10 @@ pub async fn update(
     let mut grant = store::grants::get(&mut tx, id)
         .await?
         .ok_or_else(ManagementError::client_grant_not_found)?;
-    let api = store::resource_servers::get_by_identifier(&mut tx, &grant.audience)
-        .await?
-        .ok_or_else(ManagementError::resource_server_not_found)?;
+    let api =
+        store::resource_servers::get_by_identifier(&mut tx, &tenant.master_key, &grant.audience)
+            .await?
+            .ok_or_else(ManagementError::resource_server_not_found)?;
     grant.scope = normalise_granted_scopes(&api, &req.scope)?;
     store::grants::update_scope(&mut tx, id, &grant.scope).await?;
     tenant.store.commit(tx).await?;

@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod grants;
 pub mod logs;
 pub mod resource_servers;
+pub mod signing_keys;
 pub mod tenant_settings;
 
 use std::sync::Arc;

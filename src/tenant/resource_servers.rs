@@ -4,8 +4,8 @@ use super::{Listing, ManagementError, Tenant};
 use crate::crypto::random;
 use crate::domain::paging::Page;
 use crate::domain::resource_server::{
-    self as rs, DEFAULT_TOKEN_LIFETIME, NewResourceServer, ResourceServer, ResourceServerPatch,
-    ScopeDefinition,
+    self as rs, AccessTokenAlg, DEFAULT_TOKEN_LIFETIME, NewResourceServer, ResourceServer,
+    ResourceServerPatch, ScopeDefinition, TokenDialect,
 };
 use crate::domain::scope::MANAGEMENT_SCOPES;
 use crate::store;
@@ -24,7 +24,9 @@ pub fn management_api(tenant: &Tenant, now: Millis) -> ResourceServer {
                 description: String::new(),
             })
             .collect(),
-        signing_alg: "RS256".into(),
+        signing_alg: AccessTokenAlg::RS256,
+        signing_secret: None,
+        token_dialect: TokenDialect::AccessToken,
         token_lifetime: DEFAULT_TOKEN_LIFETIME,
         is_system: true,
         created_at: now,
@@ -40,8 +42,22 @@ pub async fn create(
     rs::validate_identifier(&req.identifier)?;
     let name = req.name.unwrap_or_else(|| req.identifier.clone());
     rs::validate_name(&name)?;
-    let signing_alg = req.signing_alg.unwrap_or_else(|| "RS256".into());
-    rs::validate_signing_alg(&signing_alg)?;
+    let signing_alg = match req.signing_alg {
+        Some(alg) => AccessTokenAlg::parse(&alg)?,
+        None => AccessTokenAlg::RS256,
+    };
+    let token_dialect = match req.token_dialect {
+        Some(dialect) => TokenDialect::parse(&dialect)?,
+        None => TokenDialect::AccessToken,
+    };
+    if let Some(secret) = &req.signing_secret {
+        rs::validate_signing_secret(secret)?;
+    }
+    let signing_secret = match (req.signing_secret, signing_alg) {
+        (Some(secret), _) => Some(secret),
+        (None, AccessTokenAlg::HS256) => Some(rs::generate_signing_secret()),
+        (None, _) => None,
+    };
     let token_lifetime = req.token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME);
     rs::validate_token_lifetime(token_lifetime)?;
     let api = ResourceServer {
@@ -53,20 +69,22 @@ pub async fn create(
             req.scopes
         },
         signing_alg,
+        signing_secret,
+        token_dialect,
         token_lifetime,
         is_system: false,
         created_at: now,
         updated_at: now,
     };
     let mut tx = tenant.store.begin().await?;
-    store::resource_servers::insert(&mut tx, &api).await?;
+    store::resource_servers::insert(&mut tx, &tenant.master_key, &api).await?;
     tenant.store.commit(tx).await?;
     Ok(api)
 }
 
 pub async fn get(tenant: &Tenant, id: &str) -> Result<ResourceServer, ManagementError> {
     let mut conn = tenant.store.acquire().await?;
-    store::resource_servers::get(&mut conn, id)
+    store::resource_servers::get(&mut conn, &tenant.master_key, id)
         .await?
         .ok_or_else(ManagementError::resource_server_not_found)
 }
@@ -77,7 +95,7 @@ pub async fn list(
     include_totals: bool,
 ) -> Result<Listing<ResourceServer>, ManagementError> {
     let mut conn = tenant.store.acquire().await?;
-    let items = store::resource_servers::list(&mut conn, page).await?;
+    let items = store::resource_servers::list(&mut conn, &tenant.master_key, page).await?;
     let total = if include_totals {
         Some(store::resource_servers::count(&mut conn).await?)
     } else {
@@ -97,7 +115,7 @@ pub async fn update(
     if !store::resource_servers::lock_for_update(&mut tx, id).await? {
         return Err(ManagementError::resource_server_not_found());
     }
-    let mut api = store::resource_servers::get(&mut tx, id)
+    let mut api = store::resource_servers::get(&mut tx, &tenant.master_key, id)
         .await?
         .ok_or_else(ManagementError::resource_server_not_found)?;
     if api.is_system && req.touches_more_than_lifetime() {
@@ -114,15 +132,24 @@ pub async fn update(
         api.scopes = scopes;
     }
     if let Some(alg) = req.signing_alg {
-        rs::validate_signing_alg(&alg)?;
-        api.signing_alg = alg;
+        api.signing_alg = AccessTokenAlg::parse(&alg)?;
+    }
+    if let Some(dialect) = req.token_dialect {
+        api.token_dialect = TokenDialect::parse(&dialect)?;
+    }
+    if let Some(secret) = req.signing_secret {
+        rs::validate_signing_secret(&secret)?;
+        api.signing_secret = Some(secret);
+    }
+    if api.signing_alg == AccessTokenAlg::HS256 && api.signing_secret.is_none() {
+        api.signing_secret = Some(rs::generate_signing_secret());
     }
     if let Some(lifetime) = req.token_lifetime {
         rs::validate_token_lifetime(lifetime)?;
         api.token_lifetime = lifetime;
     }
     api.updated_at = now;
-    store::resource_servers::update(&mut tx, &api).await?;
+    store::resource_servers::update(&mut tx, &tenant.master_key, &api).await?;
     tenant.store.commit(tx).await?;
     Ok(api)
 }
@@ -130,7 +157,7 @@ pub async fn update(
 /// Deletes an API and its grants. The Management API cannot be deleted.
 pub async fn delete(tenant: &Tenant, id: &str) -> Result<(), ManagementError> {
     let mut tx = tenant.store.begin().await?;
-    let api = store::resource_servers::get(&mut tx, id)
+    let api = store::resource_servers::get(&mut tx, &tenant.master_key, id)
         .await?
         .ok_or_else(ManagementError::resource_server_not_found)?;
     if api.is_system {

@@ -160,7 +160,7 @@ async fn malformed_bodies_are_refused_without_writes(db: Db) {
         (
             "POST",
             "/api/v2/resource-servers",
-            r#"{"identifier": "https://a/", "signing_alg": "HS256"}"#.into(),
+            r#"{"identifier": "https://a/", "signing_alg": "HS512"}"#.into(),
             "signing_alg",
         ),
         (

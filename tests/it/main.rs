@@ -13,5 +13,6 @@ mod hostile_http;
 mod management;
 mod persistence;
 pub mod private_key_jwt;
+mod signing_keys;
 mod token;
 mod walkthrough;

@@ -83,10 +83,10 @@ async fn concurrent_first_starts_agree(db: Db) {
         + usize::from(b.created_bootstrap_client.is_some());
     assert_eq!(created, 1, "exactly one start creates the bootstrap client");
     drop((a, b));
-    // Both agree on one signing key: a third start sees exactly one.
+    // Both agree on the signing keys: a third start sees exactly one current and one next key.
     let app = TestApp::start(database, generated).await;
     let keys = jwks(&app).await;
-    assert_eq!(keys["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 2);
     assert_eq!(
         app.http
             .get(app.url("/healthz"))

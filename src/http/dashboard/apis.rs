@@ -10,7 +10,8 @@ use axum::routing::{get, post};
 use super::form::{Done, FormFields};
 use super::paging::{Pager, page_and_more, page_in};
 use super::views::{
-    ApiGrantView, ApiPage, ApiView, ApisPage, AppApisPage, AppView, Ctx, ScopeChoice, page,
+    ApiGrantView, ApiPage, ApiView, ApisPage, AppApisPage, AppView, Ctx, SIGNING_ALGS, ScopeChoice,
+    TOKEN_DIALECTS, page,
 };
 use super::{Admin, DashError};
 use crate::domain::grant::ClientGrant;
@@ -191,6 +192,10 @@ fn api_page(
             form_name: view.name.clone(),
             form_scopes: view.scopes.replace(' ', "\n"),
             form_lifetime: view.token_lifetime.to_string(),
+            form_alg: view.signing_alg.to_owned(),
+            form_dialect: view.token_dialect.to_owned(),
+            algs: &SIGNING_ALGS,
+            dialects: &TOKEN_DIALECTS,
             api: view,
             errors,
         },
@@ -210,6 +215,8 @@ async fn save(
     let name = form.get("name").trim().to_owned();
     let scopes_text = form.get("scopes").to_owned();
     let lifetime_text = form.get("token_lifetime").trim().to_owned();
+    let alg_text = form.get("signing_alg").to_owned();
+    let dialect_text = form.get("token_dialect").to_owned();
     let mut errors = FieldErrors::default();
     let lifetime = match lifetime_text.parse::<i64>() {
         Ok(n) => Some(n),
@@ -234,6 +241,9 @@ async fn save(
             Err(m) => errors.add("scopes", m),
         }
         req.name = Some(name.clone());
+        // Absent from a form rendered before these fields existed: left as they are.
+        req.signing_alg = (!alg_text.is_empty()).then(|| alg_text.clone());
+        req.token_dialect = (!dialect_text.is_empty()).then(|| dialect_text.clone());
     }
     if errors.is_empty() {
         match resource_servers::update(&state.tenant, &api_id, req, state.clock.now()).await {
@@ -250,6 +260,8 @@ async fn save(
                         ("name", "name"),
                         ("scopes", "scopes"),
                         ("token_lifetime", "token_lifetime"),
+                        ("signing_alg", "signing_alg"),
+                        ("token_dialect", "token_dialect"),
                     ],
                 )
                 .ok_or(e)?;
@@ -265,6 +277,10 @@ async fn save(
             form_name: name,
             form_scopes: scopes_text,
             form_lifetime: lifetime_text,
+            form_alg: alg_text,
+            form_dialect: dialect_text,
+            algs: &SIGNING_ALGS,
+            dialects: &TOKEN_DIALECTS,
             errors,
         },
     )

@@ -11,6 +11,7 @@ pub mod forms;
 mod login;
 mod paging;
 mod session;
+mod signing_keys;
 mod views;
 
 use axum::Router;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(applications::router())
         .merge(credentials::router())
         .merge(apis::router())
+        .merge(signing_keys::router())
         .route("/dashboard/{*rest}", any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

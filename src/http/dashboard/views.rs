@@ -11,6 +11,7 @@ use crate::domain::client::{AppType, Client, TokenEndpointAuthMethod};
 use crate::domain::credential::Credential;
 use crate::domain::log::LogEvent;
 use crate::domain::resource_server::ResourceServer;
+use crate::domain::signing_key::{KeyState, SigningKeyInfo};
 use crate::http::dashboard::forms::FieldErrors;
 use crate::tenant::auth_methods::AuthChoice;
 use crate::time_util::Millis;
@@ -54,6 +55,15 @@ fn notice(key: &str) -> Option<&'static str> {
         "api-deleted" => "API deleted.",
         "grant-saved" => "Authorization saved.",
         "grant-revoked" => "Authorization removed.",
+        "keys-rotated" => {
+            "Signing keys rotated: the next key now signs new tokens; the previous key still verifies the tokens it signed."
+        }
+        "keys-rotated-revoked" => {
+            "Signing keys rotated and the key that was current revoked: tokens it signed no longer verify."
+        }
+        "key-revoked" => {
+            "Signing key revoked: it has left the key set, and tokens it signed no longer verify."
+        }
         _ => return None,
     })
 }
@@ -326,6 +336,10 @@ pub struct ApiView {
     pub scopes: String,
     pub system: bool,
     pub token_lifetime: i64,
+    pub signing_alg: &'static str,
+    pub token_dialect: &'static str,
+    /// Shown only for an HS256 API: its resource servers need it to verify tokens.
+    pub signing_secret: Option<String>,
 }
 
 impl ApiView {
@@ -342,6 +356,12 @@ impl ApiView {
                 .join(" "),
             system: a.is_system,
             token_lifetime: a.token_lifetime,
+            signing_alg: a.signing_alg.as_str(),
+            token_dialect: a.token_dialect.as_str(),
+            signing_secret: (a.signing_alg
+                == crate::domain::resource_server::AccessTokenAlg::HS256)
+                .then(|| a.signing_secret.as_ref().map(|s| s.expose().to_owned()))
+                .flatten(),
         }
     }
 }
@@ -355,8 +375,41 @@ pub struct ApiPage {
     pub form_name: String,
     pub form_scopes: String,
     pub form_lifetime: String,
+    pub form_alg: String,
+    pub form_dialect: String,
+    pub algs: &'static [(&'static str, &'static str)],
+    pub dialects: &'static [(&'static str, &'static str)],
     pub errors: FieldErrors,
 }
+
+/// The choices of the API page's selects, as (value, label).
+pub const SIGNING_ALGS: [(&str, &str); 3] = [
+    (
+        "RS256",
+        "RS256 — the tenant's signing keys (published in the JWKS)",
+    ),
+    ("PS256", "PS256 — the tenant's signing keys, RSASSA-PSS"),
+    (
+        "HS256",
+        "HS256 — a secret shared with this API's resource servers",
+    ),
+];
+
+pub const TOKEN_DIALECTS: [(&str, &str); 4] = [
+    ("access_token", "access_token — Auth0's claims"),
+    (
+        "access_token_authz",
+        "access_token_authz — plus permissions",
+    ),
+    (
+        "rfc9068_profile",
+        "rfc9068_profile — RFC 9068 (typ at+jwt, client_id)",
+    ),
+    (
+        "rfc9068_profile_authz",
+        "rfc9068_profile_authz — RFC 9068 plus permissions",
+    ),
+];
 
 #[derive(Template)]
 #[template(path = "apis.html")]
@@ -426,4 +479,43 @@ mod tests {
         assert!(notice("credential-added").is_some());
         assert!(notice("<script>alert(1)</script>").is_none());
     }
+}
+
+pub struct SigningKeyView {
+    pub kid: String,
+    pub state: &'static str,
+    pub revocable: bool,
+    pub current_since: String,
+    pub current_until: String,
+    pub revoked_at: String,
+}
+
+impl SigningKeyView {
+    pub fn of(k: &SigningKeyInfo) -> Self {
+        let when = |at: Option<Millis>| at.map(date).unwrap_or_else(|| "—".into());
+        Self {
+            kid: k.kid.clone(),
+            state: match k.state {
+                KeyState::Current => "Current",
+                KeyState::Next => "Next",
+                KeyState::Previous => "Previous",
+                KeyState::Revoked => "Revoked",
+            },
+            revocable: k.state == KeyState::Previous,
+            current_since: when(k.current_since),
+            current_until: when(k.current_until),
+            revoked_at: when(k.revoked_at),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "signing_keys.html")]
+pub struct SigningKeysPage {
+    pub ctx: Ctx,
+    pub current_kid: String,
+    pub valid: Vec<SigningKeyView>,
+    pub revoked: Vec<SigningKeyView>,
+    pub errors: FieldErrors,
+    pub refused_kid: String,
 }

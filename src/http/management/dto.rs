@@ -335,6 +335,10 @@ pub struct ResourceServerBody {
     #[serde(default, deserialize_with = "present")]
     pub signing_alg: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    pub signing_secret: Option<Secret>,
+    #[serde(default, deserialize_with = "present")]
+    pub token_dialect: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub token_lifetime: Option<i64>,
 }
 
@@ -345,6 +349,8 @@ impl From<ResourceServerBody> for NewResourceServer {
             name: b.name,
             scopes: scopes(b.scopes.unwrap_or_default()),
             signing_alg: b.signing_alg,
+            signing_secret: b.signing_secret,
+            token_dialect: b.token_dialect,
             token_lifetime: b.token_lifetime,
         }
     }
@@ -361,6 +367,10 @@ pub struct ResourceServerPatchBody {
     #[serde(default, deserialize_with = "present")]
     pub signing_alg: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    pub signing_secret: Option<Secret>,
+    #[serde(default, deserialize_with = "present")]
+    pub token_dialect: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub token_lifetime: Option<i64>,
 }
 
@@ -370,6 +380,8 @@ impl From<ResourceServerPatchBody> for ResourceServerPatch {
             name: b.name,
             scopes: b.scopes.map(scopes),
             signing_alg: b.signing_alg,
+            signing_secret: b.signing_secret,
+            token_dialect: b.token_dialect,
             token_lifetime: b.token_lifetime,
         }
     }

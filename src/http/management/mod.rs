@@ -6,6 +6,7 @@ mod dto;
 mod grants;
 mod logs;
 mod resource_servers;
+mod signing_keys;
 mod tenant_settings;
 
 use axum::Router;
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .merge(clients::router())
         .merge(credentials::router())
         .merge(resource_servers::router())
+        .merge(signing_keys::router())
         .merge(grants::router())
         .merge(logs::router())
         .merge(tenant_settings::router())

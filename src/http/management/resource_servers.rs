@@ -24,16 +24,25 @@ pub fn router() -> axum::Router<AppState> {
         )
 }
 
-fn view(rs: &ResourceServer) -> Value {
-    json!({
+/// Who may see an API's HS256 `signing_secret` (BEHAVIOUR A.10): the caller that created it or
+/// just set it, and otherwise only a token that may read secrets.
+const READ_SECRETS: &str = "read:client_keys";
+
+fn view(rs: &ResourceServer, show_secret: bool) -> Value {
+    let mut v = json!({
         "id": rs.id,
         "name": rs.name,
         "identifier": rs.identifier,
         "scopes": rs.scopes,
-        "signing_alg": rs.signing_alg,
+        "signing_alg": rs.signing_alg.as_str(),
+        "token_dialect": rs.token_dialect.as_str(),
         "token_lifetime": rs.token_lifetime,
         "is_system": rs.is_system,
-    })
+    });
+    if show_secret && let Some(secret) = &rs.signing_secret {
+        v["signing_secret"] = secret.expose().into();
+    }
+    v
 }
 
 async fn list(
@@ -45,7 +54,10 @@ async fn list(
     let page = q.page()?;
     let found =
         resource_servers::list(&state.tenant, page, q.include_totals.unwrap_or(false)).await?;
-    Ok(Json(listing(found, page, "resource_servers", view)))
+    let show = principal.has(READ_SECRETS);
+    Ok(Json(listing(found, page, "resource_servers", |rs| {
+        view(rs, show)
+    })))
 }
 
 async fn read(
@@ -56,6 +68,7 @@ async fn read(
     principal.require_any(&["read:resource_servers"])?;
     Ok(Json(view(
         &resource_servers::get(&state.tenant, &id).await?,
+        principal.has(READ_SECRETS),
     )))
 }
 
@@ -66,7 +79,7 @@ async fn create(
 ) -> ApiResult<impl IntoResponse> {
     principal.require_any(&["create:resource_servers"])?;
     let rs = resource_servers::create(&state.tenant, body.into(), state.clock.now()).await?;
-    Ok((StatusCode::CREATED, Json(view(&rs))))
+    Ok((StatusCode::CREATED, Json(view(&rs, true))))
 }
 
 async fn update(
@@ -76,8 +89,9 @@ async fn update(
     ApiJson(body): ApiJson<ResourceServerPatchBody>,
 ) -> ApiResult<Json<Value>> {
     principal.require_any(&["update:resource_servers"])?;
+    let sets_secret = body.signing_secret.is_some();
     let rs = resource_servers::update(&state.tenant, &id, body.into(), state.clock.now()).await?;
-    Ok(Json(view(&rs)))
+    Ok(Json(view(&rs, sets_secret || principal.has(READ_SECRETS))))
 }
 
 async fn remove(

@@ -17,7 +17,7 @@ use serde_json::json;
 pub use shape::ASSERTION_TYPE_JWT_BEARER;
 
 use super::OAuthError;
-use super::access_token::AccessClaims;
+use super::access_token::{IssuedClaims, TokenFacts};
 use super::cache::{CachedClient, TokenCache};
 use super::error::AuthFailure;
 use super::quota::{Admitted, QuotaCounter};
@@ -26,12 +26,14 @@ use super::request::TokenParams;
 use crate::audit::{self, AuditLog, Entry};
 use crate::crypto::random;
 use crate::crypto::secret::Secret;
-use crate::crypto::signing::KeyRing;
+use crate::crypto::signing::{RsaScheme, TokenTyp, hs256_key, sign_hs256};
 use crate::domain::grant::token_scopes;
 use crate::domain::issuer::Issuer;
+use crate::domain::resource_server::{AccessTokenAlg, TokenDialect};
 use crate::domain::token_quota::{self, BucketState};
 use crate::rate_limit::{AddressKey, RateLimiters};
 use crate::store::{self, Store};
+use crate::tenant::signing_keys::LiveKeys;
 use crate::time_util::Millis;
 use authenticate::Authenticated;
 use shape::Shape;
@@ -100,7 +102,7 @@ pub struct TokenIssuer {
     pub issuer: Issuer,
     pub token_endpoint: String,
     pub accept_legacy_audience: bool,
-    pub keys: Arc<KeyRing>,
+    pub keys: Arc<LiveKeys>,
     pub store: Store,
     pub cache: TokenCache,
     pub audit: Arc<AuditLog>,
@@ -115,7 +117,7 @@ impl TokenIssuer {
     pub fn new(
         issuer: Issuer,
         accept_legacy_audience: bool,
-        keys: Arc<KeyRing>,
+        keys: Arc<LiveKeys>,
         store: Store,
         cache: TokenCache,
         audit: Arc<AuditLog>,
@@ -230,11 +232,12 @@ impl TokenIssuer {
             self.note_use(&verified.credential_id, now_ms);
         }
         let (quota, quota_warnings) = admitted.map(|a| (a.states, a.warnings)).unwrap_or_default();
+        let response = match self.sign(&client, &shape.audience, &grant, now).await {
+            Ok(response) => response,
+            Err(e) => return Err(caller.refused(e)),
+        };
         Ok(Granted {
-            issued: Issued {
-                response: self.sign(&client, &shape.audience, &grant, now),
-                quota,
-            },
+            issued: Issued { response, quota },
             caller,
             quota_warnings,
         })
@@ -277,6 +280,17 @@ impl TokenIssuer {
         Ok(Authorized {
             scope: (!scopes.is_empty()).then(|| scopes.join(" ")),
             token_lifetime: grant.token_lifetime,
+            signing: match grant.signing_alg {
+                AccessTokenAlg::RS256 => Signing::Rsa(RsaScheme::Rs256),
+                AccessTokenAlg::PS256 => Signing::Rsa(RsaScheme::Ps256),
+                AccessTokenAlg::HS256 => Signing::Hs256(
+                    grant
+                        .signing_secret
+                        .clone()
+                        .ok_or_else(|| server_error(&"an HS256 API has no signing secret"))?,
+                ),
+            },
+            dialect: grant.token_dialect,
         })
     }
 
@@ -329,31 +343,49 @@ impl TokenIssuer {
         }
     }
 
-    /// The access token (BEHAVIOUR A.5), signed with the tenant's current key.
-    fn sign(
+    /// The access token (BEHAVIOUR A.5, A.10) in the API's dialect, signed with the tenant's
+    /// current key as this instance sees it now, or with the API's HS256 secret.
+    async fn sign(
         &self,
         client: &CachedClient,
         audience: &str,
         authorized: &Authorized,
         now: i64,
-    ) -> TokenResponse {
-        let claims = AccessClaims {
-            iss: self.issuer.as_str().to_owned(),
-            sub: format!("{}@clients", client.client.client_id),
-            aud: audience.to_owned(),
-            iat: now,
-            exp: now + authorized.token_lifetime,
-            jti: random::base64url(16),
-            scope: authorized.scope.clone(),
-            gty: "client-credentials".into(),
-            azp: client.client.client_id.clone(),
+    ) -> Result<TokenResponse, OAuthError> {
+        let client_id = client.client.client_id.as_str();
+        let subject = format!("{client_id}@clients");
+        let jti = random::base64url(16);
+        let claims = IssuedClaims::new(
+            authorized.dialect,
+            &TokenFacts {
+                issuer: self.issuer.as_str(),
+                client_id,
+                subject: &subject,
+                audience,
+                issued_at: now,
+                expires_at: now + authorized.token_lifetime,
+                jti: &jti,
+                scope: authorized.scope.as_deref(),
+            },
+        );
+        let typ = if authorized.dialect.is_rfc9068() {
+            TokenTyp::AtJwt
+        } else {
+            TokenTyp::Jwt
         };
-        TokenResponse {
-            access_token: self.keys.current().sign_jwt(&claims),
+        let access_token = match &authorized.signing {
+            Signing::Rsa(scheme) => {
+                let view = self.keys.view().await.map_err(|e| server_error(&e))?;
+                view.ring.current().sign(*scheme, typ, &claims)
+            }
+            Signing::Hs256(secret) => sign_hs256(&hs256_key(secret.expose()), typ, &claims),
+        };
+        Ok(TokenResponse {
+            access_token,
             scope: authorized.scope.clone(),
             expires_in: authorized.token_lifetime,
             token_type: "Bearer",
-        }
+        })
     }
 
     /// `last_used_at` is written at most once a minute per credential, off the request path.
@@ -372,10 +404,17 @@ impl TokenIssuer {
     }
 }
 
-/// What the grant allows this token.
+/// What the grant allows this token, and how its API wants it made.
 struct Authorized {
     scope: Option<String>,
     token_lifetime: i64,
+    signing: Signing,
+    dialect: TokenDialect,
+}
+
+enum Signing {
+    Rsa(RsaScheme),
+    Hs256(Secret),
 }
 
 fn server_error(e: &dyn std::fmt::Display) -> OAuthError {
