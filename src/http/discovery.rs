@@ -8,7 +8,6 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::AppState;
-use super::error::ApiError;
 use crate::domain::issuer::Issuer;
 
 pub fn router() -> Router<AppState> {
@@ -48,13 +47,10 @@ async fn openid_configuration(State(state): State<AppState>) -> impl IntoRespons
     )
 }
 
-async fn jwks(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let keys = state.keys.view().await.map_err(|e| {
-        tracing::error!(error = %e, "signing keys could not be read");
-        ApiError::internal()
-    })?;
-    Ok((
+async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    let keys = state.keys.published().await;
+    (
         [(header::CACHE_CONTROL, JWKS_CACHE)],
         Json(keys.jwks.clone()),
-    ))
+    )
 }

@@ -63,6 +63,19 @@ impl LiveKeys {
         Ok(fresh)
     }
 
+    /// The keys to publish: as [`LiveKeys::view`], but when the database cannot be reached the
+    /// last keys read are published rather than nothing — public keys a few seconds stale harm
+    /// no one, while an empty answer fails every verifier.
+    pub async fn published(&self) -> Arc<KeyView> {
+        match self.view().await {
+            Ok(view) => view,
+            Err(e) => {
+                tracing::warn!(error = %e, "signing keys could not be read; publishing the last ones read");
+                self.cached()
+            }
+        }
+    }
+
     fn cached(&self) -> Arc<KeyView> {
         self.view.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
