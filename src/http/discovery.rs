@@ -16,6 +16,12 @@ pub fn router() -> Router<AppState> {
             "/.well-known/openid-configuration",
             get(openid_configuration),
         )
+        // RFC 8414: the same facts for OAuth clients that discover servers this way (MCP's
+        // client-credentials profile among them).
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(openid_configuration),
+        )
         .route("/.well-known/jwks.json", get(jwks))
 }
 

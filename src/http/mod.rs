@@ -58,6 +58,7 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::from_fn(close_after_unread_body))
         // One line per request only at debug (`RUST_LOG=tower_http=debug`): every token
         // request is already an audit event, and at thousands of requests a second the line
         // would cost the token path a tenth of an RSA signature. Server errors stay at error.
@@ -87,4 +88,22 @@ async fn method_not_allowed() -> impl IntoResponse {
         "method_not_allowed",
         "Method Not Allowed",
     )
+}
+
+/// A body refused as too large was not read to its end, so the connection cannot carry another
+/// request: saying `Connection: close` lets an HTTP/1.1 client know before it reuses it
+/// (RFC 9112 §9.6), instead of finding out from a reset.
+async fn close_after_unread_body(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let http1 = req.version() <= axum::http::Version::HTTP_11;
+    let mut res = next.run(req).await;
+    if http1 && res.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        res.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    res
 }

@@ -25,6 +25,8 @@ pub const MAX_ASSERTION: usize = 8 * 1024;
 pub struct TokenParams {
     pub grant_type: Option<String>,
     pub audience: Option<String>,
+    /// RFC 8707's resource indicator: the audience under another name (BEHAVIOUR A.5).
+    pub resource: Option<String>,
     pub scope: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,
@@ -72,6 +74,7 @@ impl TokenParams {
             "client_assertion" => put(&mut self.client_assertion, name, Secret::new(value), empty),
             "grant_type" => put(&mut self.grant_type, name, value, empty),
             "audience" => put(&mut self.audience, name, value, empty),
+            "resource" => put(&mut self.resource, name, value, empty),
             "scope" => put(&mut self.scope, name, value, empty),
             "client_id" => put(&mut self.client_id, name, value, empty),
             _ => put(&mut self.client_assertion_type, name, value, empty),
@@ -110,6 +113,7 @@ impl TokenParams {
             name,
             "grant_type"
                 | "audience"
+                | "resource"
                 | "scope"
                 | "client_id"
                 | "client_secret"
@@ -152,6 +156,16 @@ pub fn parse_basic(header: &str) -> Result<(String, Secret), OAuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resource_is_read_like_audience_and_only_once() {
+        let p = TokenParams::from_form(b"resource=https%3A%2F%2Fapi%2F").unwrap();
+        assert_eq!(p.resource.as_deref(), Some("https://api/"));
+        let p = TokenParams::from_json(br#"{"resource":"https://api/"}"#).unwrap();
+        assert_eq!(p.resource.as_deref(), Some("https://api/"));
+        let e = TokenParams::from_form(b"resource=a&resource=b").unwrap_err();
+        assert!(matches!(e, OAuthError::InvalidRequest(m) if m.contains("resource")));
+    }
 
     #[test]
     fn form_parameters_are_read_and_unknown_ones_ignored() {

@@ -1126,13 +1126,17 @@ async fn a_sign_in_flood_leaves_the_pool_free_and_the_lockout_lets_exactly_five_
         (health, listed, token),
         (StatusCode::OK, StatusCode::OK, StatusCode::OK)
     );
+    // What this guards is starvation: before sign-ins left the pool and the async threads
+    // alone, these requests took 1.6–2.0 s with 150 sign-ins and failed with 300. Two Argon2
+    // checks at a time still hold both cores of a 2-core machine, and there a bystander has
+    // been seen to take 20–121 ms; the bound sits well above that and far below starvation.
     for (what, took) in [
         ("healthz", health_took),
         ("management", list_took),
         ("token", token_took),
     ] {
         assert!(
-            took < Duration::from_millis(100),
+            took < Duration::from_millis(500),
             "{what} took {took:?} during the flood"
         );
     }

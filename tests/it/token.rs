@@ -41,7 +41,78 @@ on_both_databases!(
     requested_scopes_narrow_the_token,
     token_lifetime_comes_from_the_api,
     rotated_secret_replaces_the_old_one,
+    resource_names_the_api_in_place_of_audience,
 );
+
+/// RFC 8707's `resource` (MCP's client-credentials profile sends it instead of `audience`).
+async fn resource_names_the_api_in_place_of_audience(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let (_, id, secret) = setup(&app).await;
+    let aud_of = |body: &Value| -> Value {
+        let token = body["access_token"].as_str().unwrap();
+        let payload = token.split('.').nth(1).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        serde_json::from_slice::<Value>(&bytes).unwrap()["aud"].clone()
+    };
+    let base = [
+        ("grant_type", "client_credentials"),
+        ("client_id", id.as_str()),
+        ("client_secret", secret.as_str()),
+    ];
+    for extra in [
+        vec![("resource", API)],
+        vec![("resource", API), ("audience", API)],
+    ] {
+        let form: Vec<_> = base.iter().copied().chain(extra).collect();
+        let res = post_form(&app, &form).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(aud_of(&res.json().await.unwrap()), API);
+    }
+    let res = app
+        .http
+        .post(app.url("/oauth/token"))
+        .json(&json!({"grant_type": "client_credentials", "client_id": id,
+                      "client_secret": secret, "resource": API}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(aud_of(&res.json().await.unwrap()), API);
+
+    let conflicting: Vec<_> = base
+        .iter()
+        .copied()
+        .chain([
+            ("resource", API),
+            ("audience", "https://other.example.com/"),
+        ])
+        .collect();
+    let body =
+        assert_oauth_error(post_form(&app, &conflicting).await, 400, "invalid_request").await;
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("resource"),
+        "{body}"
+    );
+    let twice: Vec<_> = base
+        .iter()
+        .copied()
+        .chain([("resource", API), ("resource", API)])
+        .collect();
+    assert_oauth_error(post_form(&app, &twice).await, 400, "invalid_request").await;
+    let unknown: Vec<_> = base
+        .iter()
+        .copied()
+        .chain([("resource", "https://unknown.example.com/")])
+        .collect();
+    assert_oauth_error(post_form(&app, &unknown).await, 403, "access_denied").await;
+}
 
 async fn json_bodies_work_and_unknown_or_null_fields_are_ignored(db: Db) {
     let Some(app) = TestApp::spawn(db).await else {
@@ -261,9 +332,15 @@ async fn malformed_requests_are_400(db: Db) {
             .body(huge.clone())
     })
     .await;
+    assert_eq!(res.headers()["connection"], "close");
     assert_oauth_error(res, 413, "invalid_request").await;
-    // Wrong method.
-    let res = app.http.get(app.url("/oauth/token")).send().await.unwrap();
+    // Wrong method. On a new connection: the server closes the one it refused the body on, and
+    // a pooled client may still pick that one for its next request.
+    let res = reqwest::Client::new()
+        .get(app.url("/oauth/token"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     // A malformed Basic header.
     let res = app

@@ -169,4 +169,21 @@ async fn discovery_and_health_describe_the_tenant(db: Db) {
     assert!(key.get("d").is_none(), "no private parts in the JWKS");
     let health = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
+
+    // RFC 8414 metadata: the same facts, for OAuth clients that discover servers this way.
+    let metadata: Value = app
+        .http
+        .get(app.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata, doc);
+    assert_eq!(metadata["issuer"], app.issuer);
+    assert_eq!(
+        metadata["token_endpoint_auth_signing_alg_values_supported"],
+        serde_json::json!(["RS256", "RS384", "PS256"])
+    );
 }

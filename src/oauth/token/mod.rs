@@ -187,7 +187,11 @@ impl TokenIssuer {
 
     pub async fn issue(&self, req: TokenRequest, now_ms: Millis) -> Result<Issued, OAuthError> {
         let context = event::Context {
-            audience: req.params.audience.clone(),
+            audience: req
+                .params
+                .audience
+                .clone()
+                .or_else(|| req.params.resource.clone()),
             ip: req.ip.map(|ip| ip.to_string()),
             user_agent: req.user_agent.clone(),
         };

@@ -46,6 +46,7 @@ impl Shape {
         }
         let TokenParams {
             audience,
+            resource,
             scope,
             client_id,
             client_secret,
@@ -60,8 +61,21 @@ impl Shape {
             client_assertion_type,
             basic,
         )?;
-        let audience = audience
-            .ok_or_else(|| OAuthError::invalid_request("Missing required parameter: audience"))?;
+        let audience = match (audience, resource) {
+            (Some(audience), Some(resource)) if audience != resource => {
+                return Err(OAuthError::invalid_request(
+                    "Parameters audience and resource name different APIs: send one of them, \
+                     or the same value in both",
+                ));
+            }
+            (Some(audience), _) => audience,
+            (None, Some(resource)) => resource,
+            (None, None) => {
+                return Err(OAuthError::invalid_request(
+                    "Missing required parameter: audience",
+                ));
+            }
+        };
         Ok(Self {
             audience,
             scope,
