@@ -66,7 +66,12 @@ impl LiveKeys {
     /// The keys to publish: as [`LiveKeys::view`], but when the database cannot be reached the
     /// last keys read are published rather than nothing — public keys a few seconds stale harm
     /// no one, while an empty answer fails every verifier.
+    /// While another request is reading the keys again, the last keys read are published at
+    /// once: an unauthenticated endpoint must not queue behind a database that is slow to answer.
     pub async fn published(&self) -> Arc<KeyView> {
+        if self.reload.try_lock().is_err() {
+            return self.cached();
+        }
         match self.view().await {
             Ok(view) => view,
             Err(e) => {
