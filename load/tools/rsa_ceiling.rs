@@ -94,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot read {}", args.public_key.display()))?;
     let public = parse_public_key_pem(&pem).context("the public key")?;
     let keys = Arc::new(Keys {
-        assertion_key: ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &public.pkcs1_der)
+        assertion_key: ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &public.verifier_bytes)
             .map_err(|_| anyhow::anyhow!("aws-lc-rs refused the public key"))?,
         token_key: SigningKey::generate()
             .context("generating the token signing key")?

@@ -1,14 +1,21 @@
 //! Public-key intake for Private Key JWT credentials (BEHAVIOUR B.8).
 //!
 //! This module owns everything between "a user pasted something into the credential form" and
-//! "we hold an RSA public key the token endpoint can verify with": finding the one PEM block,
-//! refusing private keys, certificate chains and non-RSA keys, enforcing the modulus size,
-//! proving aws-lc-rs accepts the key, and computing its RFC 7638 thumbprint. Everything the
-//! token endpoint needs later is extracted here, so no PEM or ASN.1 parsing happens on the hot
-//! path, and every problem surfaces at upload time with a message that names it.
+//! "we hold a public key the token endpoint can verify with": finding the one PEM block,
+//! refusing private keys, certificate chains and keys of other types, enforcing the RSA modulus
+//! size and the EC curves, proving aws-lc-rs accepts the key, and computing its RFC 7638
+//! thumbprint. Everything the token endpoint needs later is extracted here, so no PEM or ASN.1
+//! parsing happens on the hot path, and every problem surfaces at upload time with a message
+//! that names it. Keys that arrive as JWKs (`super::jwk`) end in the same checks
+//! ([`rsa_from_components`], [`ec_from_coordinates`], [`ed25519_from_raw`]).
+//!
+//! Accepted: RSA 2048–4096 bits, P-256, P-384 and Ed25519. EC and Ed25519 are a signet
+//! extension: Auth0 accepts RSA only.
 //!
 //! Error messages are shown to the uploader and may be logged: they name the problem and never
 //! contain key material (only fixed text, sizes, sanitised PEM labels and algorithm OIDs).
+
+use std::fmt;
 
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self, ParsedPublicKey};
@@ -32,22 +39,104 @@ const MIN_BITS: usize = 2048;
 /// Largest accepted modulus: bounds verification cost per token request (BEHAVIOUR B.8).
 const MAX_BITS: usize = 4096;
 
-/// What we keep of an accepted key.
+/// The end of every "not accepted" message: what is.
+const ACCEPTED_KINDS: &str = "accepted are RSA 2048–4096 bits, P-256, P-384 and Ed25519";
+
+/// The kinds of key a credential may hold (BEHAVIOUR B.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    /// RSA, 2048 to 4096 bits ([`PublicKeyInfo::bits`] says which).
+    Rsa,
+    /// ECDSA on NIST P-256 (secp256r1).
+    P256,
+    /// ECDSA on NIST P-384 (secp384r1).
+    P384,
+    /// EdDSA on edwards25519 (RFC 8032).
+    Ed25519,
+}
+
+impl KeyKind {
+    /// The name used in messages: `RSA`, `P-256`, `P-384`, `Ed25519` (the curves by their JWK
+    /// `crv` names, RFC 7518 §6.2.1.1, RFC 8037 §2).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rsa => "RSA",
+            Self::P256 => "P-256",
+            Self::P384 => "P-384",
+            Self::Ed25519 => "Ed25519",
+        }
+    }
+
+    /// Length of one EC coordinate (x or y) in bytes, or of the Ed25519 public key.
+    fn coordinate_len(self) -> usize {
+        match self {
+            Self::Rsa => 0,
+            Self::P256 | Self::Ed25519 => 32,
+            Self::P384 => 48,
+        }
+    }
+}
+
+/// What we keep of an accepted key, whatever its kind and whether it came as PEM or as a JWK.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RsaPublicKeyInfo {
-    /// DER `RSAPublicKey` (PKCS#1), the form aws-lc-rs RSA verification takes.
-    pub pkcs1_der: Vec<u8>,
-    /// Modulus n, big-endian, without leading zero bytes.
-    pub modulus: Vec<u8>,
-    /// Public exponent e, big-endian, without leading zero bytes.
-    pub exponent: Vec<u8>,
-    /// Modulus size in bits.
+pub struct PublicKeyInfo {
+    pub kind: KeyKind,
+    /// The bytes aws-lc-rs verification takes, stored as the credential's `public_key`:
+    /// DER `RSAPublicKey` (PKCS#1) for RSA; the uncompressed point `04 || x || y` (SEC 1
+    /// §2.3.3) for P-256 and P-384; the raw 32 bytes (RFC 8032 §5.1.5) for Ed25519.
+    pub verifier_bytes: Vec<u8>,
+    /// Key size in bits: the RSA modulus size; 256 and 384 for P-256 and P-384; 256 for
+    /// Ed25519.
     pub bits: usize,
     /// RFC 7638 JWK thumbprint: SHA-256, base64url without padding (43 characters).
     pub thumbprint: String,
     /// The certificate's notAfter, `Some` if and only if the upload was a certificate. Intake does
     /// not judge expiry (it has no clock); the caller decides what an expired certificate means.
     pub certificate_not_after: Option<OffsetDateTime>,
+}
+
+impl PublicKeyInfo {
+    /// What the key is, for messages: `RSA 2048 bits`, `P-256`, `P-384`, `Ed25519`.
+    pub fn description(&self) -> KeyDescription<'_> {
+        KeyDescription(self)
+    }
+
+    /// RSA's modulus n and exponent e, big-endian without leading zero bytes.
+    pub fn rsa_components(&self) -> Option<(&[u8], &[u8])> {
+        if self.kind != KeyKind::Rsa {
+            return None;
+        }
+        // Intake wrote these bytes after parsing them; they parse again.
+        let (_, key) = RSAPublicKey::from_der(&self.verifier_bytes).ok()?;
+        Some((
+            strip_leading_zeros(key.modulus),
+            strip_leading_zeros(key.exponent),
+        ))
+    }
+
+    /// An EC key's affine coordinates x and y, each of the curve's full length.
+    pub fn ec_coordinates(&self) -> Option<(&[u8], &[u8])> {
+        let len = self.kind.coordinate_len();
+        match self.kind {
+            KeyKind::P256 | KeyKind::P384 => {
+                let point = self.verifier_bytes.get(1..1 + 2 * len)?;
+                Some(point.split_at(len))
+            }
+            KeyKind::Rsa | KeyKind::Ed25519 => None,
+        }
+    }
+}
+
+/// [`PublicKeyInfo::description`].
+pub struct KeyDescription<'a>(&'a PublicKeyInfo);
+
+impl fmt::Display for KeyDescription<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.kind {
+            KeyKind::Rsa => write!(f, "RSA {} bits", self.0.bits),
+            other => f.write_str(other.name()),
+        }
+    }
 }
 
 /// Why an upload was refused. Every message names the problem in plain words and never echoes
@@ -102,9 +191,9 @@ pub enum KeyIntakeError {
         problem: &'static str,
     },
 
-    /// A well-formed key of another algorithm.
-    #[error("only RSA keys (rsaEncryption) are accepted; this key is {key_type}")]
-    NotRsa { key_type: String },
+    /// A well-formed key of a type or on a curve we do not take.
+    #[error("{key_type} keys are not accepted; {ACCEPTED_KINDS}")]
+    UnsupportedKeyType { key_type: String },
 
     /// An RSA key outside the accepted size range.
     #[error("RSA key is {bits} bits; {MIN_BITS} to {MAX_BITS} are accepted")]
@@ -116,6 +205,14 @@ pub enum KeyIntakeError {
          RSA key (public exponent 65537)"
     )]
     Unusable { reason: &'static str },
+
+    /// An EC or Ed25519 public key that is not a valid point of its curve, as the verifier
+    /// checks it.
+    #[error("this {kind} public key is not a valid point of its curve ({reason})")]
+    InvalidPoint {
+        kind: &'static str,
+        reason: &'static str,
+    },
 }
 
 const STRUCT_SPKI: &str = "SubjectPublicKeyInfo (PUBLIC KEY)";
@@ -124,13 +221,14 @@ const STRUCT_CERT: &str = "X.509 certificate (CERTIFICATE)";
 const NOT_DER: &str = "the base64 decodes, but not to valid DER (truncated or corrupted?)";
 const TRAILING: &str = "there are extra bytes after the end of the structure";
 
-/// Validates an uploaded RSA public key or certificate and extracts what the token endpoint
-/// needs (BEHAVIOUR B.8).
+/// Validates an uploaded public key or certificate and extracts what the token endpoint needs
+/// (BEHAVIOUR B.8).
 ///
-/// Accepts exactly one PEM block labelled `PUBLIC KEY` (SPKI), `RSA PUBLIC KEY` (PKCS#1) or
-/// `CERTIFICATE` (X.509), pasted with LF or CRLF line endings, indented, JSON-escaped (`\n`) or
-/// on one line. Never panics, whatever the input.
-pub fn parse_public_key_pem(input: &str) -> Result<RsaPublicKeyInfo, KeyIntakeError> {
+/// Accepts exactly one PEM block labelled `PUBLIC KEY` (SPKI: RSA, P-256, P-384 or Ed25519),
+/// `RSA PUBLIC KEY` (PKCS#1) or `CERTIFICATE` (X.509, holding one of those), pasted with LF or
+/// CRLF line endings, indented, JSON-escaped (`\n`) or on one line. Never panics, whatever the
+/// input.
+pub fn parse_public_key_pem(input: &str) -> Result<PublicKeyInfo, KeyIntakeError> {
     // Bound the work first: nothing, not even the private-key scan, looks at an oversize input.
     if input.len() > MAX_PEM_LEN {
         return Err(KeyIntakeError::TooLarge { len: input.len() });
@@ -138,7 +236,9 @@ pub fn parse_public_key_pem(input: &str) -> Result<RsaPublicKeyInfo, KeyIntakeEr
     let text = unescape_paste(input);
 
     // A private key must be recognised from its label alone, before any decoding, so that even
-    // a truncated or encrypted one is reported as leaked rather than as "malformed".
+    // a truncated or encrypted one is reported as leaked rather than as "malformed". This
+    // covers every type: `PRIVATE KEY` (PKCS#8 of RSA, EC, Ed25519, …), `RSA PRIVATE KEY`,
+    // `EC PRIVATE KEY` (SEC 1), `ENCRYPTED PRIVATE KEY`, `OPENSSH PRIVATE KEY`.
     if let Some(label) = private_key_label(&text) {
         return Err(KeyIntakeError::PrivateKey { label });
     }
@@ -175,7 +275,7 @@ pub fn parse_public_key_pem(input: &str) -> Result<RsaPublicKeyInfo, KeyIntakeEr
             if !rest.is_empty() {
                 return Err(malformed(STRUCT_SPKI, TRAILING));
             }
-            analyse_pkcs1(rsa_key_bits_of_spki(&spki, STRUCT_SPKI)?, STRUCT_SPKI)
+            analyse_spki(&spki, STRUCT_SPKI)
         }
         BlockKind::Certificate => {
             let (rest, cert) =
@@ -183,10 +283,7 @@ pub fn parse_public_key_pem(input: &str) -> Result<RsaPublicKeyInfo, KeyIntakeEr
             if !rest.is_empty() {
                 return Err(malformed(STRUCT_CERT, TRAILING));
             }
-            let mut info = analyse_pkcs1(
-                rsa_key_bits_of_spki(cert.public_key(), STRUCT_CERT)?,
-                STRUCT_CERT,
-            )?;
+            let mut info = analyse_spki(cert.public_key(), STRUCT_CERT)?;
             info.certificate_not_after = Some(cert.validity().not_after.to_datetime());
             Ok(info)
         }
@@ -200,8 +297,83 @@ pub fn parse_public_key_pem(input: &str) -> Result<RsaPublicKeyInfo, KeyIntakeEr
 pub fn rsa_jwk_thumbprint(modulus: &[u8], exponent: &[u8]) -> String {
     let n = URL_SAFE_NO_PAD.encode(strip_leading_zeros(modulus));
     let e = URL_SAFE_NO_PAD.encode(strip_leading_zeros(exponent));
-    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+    thumbprint_of(&format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#))
+}
+
+/// RFC 7638 §3.2 thumbprint of an EC public key: `{"crv":"…","kty":"EC","x":"…","y":"…"}`,
+/// the coordinates at the curve's full length (RFC 7518 §6.2.1.2 keeps leading zeros).
+pub fn ec_jwk_thumbprint(crv: &str, x: &[u8], y: &[u8]) -> String {
+    let x = URL_SAFE_NO_PAD.encode(x);
+    let y = URL_SAFE_NO_PAD.encode(y);
+    thumbprint_of(&format!(
+        r#"{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}"#
+    ))
+}
+
+/// RFC 8037 §2 thumbprint of an OKP public key: `{"crv":"…","kty":"OKP","x":"…"}`.
+pub fn okp_jwk_thumbprint(crv: &str, x: &[u8]) -> String {
+    let x = URL_SAFE_NO_PAD.encode(x);
+    thumbprint_of(&format!(r#"{{"crv":"{crv}","kty":"OKP","x":"{x}"}}"#))
+}
+
+fn thumbprint_of(canonical: &str) -> String {
     URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, canonical.as_bytes()))
+}
+
+/// An RSA key given as its modulus and exponent (a JWK's `n` and `e`, big-endian), checked
+/// exactly as an uploaded PEM is: the same size range, the same verifier acceptance, and the
+/// same stored PKCS#1 bytes and thumbprint as that key in PEM.
+pub fn rsa_from_components(
+    modulus: &[u8],
+    exponent: &[u8],
+) -> Result<PublicKeyInfo, KeyIntakeError> {
+    let modulus = strip_leading_zeros(modulus);
+    let exponent = strip_leading_zeros(exponent);
+    check_rsa(modulus, exponent, &pkcs1_der(modulus, exponent))
+}
+
+/// A P-256 or P-384 key given as its affine coordinates (a JWK's `x` and `y`), each of the
+/// curve's full length, checked by the verifier as an uploaded PEM is.
+pub fn ec_from_coordinates(
+    kind: KeyKind,
+    x: &[u8],
+    y: &[u8],
+) -> Result<PublicKeyInfo, KeyIntakeError> {
+    let len = kind.coordinate_len();
+    if !matches!(kind, KeyKind::P256 | KeyKind::P384) || x.len() != len || y.len() != len {
+        return Err(KeyIntakeError::InvalidPoint {
+            kind: kind.name(),
+            reason: "a coordinate does not have the curve's length",
+        });
+    }
+    let mut point = Vec::with_capacity(1 + 2 * len);
+    point.push(0x04);
+    point.extend_from_slice(x);
+    point.extend_from_slice(y);
+    check_ec(kind, point)
+}
+
+/// An Ed25519 key given as its 32 raw bytes (a JWK's `x`), checked by the verifier.
+pub fn ed25519_from_raw(raw: &[u8]) -> Result<PublicKeyInfo, KeyIntakeError> {
+    if raw.len() != KeyKind::Ed25519.coordinate_len() {
+        return Err(KeyIntakeError::InvalidPoint {
+            kind: KeyKind::Ed25519.name(),
+            reason: "an Ed25519 public key is 32 bytes",
+        });
+    }
+    if ParsedPublicKey::new(&signature::ED25519, raw).is_err() {
+        return Err(KeyIntakeError::InvalidPoint {
+            kind: KeyKind::Ed25519.name(),
+            reason: "the verifier rejected it",
+        });
+    }
+    Ok(PublicKeyInfo {
+        kind: KeyKind::Ed25519,
+        verifier_bytes: raw.to_vec(),
+        bits: 256,
+        thumbprint: okp_jwk_thumbprint("Ed25519", raw),
+        certificate_not_after: None,
+    })
 }
 
 #[derive(Clone, Copy)]
@@ -350,38 +522,88 @@ fn decode_body(body: &str) -> Result<Vec<u8>, KeyIntakeError> {
         })
 }
 
-/// Returns the PKCS#1 `RSAPublicKey` inside an SPKI, refusing every algorithm but rsaEncryption
-/// (BEHAVIOUR B.8: RSA keys only).
-fn rsa_key_bits_of_spki<'a>(
-    spki: &'a SubjectPublicKeyInfo<'_>,
+/// OIDs x509-parser's registry does not name: RFC 8410's X25519 and X448, SEC 2's secp256k1.
+const OID_X25519: &str = "1.3.101.110";
+const OID_X448: &str = "1.3.101.111";
+const OID_SECP256K1: &str = "1.3.132.0.10";
+
+/// Dispatches an SPKI on its algorithm (BEHAVIOUR B.8): rsaEncryption, id-ecPublicKey on
+/// P-256 or P-384, Ed25519; every other type or curve is refused by name.
+fn analyse_spki(
+    spki: &SubjectPublicKeyInfo<'_>,
     structure: &'static str,
-) -> Result<&'a [u8], KeyIntakeError> {
+) -> Result<PublicKeyInfo, KeyIntakeError> {
     let algorithm = &spki.algorithm;
-    if algorithm.algorithm != OID_PKCS1_RSAENCRYPTION {
-        return Err(KeyIntakeError::NotRsa {
-            key_type: key_type_name(spki),
-        });
+    let oid = &algorithm.algorithm;
+    // A BIT STRING with unused bits is no DER key of any of our kinds.
+    let whole_bytes = || {
+        if spki.subject_public_key.unused_bits != 0 {
+            return Err(malformed(
+                structure,
+                "the public key BIT STRING is not a whole number of bytes",
+            ));
+        }
+        Ok(&*spki.subject_public_key.data)
+    };
+    if *oid == OID_PKCS1_RSAENCRYPTION {
+        // RFC 3279 §2.3.1: the parameters of rsaEncryption are NULL. Absent is tolerated
+        // because some encoders omit them; anything else is not a plain RSA key.
+        if let Some(params) = &algorithm.parameters
+            && params.as_null().is_err()
+        {
+            return Err(malformed(
+                structure,
+                "the rsaEncryption algorithm parameters are not NULL",
+            ));
+        }
+        return analyse_pkcs1(whole_bytes()?, structure);
     }
-    // RFC 3279 §2.3.1: the parameters of rsaEncryption are NULL. Absent is tolerated because
-    // some encoders omit them; anything else is not a plain RSA key.
-    if let Some(params) = &algorithm.parameters
-        && params.as_null().is_err()
-    {
-        return Err(malformed(
-            structure,
-            "the rsaEncryption algorithm parameters are not NULL",
-        ));
+    if *oid == OID_KEY_TYPE_EC_PUBLIC_KEY {
+        // RFC 5480 §2.1.1: the parameters name the curve; implicit and explicit curves are
+        // not allowed in PKIX, and we take only the two named ones the verifier knows.
+        let curve = algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok());
+        let kind = match curve {
+            Some(c) if c == OID_EC_P256 => KeyKind::P256,
+            Some(c) if c == OID_NIST_EC_P384 => KeyKind::P384,
+            _ => {
+                return Err(KeyIntakeError::UnsupportedKeyType {
+                    key_type: key_type_name(spki),
+                });
+            }
+        };
+        let point = whole_bytes()?;
+        let len = kind.coordinate_len();
+        if point.first().is_some_and(|&b| b == 0x02 || b == 0x03) {
+            return Err(KeyIntakeError::InvalidPoint {
+                kind: kind.name(),
+                reason: "the point is compressed; export the key with an uncompressed point \
+                         (what openssl writes by default)",
+            });
+        }
+        if point.len() != 1 + 2 * len || point[0] != 0x04 {
+            return Err(KeyIntakeError::InvalidPoint {
+                kind: kind.name(),
+                reason: "the point is not an uncompressed point of the curve's length",
+            });
+        }
+        return check_ec(kind, point.to_vec());
     }
-    if spki.subject_public_key.unused_bits != 0 {
-        return Err(malformed(
-            structure,
-            "the public key BIT STRING is not a whole number of bytes",
-        ));
+    if *oid == OID_SIG_ED25519 {
+        // RFC 8410 §3: the parameters MUST be absent.
+        if algorithm.parameters.is_some() {
+            return Err(malformed(
+                structure,
+                "the Ed25519 algorithm identifier has parameters (RFC 8410 says none)",
+            ));
+        }
+        return ed25519_from_raw(whole_bytes()?);
     }
-    Ok(&spki.subject_public_key.data)
+    Err(KeyIntakeError::UnsupportedKeyType {
+        key_type: key_type_name(spki),
+    })
 }
 
-/// Names a non-RSA key for the refusal message: a known type by name, anything else by OID
+/// Names a refused key for the message: a known type or curve by name, anything else by OID
 /// (OIDs and curve names are public identifiers, not key material).
 fn key_type_name(spki: &SubjectPublicKeyInfo<'_>) -> String {
     let oid = &spki.algorithm.algorithm;
@@ -392,32 +614,60 @@ fn key_type_name(spki: &SubjectPublicKeyInfo<'_>) -> String {
             .as_ref()
             .and_then(|p| p.as_oid().ok());
         return match curve {
-            Some(c) if c == OID_EC_P256 => "EC (P-256)".to_owned(),
-            Some(c) if c == OID_NIST_EC_P384 => "EC (P-384)".to_owned(),
-            Some(c) if c == OID_NIST_EC_P521 => "EC (P-521)".to_owned(),
+            Some(c) if c == OID_NIST_EC_P521 => "P-521".to_owned(),
+            Some(c) if c.to_id_string() == OID_SECP256K1 => "secp256k1".to_owned(),
             Some(c) => format!("EC (curve OID {})", c.to_id_string()),
-            None => "EC".to_owned(),
+            None => "EC (explicit curve parameters)".to_owned(),
         };
     }
-    let name = if *oid == OID_SIG_ED25519 {
-        "Ed25519"
-    } else if *oid == OID_SIG_ED448 {
+    let name = if *oid == OID_SIG_ED448 {
         "Ed448"
     } else if *oid == OID_KEY_TYPE_DSA {
         "DSA"
     } else if *oid == OID_PKCS1_RSASSAPSS {
         "RSASSA-PSS (OID 1.2.840.113549.1.1.10)"
+    } else if oid.to_id_string() == OID_X25519 {
+        "X25519 (key agreement, not signature)"
+    } else if oid.to_id_string() == OID_X448 {
+        "X448 (key agreement, not signature)"
     } else {
-        return format!("of algorithm OID {}", oid.to_id_string());
+        return format!("algorithm OID {}", oid.to_id_string());
     };
     name.to_owned()
 }
 
+/// The verifier is the authority (BEHAVIOUR B.8): parsing the exact point we store runs
+/// aws-lc's checks (on the curve, not the point at infinity).
+fn check_ec(kind: KeyKind, point: Vec<u8>) -> Result<PublicKeyInfo, KeyIntakeError> {
+    let (alg, crv, bits): (&'static signature::EcdsaVerificationAlgorithm, _, _) = match kind {
+        KeyKind::P256 => (&signature::ECDSA_P256_SHA256_FIXED, "P-256", 256),
+        KeyKind::P384 => (&signature::ECDSA_P384_SHA384_FIXED, "P-384", 384),
+        KeyKind::Rsa | KeyKind::Ed25519 => {
+            return Err(KeyIntakeError::InvalidPoint {
+                kind: kind.name(),
+                reason: "this is not an EC key",
+            });
+        }
+    };
+    if ParsedPublicKey::new(alg, &point).is_err() {
+        return Err(KeyIntakeError::InvalidPoint {
+            kind: kind.name(),
+            reason: "the point is not on the curve",
+        });
+    }
+    let len = kind.coordinate_len();
+    let (x, y) = point[1..].split_at(len);
+    Ok(PublicKeyInfo {
+        kind,
+        thumbprint: ec_jwk_thumbprint(crv, x, y),
+        verifier_bytes: point,
+        bits,
+        certificate_not_after: None,
+    })
+}
+
 /// Checks a PKCS#1 `RSAPublicKey` the way the token endpoint will use it and builds the record.
-fn analyse_pkcs1(
-    pkcs1: &[u8],
-    structure: &'static str,
-) -> Result<RsaPublicKeyInfo, KeyIntakeError> {
+fn analyse_pkcs1(pkcs1: &[u8], structure: &'static str) -> Result<PublicKeyInfo, KeyIntakeError> {
     let (rest, key) = RSAPublicKey::from_der(pkcs1).map_err(|_| malformed(structure, NOT_DER))?;
     if !rest.is_empty() {
         return Err(malformed(structure, TRAILING));
@@ -430,8 +680,20 @@ fn analyse_pkcs1(
             "the RSA modulus or exponent is negative",
         ));
     }
-    let modulus = strip_leading_zeros(key.modulus);
-    let exponent = strip_leading_zeros(key.exponent);
+    check_rsa(
+        strip_leading_zeros(key.modulus),
+        strip_leading_zeros(key.exponent),
+        pkcs1,
+    )
+}
+
+/// The size range and the verifier's acceptance of an RSA key, whatever form it came in;
+/// `pkcs1` is what is stored and must be the DER of `modulus` and `exponent`.
+fn check_rsa(
+    modulus: &[u8],
+    exponent: &[u8],
+    pkcs1: &[u8],
+) -> Result<PublicKeyInfo, KeyIntakeError> {
     let bits = bit_length(modulus);
     if !(MIN_BITS..=MAX_BITS).contains(&bits) {
         return Err(KeyIntakeError::KeySize { bits });
@@ -447,14 +709,49 @@ fn analyse_pkcs1(
         });
     }
 
-    Ok(RsaPublicKeyInfo {
-        pkcs1_der: pkcs1.to_vec(),
+    Ok(PublicKeyInfo {
+        kind: KeyKind::Rsa,
+        verifier_bytes: pkcs1.to_vec(),
         thumbprint: rsa_jwk_thumbprint(modulus, exponent),
-        modulus: modulus.to_vec(),
-        exponent: exponent.to_vec(),
         bits,
         certificate_not_after: None,
     })
+}
+
+/// DER `RSAPublicKey` (RFC 8017 A.1.1) of a modulus and exponent given without leading zeros:
+/// the bytes openssl writes for the same key, so a JWK and a PEM of one key store the same.
+fn pkcs1_der(modulus: &[u8], exponent: &[u8]) -> Vec<u8> {
+    let mut body = der_unsigned(modulus);
+    body.extend(der_unsigned(exponent));
+    der_tlv(0x30, &body)
+}
+
+fn der_unsigned(be: &[u8]) -> Vec<u8> {
+    let mut content = Vec::with_capacity(be.len() + 1);
+    // A positive INTEGER whose top bit is set needs a 0x00 in front; zero is one 0x00 byte.
+    if be.first().is_none_or(|b| b & 0x80 != 0) {
+        content.push(0);
+    }
+    content.extend_from_slice(be);
+    der_tlv(0x02, &content)
+}
+
+fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let len_bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|&b| b == 0)
+            .collect();
+        out.push(0x80 | len_bytes.len() as u8);
+        out.extend(len_bytes);
+    }
+    out.extend_from_slice(content);
+    out
 }
 
 /// Explains, as far as we can tell, why aws-lc refused a key (its error carries no detail).
@@ -530,16 +827,20 @@ mod tests {
         ),
     ];
 
-    fn accept(input: &str) -> RsaPublicKeyInfo {
+    fn accept(input: &str) -> PublicKeyInfo {
         match parse_public_key_pem(input) {
             Ok(info) => info,
             Err(e) => panic!("expected the key to be accepted, got: {e}"),
         }
     }
 
+    fn modulus_of(input: &str) -> Vec<u8> {
+        accept(input).rsa_components().unwrap().0.to_vec()
+    }
+
     fn refuse(input: &str) -> KeyIntakeError {
         match parse_public_key_pem(input) {
-            Ok(info) => panic!("expected a refusal, got a {}-bit key", info.bits),
+            Ok(info) => panic!("expected a refusal, got a {} key", info.description()),
             Err(e) => e,
         }
     }
@@ -652,10 +953,9 @@ mod tests {
         let info = accept(RSA2048_PUB);
         assert_eq!(info.thumbprint, expected);
         assert_eq!(info.thumbprint.len(), 43);
-        assert_eq!(info.modulus, n);
-        assert_eq!(info.exponent, e);
+        assert_eq!(info.rsa_components(), Some((n, e)));
         // The SPKI's inner key is byte-for-byte what openssl writes as PKCS#1.
-        assert_eq!(info.pkcs1_der, der);
+        assert_eq!(info.verifier_bytes, der);
     }
 
     #[test]
@@ -666,14 +966,16 @@ mod tests {
             let from_cert = accept(cert);
             for info in [&from_spki, &from_pkcs1, &from_cert] {
                 assert_eq!(info.bits, bits);
-                assert_eq!(info.modulus.len(), bits / 8);
-                assert_ne!(info.modulus[0], 0, "modulus keeps a leading zero");
-                assert_eq!(info.exponent, [1, 0, 1]);
+                let (modulus, exponent) = info.rsa_components().unwrap();
+                assert_eq!(info.kind, KeyKind::Rsa);
+                assert_eq!(modulus.len(), bits / 8);
+                assert_ne!(modulus[0], 0, "modulus keeps a leading zero");
+                assert_eq!(exponent, [1, 0, 1]);
             }
             assert_eq!(from_spki.thumbprint, from_pkcs1.thumbprint);
             assert_eq!(from_spki.thumbprint, from_cert.thumbprint);
-            assert_eq!(from_spki.pkcs1_der, from_pkcs1.pkcs1_der);
-            assert_eq!(from_spki.pkcs1_der, from_cert.pkcs1_der);
+            assert_eq!(from_spki.verifier_bytes, from_pkcs1.verifier_bytes);
+            assert_eq!(from_spki.verifier_bytes, from_cert.verifier_bytes);
             assert_eq!(from_spki.certificate_not_after, None);
             assert_eq!(from_pkcs1.certificate_not_after, None);
             assert!(from_cert.certificate_not_after.is_some());
@@ -697,8 +999,10 @@ mod tests {
 
         for input in [RSA2048_PUB, RSA2048_PKCS1_PUB, RSA2048_CERT] {
             let info = accept(input);
-            let verifier =
-                UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &info.pkcs1_der);
+            let verifier = UnparsedPublicKey::new(
+                &signature::RSA_PKCS1_2048_8192_SHA256,
+                &info.verifier_bytes,
+            );
             assert!(verifier.verify(message, &sig).is_ok());
             assert!(verifier.verify(b"header.tampered", &sig).is_err());
         }
@@ -723,11 +1027,15 @@ mod tests {
     }
 
     #[test]
-    fn ec_ed25519_and_rsa_pss_keys_are_refused_naming_the_key_type() {
+    fn other_key_types_and_curves_are_refused_naming_them() {
         let cases = [
-            (fixture!("ec-p256.pub.pem"), "EC (P-256)"),
-            (fixture!("ec-p256.cert.pem"), "EC (P-256)"),
-            (fixture!("ed25519.pub.pem"), "Ed25519"),
+            (fixture!("ec-p521.pub.pem"), "P-521"),
+            (fixture!("ec-secp256k1.pub.pem"), "secp256k1"),
+            (fixture!("ed448.pub.pem"), "Ed448"),
+            (
+                fixture!("x25519.pub.pem"),
+                "X25519 (key agreement, not signature)",
+            ),
             (
                 fixture!("rsa-pss2048.pub.pem"),
                 "RSASSA-PSS (OID 1.2.840.113549.1.1.10)",
@@ -737,13 +1045,226 @@ mod tests {
             let err = refuse(input);
             assert_eq!(
                 err,
-                KeyIntakeError::NotRsa {
+                KeyIntakeError::UnsupportedKeyType {
                     key_type: key_type.to_owned()
                 }
             );
-            let msg = err.to_string();
-            assert!(msg.contains(key_type) && msg.contains("only RSA"), "{msg}");
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "{key_type} keys are not accepted; accepted are RSA 2048–4096 bits, P-256, \
+                     P-384 and Ed25519"
+                )
+            );
         }
+    }
+
+    /// (kind, bits, public key, certificate, private key): the EC and Ed25519 fixtures.
+    const CURVES: [(KeyKind, usize, &str, &str, &str); 3] = [
+        (
+            KeyKind::P256,
+            256,
+            fixture!("ec-p256.pub.pem"),
+            fixture!("ec-p256.cert.pem"),
+            fixture!("ec-p256.key.pem"),
+        ),
+        (
+            KeyKind::P384,
+            384,
+            fixture!("ec-p384.pub.pem"),
+            fixture!("ec-p384.cert.pem"),
+            fixture!("ec-p384.key.pem"),
+        ),
+        (
+            KeyKind::Ed25519,
+            256,
+            fixture!("ed25519.pub.pem"),
+            fixture!("ed25519.cert.pem"),
+            fixture!("ed25519.key.pem"),
+        ),
+    ];
+
+    /// The raw public key inside an SPKI fixture, read with x509-parser (not the code under
+    /// test): the point for EC, the 32 bytes for Ed25519.
+    fn spki_key_bits(pem_text: &str) -> Vec<u8> {
+        let der = STANDARD.decode(body_of(pem_text)).unwrap();
+        let (_, spki) = SubjectPublicKeyInfo::from_der(&der).unwrap();
+        spki.subject_public_key.data.to_vec()
+    }
+
+    #[test]
+    fn p256_p384_and_ed25519_keys_are_accepted_as_spki_and_certificate() {
+        for (kind, bits, public, cert, _) in CURVES {
+            let from_spki = accept(public);
+            let from_cert = accept(cert);
+            assert_eq!(from_spki.kind, kind);
+            assert_eq!(from_spki.bits, bits);
+            assert_eq!(from_spki.description().to_string(), kind.name());
+            assert_eq!(from_spki.verifier_bytes, spki_key_bits(public));
+            let expected_len = match kind {
+                KeyKind::P256 => 65,
+                KeyKind::P384 => 97,
+                _ => 32,
+            };
+            assert_eq!(from_spki.verifier_bytes.len(), expected_len, "{kind:?}");
+            assert_eq!(from_spki.certificate_not_after, None);
+            assert_eq!(from_cert.verifier_bytes, from_spki.verifier_bytes);
+            assert_eq!(from_cert.thumbprint, from_spki.thumbprint);
+            assert!(from_cert.certificate_not_after.is_some());
+            assert_eq!(from_spki.thumbprint.len(), 43);
+        }
+    }
+
+    #[test]
+    fn accepted_ec_and_ed25519_keys_verify_signatures_made_with_their_private_keys() {
+        use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair as _};
+        let message = b"header.payload";
+        let rng = SystemRandom::new();
+        for (kind, _, public, cert, private) in CURVES {
+            let pkcs8 = pem::parse(private).unwrap();
+            let (verify_alg, sig): (&'static dyn signature::VerificationAlgorithm, Vec<u8>) =
+                match kind {
+                    KeyKind::P256 | KeyKind::P384 => {
+                        let (sign_alg, verify_alg) = if kind == KeyKind::P256 {
+                            (
+                                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                                &signature::ECDSA_P256_SHA256_FIXED,
+                            )
+                        } else {
+                            (
+                                &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+                                &signature::ECDSA_P384_SHA384_FIXED,
+                            )
+                        };
+                        let pair = EcdsaKeyPair::from_pkcs8(sign_alg, pkcs8.contents()).unwrap();
+                        let sig = pair.sign(&rng, message).unwrap();
+                        (verify_alg, sig.as_ref().to_vec())
+                    }
+                    _ => {
+                        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.contents()).unwrap();
+                        assert_eq!(pair.public_key().as_ref(), accept(public).verifier_bytes);
+                        (&signature::ED25519, pair.sign(message).as_ref().to_vec())
+                    }
+                };
+            for input in [public, cert] {
+                let info = accept(input);
+                let key = ParsedPublicKey::new(verify_alg, &info.verifier_bytes).unwrap();
+                assert!(key.verify_sig(message, &sig).is_ok(), "{kind:?}");
+                assert!(key.verify_sig(b"header.tampered", &sig).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn rfc_8037_ed25519_example_key_has_the_published_thumbprint() {
+        // RFC 8037 §A.2 and §A.3.
+        let x = URL_SAFE_NO_PAD
+            .decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo")
+            .unwrap();
+        assert_eq!(
+            okp_jwk_thumbprint("Ed25519", &x),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+        assert_eq!(
+            ed25519_from_raw(&x).unwrap().thumbprint,
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+    }
+
+    #[test]
+    fn ec_thumbprints_equal_ones_computed_independently() {
+        // The JSON assembled by hand from the point x509-parser reads, hashed here.
+        for (kind, _, public, _, _) in &CURVES[..2] {
+            let point = spki_key_bits(public);
+            let len = (point.len() - 1) / 2;
+            let json = String::from("{\"crv\":\"")
+                + kind.name()
+                + "\",\"kty\":\"EC\",\"x\":\""
+                + &URL_SAFE_NO_PAD.encode(&point[1..1 + len])
+                + "\",\"y\":\""
+                + &URL_SAFE_NO_PAD.encode(&point[1 + len..])
+                + "\"}";
+            let expected = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, json.as_bytes()));
+            assert_eq!(accept(public).thumbprint, expected, "{kind:?}");
+        }
+        // Pinned for the P-256 fixture, computed with Python's hashlib over the same JSON.
+        assert_eq!(
+            accept(fixture!("ec-p256.pub.pem")).thumbprint,
+            P256_FIXTURE_THUMBPRINT
+        );
+    }
+
+    const P256_FIXTURE_THUMBPRINT: &str = "brYk5ypgQuDI9AB_hLf6F24H86XLrJMaPzdRmmBUpPY";
+
+    #[test]
+    fn ec_points_off_the_curve_compressed_or_of_the_wrong_length_are_refused() {
+        let public = fixture!("ec-p256.pub.pem");
+        let der = STANDARD.decode(body_of(public)).unwrap();
+        // The point is the last 65 bytes of the SPKI.
+        let at = der.len() - 65;
+        let mut off_curve = der.clone();
+        *off_curve.last_mut().unwrap() ^= 1;
+        assert_eq!(
+            refuse(&pem_wrap("PUBLIC KEY", &off_curve)),
+            KeyIntakeError::InvalidPoint {
+                kind: "P-256",
+                reason: "the point is not on the curve"
+            }
+        );
+        let mut compressed = der.clone();
+        compressed[at] = 0x02;
+        let err = refuse(&pem_wrap("PUBLIC KEY", &compressed));
+        assert!(err.to_string().contains("compressed"), "{err}");
+        // A P-384-sized point under the P-256 OID.
+        let p384_point = spki_key_bits(fixture!("ec-p384.pub.pem"));
+        assert_eq!(
+            ec_from_coordinates(KeyKind::P256, &p384_point[1..49], &p384_point[49..]),
+            Err(KeyIntakeError::InvalidPoint {
+                kind: "P-256",
+                reason: "a coordinate does not have the curve's length"
+            })
+        );
+        // The point at infinity and all-zero coordinates are not points of the curve.
+        assert!(ec_from_coordinates(KeyKind::P256, &[0; 32], &[0; 32]).is_err());
+        assert!(ed25519_from_raw(&[0; 31]).is_err());
+    }
+
+    #[test]
+    fn ec_and_ed25519_private_keys_are_refused_as_leaked() {
+        for (input, label) in [
+            (fixture!("ec-p256.key.pem"), "PRIVATE KEY"),
+            (fixture!("ec-p384.key.pem"), "PRIVATE KEY"),
+            (fixture!("ed25519.key.pem"), "PRIVATE KEY"),
+            (fixture!("ec-p256.sec1.key.pem"), "EC PRIVATE KEY"),
+        ] {
+            let err = refuse(input);
+            assert_eq!(
+                err,
+                KeyIntakeError::PrivateKey {
+                    label: label.to_owned()
+                }
+            );
+            assert!(err.to_string().contains("leaked"));
+        }
+    }
+
+    #[test]
+    fn jwk_components_give_the_same_key_as_the_pem() {
+        for (_, spki, _, _) in ACCEPTED {
+            let from_pem = accept(spki);
+            let (n, e) = from_pem.rsa_components().unwrap();
+            let mut padded_n = vec![0];
+            padded_n.extend_from_slice(n);
+            assert_eq!(rsa_from_components(n, e).unwrap(), from_pem);
+            assert_eq!(rsa_from_components(&padded_n, e).unwrap(), from_pem);
+        }
+        for (kind, _, public, _, _) in &CURVES[..2] {
+            let from_pem = accept(public);
+            let (x, y) = from_pem.ec_coordinates().unwrap();
+            assert_eq!(ec_from_coordinates(*kind, x, y).unwrap(), from_pem);
+        }
+        let ed = accept(fixture!("ed25519.pub.pem"));
+        assert_eq!(ed25519_from_raw(&ed.verifier_bytes).unwrap(), ed);
     }
 
     #[test]
@@ -1072,7 +1593,7 @@ mod tests {
     #[test]
     fn keys_the_verifier_cannot_use_are_refused_at_upload() {
         let spki = accept(RSA2048_PUB);
-        let n = &spki.modulus;
+        let n = &spki.rsa_components().unwrap().0.to_vec();
         let mut even_n = n.clone();
         *even_n.last_mut().unwrap() &= 0xfe;
         let cases: [(&[u8], &[u8], &str); 5] = [
@@ -1100,7 +1621,7 @@ mod tests {
 
     #[test]
     fn negative_der_integers_are_refused_as_malformed() {
-        let n = accept(RSA2048_PUB).modulus;
+        let n = modulus_of(RSA2048_PUB);
         // Top bit set and no 0x00 in front: DER reads this modulus as negative.
         let mut seq = der_tlv(0x02, &n);
         seq.extend(der_uint(&[1, 0, 1]));
@@ -1116,7 +1637,7 @@ mod tests {
 
     #[test]
     fn spki_algorithm_parameters_and_bit_string_are_checked() {
-        let pkcs1 = accept(RSA2048_PKCS1_PUB).pkcs1_der;
+        let pkcs1 = accept(RSA2048_PKCS1_PUB).verifier_bytes;
         // 1.2.840.113549.1.1.1
         let rsa_oid = der_tlv(
             0x06,
@@ -1141,7 +1662,7 @@ mod tests {
             )
         );
         // Absent parameters are tolerated (some encoders omit them).
-        assert_eq!(accept(&spki(&[], 0)).pkcs1_der, pkcs1);
+        assert_eq!(accept(&spki(&[], 0)).verifier_bytes, pkcs1);
         // Anything but NULL is not plain rsaEncryption.
         let err = refuse(&spki(&rsa_oid, 0));
         assert_eq!(
@@ -1153,7 +1674,7 @@ mod tests {
         );
         // A BIT STRING with unused bits is not a DER RSAPublicKey. (The key must end in an even
         // byte here, or the DER parser refuses the set padding bit before our check is reached.)
-        let even_tail = pkcs1_der(&accept(RSA2048_PUB).modulus, &[1, 0, 2]);
+        let even_tail = pkcs1_der(&modulus_of(RSA2048_PUB), &[1, 0, 2]);
         let mut bits = vec![1];
         bits.extend_from_slice(&even_tail);
         let mut alg = rsa_oid.clone();

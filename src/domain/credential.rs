@@ -1,9 +1,9 @@
-//! Private Key JWT credentials: an application's RSA public keys, and the rules for accepting
-//! them (BEHAVIOUR A.1, B.8, B.11). Problems are found here, at upload time, never at token time.
+//! Private Key JWT credentials: an application's public keys (RSA, P-256, P-384, Ed25519), and
+//! the rules for accepting them (BEHAVIOUR A.1, B.8, B.11). Problems are found here, at upload time, never at token time.
 
 use super::{Invalid, check_len};
 pub use crate::crypto::alg::AssertionAlg;
-use crate::crypto::public_key::{RsaPublicKeyInfo, parse_public_key_pem};
+use crate::crypto::public_key::{PublicKeyInfo, parse_public_key_pem};
 use crate::time_util::{Millis, from_datetime, parse_iso8601};
 
 /// At most this many credentials per application, associated or not, expired or not.
@@ -17,7 +17,9 @@ pub struct Credential {
     pub name: String,
     pub kid: String,
     pub alg: AssertionAlg,
-    /// PKCS#1 RSAPublicKey DER.
+    /// The bytes the verifier of `alg` takes (`PublicKeyInfo::verifier_bytes`): PKCS#1
+    /// RSAPublicKey DER for RSA, the uncompressed point for P-256 and P-384, the raw 32 bytes
+    /// for Ed25519.
     pub public_key: Vec<u8>,
     pub thumbprint: String,
     pub expires_at: Option<Millis>,
@@ -143,8 +145,18 @@ impl CredentialUpload {
         }
         let name = self.name.clone().unwrap_or_default();
         check_len("name", &name, 0, 128).map_err(named)?;
-        let key: RsaPublicKeyInfo = parse_public_key_pem(&self.pem)
+        let key: PublicKeyInfo = parse_public_key_pem(&self.pem)
             .map_err(|e| named(Invalid::found_in("pem", e.to_string())))?;
+        // BEHAVIOUR B.8: the algorithm must be one the key can sign with; none given means the
+        // key's own (RS256 for RSA, as Auth0).
+        let alg = match self.alg {
+            Some(alg) => {
+                alg.check_fits(&key)
+                    .map_err(|problem| named(Invalid::found_in("alg", problem)))?;
+                alg
+            }
+            None => AssertionAlg::default_for(key.kind),
+        };
         let expires_at = match (self.parse_expiry_from_cert, &self.expires_at) {
             (true, Some(_)) => {
                 return Err(named(Invalid::field(
@@ -180,8 +192,8 @@ impl CredentialUpload {
         Ok(AcceptedCredential {
             name,
             kid,
-            alg: self.alg.unwrap_or(AssertionAlg::RS256),
-            public_key: key.pkcs1_der,
+            alg,
+            public_key: key.verifier_bytes,
             thumbprint: key.thumbprint,
             expires_at,
         })
@@ -207,6 +219,71 @@ mod tests {
         assert_eq!(c.kid, c.thumbprint);
         assert_eq!(c.kid.len(), 43);
         assert_eq!(c.expires_at, None);
+    }
+
+    #[test]
+    fn an_ec_or_ed25519_key_defaults_to_its_alg_and_stores_its_verifier_bytes() {
+        for (pem, alg, len) in [
+            (
+                include_str!("../../tests/fixtures/keys/ec-p256.pub.pem"),
+                AssertionAlg::ES256,
+                65,
+            ),
+            (
+                include_str!("../../tests/fixtures/keys/ec-p384.cert.pem"),
+                AssertionAlg::ES384,
+                97,
+            ),
+            (
+                include_str!("../../tests/fixtures/keys/ed25519.pub.pem"),
+                AssertionAlg::EdDSA,
+                32,
+            ),
+        ] {
+            let c = new(pem).accept(NOW, "").unwrap();
+            assert_eq!(c.alg, alg);
+            assert_eq!(c.public_key.len(), len);
+            assert_eq!(c.kid, c.thumbprint);
+            let mut named = new(pem);
+            named.alg = Some(alg);
+            assert_eq!(named.accept(NOW, "").unwrap().alg, alg);
+        }
+    }
+
+    #[test]
+    fn an_alg_that_does_not_fit_the_key_is_refused_naming_both() {
+        let mut c = new(PUB);
+        for alg in [
+            AssertionAlg::RS256,
+            AssertionAlg::RS384,
+            AssertionAlg::PS256,
+        ] {
+            c.alg = Some(alg);
+            assert_eq!(c.accept(NOW, "").unwrap().alg, alg);
+        }
+        c.alg = Some(AssertionAlg::ES256);
+        assert_eq!(
+            c.accept(NOW, "credentials[0].").unwrap_err().to_string(),
+            "credentials[0].alg: ES256 needs a P-256 key; this key is RSA 2048 bits"
+        );
+        let mut ec = new(include_str!("../../tests/fixtures/keys/ec-p256.pub.pem"));
+        for (alg, message) in [
+            (
+                AssertionAlg::ES384,
+                "alg: ES384 needs a P-384 key; this key is P-256",
+            ),
+            (
+                AssertionAlg::RS256,
+                "alg: RS256 needs an RSA key; this key is P-256",
+            ),
+            (
+                AssertionAlg::EdDSA,
+                "alg: EdDSA needs an Ed25519 key; this key is P-256",
+            ),
+        ] {
+            ec.alg = Some(alg);
+            assert_eq!(ec.accept(NOW, "").unwrap_err().to_string(), message);
+        }
     }
 
     #[test]

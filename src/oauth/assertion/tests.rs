@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::crypto::jwt::b64url;
-use crate::crypto::public_key::{RsaPublicKeyInfo, parse_public_key_pem};
+use crate::crypto::public_key::{PublicKeyInfo, parse_public_key_pem};
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeyPair;
@@ -36,7 +36,7 @@ const ALL_ALGS: [AssertionAlg; 3] = [
 /// A fixture key pair, with its public key parsed once per algorithm.
 struct TestKey {
     pair: KeyPair,
-    info: RsaPublicKeyInfo,
+    info: PublicKeyInfo,
     public_pem: &'static str,
     parsed: [ParsedPublicKey; 3],
 }
@@ -46,7 +46,7 @@ impl TestKey {
         let pair = KeyPair::from_pkcs8(pem::parse(private_pem).unwrap().contents()).unwrap();
         let info = parse_public_key_pem(public_pem).unwrap();
         let parsed = ALL_ALGS.map(|alg| {
-            ParsedPublicKey::new(alg.verification_algorithm(), &info.pkcs1_der).unwrap()
+            ParsedPublicKey::new(alg.verification_algorithm(), &info.verifier_bytes).unwrap()
         });
         Self {
             pair,
@@ -72,6 +72,11 @@ impl TestKey {
             AssertionAlg::RS256 => &signature::RSA_PKCS1_SHA256,
             AssertionAlg::RS384 => &signature::RSA_PKCS1_SHA384,
             AssertionAlg::PS256 => &signature::RSA_PSS_SHA256,
+            // An RSA key makes RSA signatures; the EC algorithms have their own keys below.
+            // Labelled ES256 or EdDSA, it is a genuine RSA signature under a wrong name.
+            AssertionAlg::ES256 | AssertionAlg::ES384 | AssertionAlg::EdDSA => {
+                &signature::RSA_PKCS1_SHA256
+            }
         };
         let mut sig = vec![0; self.pair.public_modulus_len()];
         self.pair
@@ -574,7 +579,10 @@ fn hs256_keyed_with_the_public_key_is_refused_as_unsupported_alg() {
             None => r#"{"alg":"HS256","typ":"JWT"}"#.to_owned(),
         };
         let input = format!("{}.{}", b64url(h.as_bytes()), b64url(c.as_bytes()));
-        for secret in [KEY_A.public_pem.as_bytes(), KEY_A.info.pkcs1_der.as_slice()] {
+        for secret in [
+            KEY_A.public_pem.as_bytes(),
+            KEY_A.info.verifier_bytes.as_slice(),
+        ] {
             let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), input.as_bytes());
             let assertion = format!("{input}.{}", b64url(tag.as_ref()));
             assert_eq!(inspect_reason(&assertion), Reason::UnsupportedAlg);
@@ -586,8 +594,8 @@ fn hs256_keyed_with_the_public_key_is_refused_as_unsupported_alg() {
 fn algorithms_outside_the_allowlist_are_refused_before_key_lookup() {
     let c = claims().to_string();
     for alg in [
-        "HS256", "HS384", "HS512", "ES256", "ES384", "EdDSA", "RS512", "PS384", "PS512", "rs256",
-        "Rs256", "RS256 ", " RS256", "RS 256", "", "RSA-OAEP",
+        "HS256", "HS384", "HS512", "ES512", "ES256K", "Ed25519", "EDDSA", "es256", "RS512",
+        "PS384", "PS512", "rs256", "Rs256", "RS256 ", " RS256", "RS 256", "", "RSA-OAEP",
     ] {
         let h = json!({"alg": alg}).to_string();
         assert_eq!(
@@ -647,8 +655,8 @@ fn jwk_jku_x5u_x5c_and_x5t_headers_are_ignored_and_never_trusted() {
     let attacker = &*ATTACKER;
     let jwk = json!({
         "kty": "RSA",
-        "n": b64url(&attacker.info.modulus),
-        "e": b64url(&attacker.info.exponent),
+        "n": b64url(attacker.info.rsa_components().unwrap().0),
+        "e": b64url(attacker.info.rsa_components().unwrap().1),
         "kid": attacker.info.thumbprint,
     });
     let poisoned = |kid: Option<&str>| {
@@ -1332,4 +1340,172 @@ fn the_claimed_issuer_is_read_for_the_log_only_when_short_and_plain() {
         "x".repeat(MAX_ASSERTION_LEN)
     ));
     assert_eq!(claimed_issuer_for_log(&huge), None);
+}
+
+/// An EC or Ed25519 fixture key pair, its key parsed for its one algorithm.
+struct CurveKey {
+    alg: AssertionAlg,
+    sign: Box<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>,
+    parsed: ParsedPublicKey,
+}
+
+impl CurveKey {
+    fn load(alg: AssertionAlg, private_pem: &str, public_pem: &str) -> Self {
+        use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair};
+        let pkcs8 = pem::parse(private_pem).unwrap().contents().to_vec();
+        let sign: Box<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync> = match alg {
+            AssertionAlg::ES256 | AssertionAlg::ES384 => {
+                let signing = if alg == AssertionAlg::ES256 {
+                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING
+                } else {
+                    &signature::ECDSA_P384_SHA384_FIXED_SIGNING
+                };
+                let pair = EcdsaKeyPair::from_pkcs8(signing, &pkcs8).unwrap();
+                Box::new(move |m| {
+                    pair.sign(&SystemRandom::new(), m)
+                        .unwrap()
+                        .as_ref()
+                        .to_vec()
+                })
+            }
+            _ => {
+                let pair = Ed25519KeyPair::from_pkcs8(&pkcs8).unwrap();
+                Box::new(move |m| pair.sign(m).as_ref().to_vec())
+            }
+        };
+        let info = parse_public_key_pem(public_pem).unwrap();
+        let parsed =
+            ParsedPublicKey::new(alg.verification_algorithm(), &info.verifier_bytes).unwrap();
+        Self { alg, sign, parsed }
+    }
+
+    /// Signs as `header_alg` says, with this key's own algorithm.
+    fn sign(&self, header_alg: &str, kid: Option<&str>) -> String {
+        let mut h = json!({"alg": header_alg, "typ": "JWT"});
+        if let Some(kid) = kid {
+            h["kid"] = json!(kid);
+        }
+        let input = format!(
+            "{}.{}",
+            b64url(h.to_string().as_bytes()),
+            b64url(claims().to_string().as_bytes())
+        );
+        let sig = (self.sign)(input.as_bytes());
+        format!("{input}.{}", b64url(&sig))
+    }
+
+    fn candidate(&self, alg: AssertionAlg) -> CandidateKey<'_> {
+        CandidateKey {
+            credential_id: CRED_C,
+            kid: KID_C,
+            alg,
+            key: &self.parsed,
+            expires_at: None,
+        }
+    }
+}
+
+static CURVE_KEYS: LazyLock<[CurveKey; 3]> = LazyLock::new(|| {
+    [
+        CurveKey::load(
+            AssertionAlg::ES256,
+            fixture!("ec-p256.key.pem"),
+            fixture!("ec-p256.pub.pem"),
+        ),
+        CurveKey::load(
+            AssertionAlg::ES384,
+            fixture!("ec-p384.key.pem"),
+            fixture!("ec-p384.pub.pem"),
+        ),
+        CurveKey::load(
+            AssertionAlg::EdDSA,
+            fixture!("ed25519.key.pem"),
+            fixture!("ed25519.pub.pem"),
+        ),
+    ]
+});
+
+#[test]
+fn es256_es384_and_eddsa_assertions_verify_with_and_without_kid() {
+    for key in CURVE_KEYS.iter() {
+        let candidates = [key.candidate(key.alg)];
+        for kid in [Some(KID_C), None] {
+            let assertion = key.sign(key.alg.as_str(), kid);
+            let verified = accepted(run(&assertion, &candidates, &expect()));
+            assert_eq!(verified.credential_id, CRED_C, "{}", key.alg);
+        }
+    }
+}
+
+#[test]
+fn a_header_alg_of_another_curve_or_kind_never_reaches_the_verifier() {
+    let [p256, p384, ed25519] = &*CURVE_KEYS;
+    // ES384 named against a P-256 credential, and the other pairings: the credential's alg
+    // decides, whatever the signature is.
+    for (key, header_alg) in [
+        (p256, "ES384"),
+        (p256, "EdDSA"),
+        (p384, "ES256"),
+        (ed25519, "ES256"),
+        (p256, "RS256"),
+    ] {
+        let candidates = [key.candidate(key.alg)];
+        let assertion = key.sign(header_alg, Some(KID_C));
+        let rejection = refused(run(&assertion, &candidates, &expect()));
+        assert_eq!(rejection.reason(), Reason::AlgMismatch, "{header_alg}");
+        let without_kid = key.sign(header_alg, None);
+        assert_eq!(
+            reason(run(&without_kid, &candidates, &expect())),
+            Reason::NoUsableCredential
+        );
+    }
+}
+
+#[test]
+fn an_rsa_signature_under_an_ec_alg_is_a_bad_signature() {
+    let p256 = &CURVE_KEYS[0];
+    let candidates = [p256.candidate(AssertionAlg::ES256)];
+    // Signed RS256 by an RSA key, labelled ES256.
+    let forged = KEY_A.sign(
+        AssertionAlg::RS256,
+        &header(AssertionAlg::ES256, Some(KID_C)),
+        &claims(),
+    );
+    assert_eq!(
+        reason(run(&forged, &candidates, &expect())),
+        Reason::BadSignature
+    );
+    // Signed by another curve's key, labelled as this one's.
+    let other = CURVE_KEYS[1].sign("ES256", Some(KID_C));
+    assert_eq!(
+        reason(run(&other, &candidates, &expect())),
+        Reason::BadSignature
+    );
+    // A DER-encoded ECDSA signature is not the JWS form (RFC 7518 §3.4).
+    let pkcs8 = pem::parse(fixture!("ec-p256.key.pem")).unwrap();
+    let der_pair = signature::EcdsaKeyPair::from_pkcs8(
+        &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        pkcs8.contents(),
+    )
+    .unwrap();
+    let h = header(AssertionAlg::ES256, Some(KID_C));
+    let input = format!(
+        "{}.{}",
+        b64url(h.to_string().as_bytes()),
+        b64url(claims().to_string().as_bytes())
+    );
+    let der_sig = der_pair
+        .sign(&SystemRandom::new(), input.as_bytes())
+        .unwrap();
+    let der_assertion = format!("{input}.{}", b64url(der_sig.as_ref()));
+    assert_eq!(
+        reason(run(&der_assertion, &candidates, &expect())),
+        Reason::BadSignature
+    );
+    // And the genuine one passes.
+    accepted(run(
+        &p256.sign("ES256", Some(KID_C)),
+        &candidates,
+        &expect(),
+    ));
 }
