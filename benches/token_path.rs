@@ -29,6 +29,8 @@ use signet::domain::credential::CredentialUpload;
 use signet::domain::grant::NewGrant;
 use signet::domain::issuer::Issuer;
 use signet::domain::resource_server::{NewResourceServer, ScopeDefinition};
+use signet::jwks_uri::KeySets;
+use signet::jwks_uri::address::KeyUrlPolicy;
 use signet::oauth::access_token::AccessClaims;
 use signet::oauth::assertion::{self, AssertionAlg, CandidateKey, Expectations};
 use signet::oauth::cache::TokenCache;
@@ -234,6 +236,11 @@ async fn sqlite_tenant(dir: &std::path::Path, client: &mut Client) -> TokenIssue
         .expect("open SQLite");
     let master_key = MasterKey::from_base64(&MasterKey::generate_base64()).expect("master key");
     let tenant = Tenant {
+        key_sets: KeySets::new(
+            store.clone(),
+            signet::clock::system(),
+            KeyUrlPolicy::default(),
+        ),
         store: store.clone(),
         master_key: Arc::new(master_key),
         issuer: Issuer::parse(ISSUER).expect("issuer"),
@@ -292,6 +299,7 @@ async fn sqlite_tenant(dir: &std::path::Path, client: &mut Client) -> TokenIssue
         Arc::new(booted.keys),
         store.clone(),
         TokenCache::new(store, tenant.master_key.clone()),
+        tenant.key_sets.clone(),
         audit,
         // The limits stay on the measured path, set where one client at full speed never
         // meets them (by default one client id gets 1000 requests a second).

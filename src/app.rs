@@ -19,6 +19,7 @@ use crate::config::{HttpLimits, LogRetention, MasterKeySource, Settings};
 use crate::crypto::sealing::MasterKey;
 use crate::domain::issuer::Issuer;
 use crate::http::{AppState, build_router, discovery};
+use crate::jwks_uri::KeySets;
 use crate::oauth::cache::TokenCache;
 use crate::oauth::token::TokenIssuer;
 use crate::rate_limit::RateLimiters;
@@ -58,7 +59,16 @@ impl Application {
         let store = Store::connect(&settings.database_url)
             .await
             .context("cannot open the database")?;
+        if settings.key_urls.allow_insecure {
+            tracing::warn!(
+                "--allow-insecure-key-urls is on: jwks_uri credentials may use plain http and \
+                 loopback, private and link-local addresses; anyone who can manage an \
+                 application can make this server send requests into its own network. Use it \
+                 for tests and labs only"
+            );
+        }
         let tenant = Tenant {
+            key_sets: KeySets::new(store.clone(), clock.clone(), settings.key_urls),
             store,
             master_key: Arc::new(master_key),
             issuer: issuer.clone(),
@@ -87,6 +97,7 @@ impl Application {
                 keys.clone(),
                 tenant.store.clone(),
                 TokenCache::new(tenant.store.clone(), tenant.master_key.clone()),
+                tenant.key_sets.clone(),
                 audit,
                 limits.clone(),
             )),

@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 
 use crate::crypto::secret::Secret;
 use crate::domain::issuer::Issuer;
+use crate::jwks_uri::address::KeyUrlPolicy;
 use crate::rate_limit::{Limits, Rate};
 pub use http::{HttpArgs, HttpLimits};
 
@@ -43,6 +44,12 @@ pub struct ServeArgs {
 
     #[arg(long, env = "SIGNET_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+
+    /// Let `jwks_uri` credentials use plain http:// and loopback, private and link-local
+    /// addresses. For tests and labs only: anyone who can manage an application could then make
+    /// the server send requests into its own network.
+    #[arg(long, env = "SIGNET_ALLOW_INSECURE_KEY_URLS")]
+    pub allow_insecure_key_urls: bool,
 
     /// Ensure a bootstrap client with this id (needs the secret too).
     #[arg(long, env = "SIGNET_BOOTSTRAP_CLIENT_ID", hide = true)]
@@ -174,6 +181,7 @@ pub struct Settings {
     pub database_url: String,
     pub accept_legacy_assertion_audience: bool,
     pub log_format: LogFormat,
+    pub key_urls: KeyUrlPolicy,
     pub bootstrap: Option<(String, Secret)>,
     pub master_key: MasterKeySource,
     /// The dashboard administrator ensured at start.
@@ -262,6 +270,9 @@ impl ServeArgs {
             database_url: self.database_url,
             accept_legacy_assertion_audience: self.accept_legacy_assertion_audience,
             log_format: self.log_format,
+            key_urls: KeyUrlPolicy {
+                allow_insecure: self.allow_insecure_key_urls,
+            },
             bootstrap,
             master_key,
             admin_email: self.admin_email,

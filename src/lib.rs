@@ -14,6 +14,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod http;
+pub mod jwks_uri;
 pub mod oauth;
 pub mod rate_limit;
 pub mod store;

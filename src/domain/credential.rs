@@ -1,5 +1,6 @@
-//! Private Key JWT credentials: an application's public keys (RSA, P-256, P-384, Ed25519), and
-//! the rules for accepting them (BEHAVIOUR A.1, B.8, B.11). Problems are found here, at upload time, never at token time.
+//! Private Key JWT credentials: an application's uploaded public keys (RSA, P-256, P-384,
+//! Ed25519) or the URL where it publishes them, and the rules for accepting them (BEHAVIOUR A.1,
+//! B.8, B.11, B.12). Problems are found here, at upload time, never at token time.
 
 use super::{Invalid, check_len};
 pub use crate::crypto::alg::AssertionAlg;
@@ -9,24 +10,64 @@ use crate::time_util::{Millis, from_datetime, parse_iso8601};
 /// At most this many credentials per application, associated or not, expired or not.
 pub const MAX_PER_CLIENT: usize = 2;
 pub const CREDENTIAL_TYPE: &str = "public_key";
+/// A signet extension: the application publishes its keys at a URL (BEHAVIOUR B.12).
+pub const JWKS_URI_TYPE: &str = "jwks_uri";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {
     pub id: String,
     pub client_id: String,
     pub name: String,
+    pub key: CredentialKey,
+    pub expires_at: Option<Millis>,
+    pub associated: bool,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub last_used_at: Option<Millis>,
+}
+
+/// Where a credential's key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialKey {
+    /// An uploaded public key: Auth0's `public_key` credential.
+    Uploaded(UploadedKey),
+    /// A JWK Set fetched from this URL (checked against the key-URL rules when accepted).
+    JwksUri(String),
+}
+
+impl CredentialKey {
+    pub fn credential_type(&self) -> &'static str {
+        match self {
+            Self::Uploaded(_) => CREDENTIAL_TYPE,
+            Self::JwksUri(_) => JWKS_URI_TYPE,
+        }
+    }
+
+    pub fn uploaded(&self) -> Option<&UploadedKey> {
+        match self {
+            Self::Uploaded(key) => Some(key),
+            Self::JwksUri(_) => None,
+        }
+    }
+
+    pub fn jwks_uri(&self) -> Option<&str> {
+        match self {
+            Self::Uploaded(_) => None,
+            Self::JwksUri(uri) => Some(uri),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadedKey {
     pub kid: String,
     pub alg: AssertionAlg,
     /// The bytes the verifier of `alg` takes (`PublicKeyInfo::verifier_bytes`): PKCS#1
     /// RSAPublicKey DER for RSA, the uncompressed point for P-256 and P-384, the raw 32 bytes
     /// for Ed25519.
     pub public_key: Vec<u8>,
+    /// RFC 7638; the same key twice on one application is refused.
     pub thumbprint: String,
-    pub expires_at: Option<Millis>,
-    pub associated: bool,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-    pub last_used_at: Option<Millis>,
 }
 
 impl Credential {
@@ -39,10 +80,13 @@ impl Credential {
 /// a new application) and the dashboard from its form.
 #[derive(Debug, Clone)]
 pub struct CredentialUpload {
-    /// Auth0's `credential_type`; only `public_key` is accepted.
+    /// Auth0's `credential_type`: `public_key`, or signet's `jwks_uri`.
     pub credential_type: String,
     pub name: Option<String>,
+    /// Empty when the body had none.
     pub pem: String,
+    /// Only with `credential_type: jwks_uri`.
+    pub jwks_uri: Option<String>,
     pub alg: Option<AssertionAlg>,
     pub expires_at: Option<ExpiresAt>,
     /// Take `expires_at` from the certificate's `notAfter`.
@@ -57,6 +101,7 @@ impl CredentialUpload {
             credential_type: CREDENTIAL_TYPE.into(),
             name: None,
             pem,
+            jwks_uri: None,
             alg: None,
             expires_at: None,
             parse_expiry_from_cert: false,
@@ -97,10 +142,7 @@ pub struct CredentialPatch {
 #[derive(Debug, Clone)]
 pub struct AcceptedCredential {
     pub name: String,
-    pub kid: String,
-    pub alg: AssertionAlg,
-    pub public_key: Vec<u8>,
-    pub thumbprint: String,
+    pub key: CredentialKey,
     pub expires_at: Option<Millis>,
 }
 
@@ -134,17 +176,24 @@ impl CredentialUpload {
     /// the request (e.g. `client_authentication_methods.private_key_jwt.credentials[1].`).
     pub fn accept(&self, now: Millis, prefix: &str) -> Result<AcceptedCredential, Invalid> {
         let named = |e: Invalid| e.within(prefix);
-        if self.credential_type != CREDENTIAL_TYPE {
+        let name = self.name.clone().unwrap_or_default();
+        match self.credential_type.as_str() {
+            CREDENTIAL_TYPE => {}
+            JWKS_URI_TYPE => return self.accept_jwks_uri(name, now).map_err(named),
+            other => {
+                return Err(named(Invalid::field(
+                    "credential_type",
+                    format!("must be \"{CREDENTIAL_TYPE}\" or \"{JWKS_URI_TYPE}\" (got {other:?})"),
+                )));
+            }
+        }
+        check_len("name", &name, 0, 128).map_err(named)?;
+        if self.jwks_uri.is_some() {
             return Err(named(Invalid::field(
-                "credential_type",
-                format!(
-                    "must be \"{CREDENTIAL_TYPE}\" (got {:?})",
-                    self.credential_type
-                ),
+                "jwks_uri",
+                format!("is only for credential_type \"{JWKS_URI_TYPE}\""),
             )));
         }
-        let name = self.name.clone().unwrap_or_default();
-        check_len("name", &name, 0, 128).map_err(named)?;
         let key: PublicKeyInfo = parse_public_key_pem(&self.pem)
             .map_err(|e| named(Invalid::found_in("pem", e.to_string())))?;
         // BEHAVIOUR B.8: the algorithm must be one the key can sign with; none given means the
@@ -191,10 +240,53 @@ impl CredentialUpload {
         };
         Ok(AcceptedCredential {
             name,
-            kid,
-            alg,
-            public_key: key.verifier_bytes,
-            thumbprint: key.thumbprint,
+            key: CredentialKey::Uploaded(UploadedKey {
+                kid,
+                alg,
+                public_key: key.verifier_bytes,
+                thumbprint: key.thumbprint,
+            }),
+            expires_at,
+        })
+    }
+
+    /// A `jwks_uri` credential names where the keys are, nothing about them: the key fields of
+    /// an upload are refused rather than ignored. The URL's reachability rules need the
+    /// server's settings and are checked by the caller (BEHAVIOUR B.12).
+    fn accept_jwks_uri(&self, name: String, now: Millis) -> Result<AcceptedCredential, Invalid> {
+        check_len("name", &name, 0, 128)?;
+        let only_for_keys = |field: &str| {
+            Invalid::field(
+                field,
+                format!(
+                    "is not used with credential_type \"{JWKS_URI_TYPE}\": the keys and their kids come from the set"
+                ),
+            )
+        };
+        if !self.pem.is_empty() {
+            return Err(only_for_keys("pem"));
+        }
+        if self.alg.is_some() {
+            return Err(only_for_keys("alg"));
+        }
+        if self.kid.is_some() {
+            return Err(only_for_keys("kid"));
+        }
+        if self.parse_expiry_from_cert {
+            return Err(only_for_keys("parse_expiry_from_cert"));
+        }
+        let uri = self
+            .jwks_uri
+            .clone()
+            .ok_or_else(|| Invalid::field("jwks_uri", "is required"))?;
+        let expires_at = self
+            .expires_at
+            .as_ref()
+            .map(|at| at.resolve(now))
+            .transpose()?;
+        Ok(AcceptedCredential {
+            name,
+            key: CredentialKey::JwksUri(uri),
             expires_at,
         })
     }
@@ -215,10 +307,11 @@ mod tests {
     #[test]
     fn defaults_are_rs256_thumbprint_kid_and_no_expiry() {
         let c = new(PUB).accept(NOW, "").unwrap();
-        assert_eq!(c.alg, AssertionAlg::RS256);
-        assert_eq!(c.kid, c.thumbprint);
-        assert_eq!(c.kid.len(), 43);
         assert_eq!(c.expires_at, None);
+        let key = c.key.uploaded().unwrap();
+        assert_eq!(key.alg, AssertionAlg::RS256);
+        assert_eq!(key.kid, key.thumbprint);
+        assert_eq!(key.kid.len(), 43);
     }
 
     #[test]
@@ -241,12 +334,14 @@ mod tests {
             ),
         ] {
             let c = new(pem).accept(NOW, "").unwrap();
-            assert_eq!(c.alg, alg);
-            assert_eq!(c.public_key.len(), len);
-            assert_eq!(c.kid, c.thumbprint);
+            let key = c.key.uploaded().unwrap();
+            assert_eq!(key.alg, alg);
+            assert_eq!(key.public_key.len(), len);
+            assert_eq!(key.kid, key.thumbprint);
             let mut named = new(pem);
             named.alg = Some(alg);
-            assert_eq!(named.accept(NOW, "").unwrap().alg, alg);
+            let accepted = named.accept(NOW, "").unwrap();
+            assert_eq!(accepted.key.uploaded().unwrap().alg, alg);
         }
     }
 
@@ -259,7 +354,8 @@ mod tests {
             AssertionAlg::PS256,
         ] {
             c.alg = Some(alg);
-            assert_eq!(c.accept(NOW, "").unwrap().alg, alg);
+            let accepted = c.accept(NOW, "").unwrap();
+            assert_eq!(accepted.key.uploaded().unwrap().alg, alg);
         }
         c.alg = Some(AssertionAlg::ES256);
         assert_eq!(
@@ -343,8 +439,52 @@ mod tests {
                 .starts_with("credentials[0].kid")
         );
         c.kid = Some("my-own-kid_2026".into());
-        assert_eq!(c.accept(NOW, "").unwrap().kid, "my-own-kid_2026");
+        assert_eq!(
+            c.accept(NOW, "").unwrap().key.uploaded().unwrap().kid,
+            "my-own-kid_2026"
+        );
         c.credential_type = "x509_cert".into();
         assert!(c.accept(NOW, "").is_err());
+    }
+
+    #[test]
+    fn jwks_uri_credentials_name_a_url_and_nothing_about_keys() {
+        let mut c = CredentialUpload::of_pem(String::new());
+        c.credential_type = JWKS_URI_TYPE.into();
+        assert!(
+            c.accept(NOW, "")
+                .unwrap_err()
+                .to_string()
+                .starts_with("jwks_uri")
+        );
+        c.jwks_uri = Some("https://keys.example.com/jwks.json".into());
+        let accepted = c.accept(NOW, "").unwrap();
+        assert_eq!(
+            accepted.key.jwks_uri(),
+            Some("https://keys.example.com/jwks.json")
+        );
+        c.kid = Some("my-own-kid_2026".into());
+        assert!(
+            c.accept(NOW, "x.")
+                .unwrap_err()
+                .to_string()
+                .starts_with("x.kid")
+        );
+        c.kid = None;
+        c.pem = PUB.into();
+        assert!(
+            c.accept(NOW, "")
+                .unwrap_err()
+                .to_string()
+                .starts_with("pem")
+        );
+        let mut key = new(PUB);
+        key.jwks_uri = Some("https://keys.example.com/jwks.json".into());
+        assert!(
+            key.accept(NOW, "")
+                .unwrap_err()
+                .to_string()
+                .starts_with("jwks_uri")
+        );
     }
 }

@@ -12,7 +12,7 @@ use moka::sync::Cache;
 use super::assertion::AssertionAlg;
 use crate::crypto::sealing::MasterKey;
 use crate::domain::client::Client;
-use crate::domain::credential::Credential;
+use crate::domain::credential::{Credential, CredentialKey, UploadedKey};
 use crate::domain::token_quota::TokenQuota;
 use crate::store::{self, Store, StoreError};
 
@@ -26,21 +26,34 @@ pub struct CachedKey {
     pub expires_at: Option<i64>,
 }
 
+/// A `jwks_uri` credential: its keys come from [`crate::jwks_uri::KeySets`].
+pub struct KeyUrl {
+    pub credential_id: String,
+    pub uri: String,
+    /// Unix seconds.
+    pub expires_at: Option<i64>,
+}
+
 pub struct CachedClient {
     pub client: Client,
     pub keys: Vec<CachedKey>,
+    pub key_urls: Vec<KeyUrl>,
 }
 
-fn cached_key(c: &Credential) -> Result<CachedKey, StoreError> {
-    let alg = c.alg;
-    let key = ParsedPublicKey::new(alg.verification_algorithm(), &c.public_key)
+fn unix_seconds(ms: Option<i64>) -> Option<i64> {
+    ms.map(|ms| ms.div_euclid(1000))
+}
+
+fn cached_key(c: &Credential, uploaded: &UploadedKey) -> Result<CachedKey, StoreError> {
+    let alg = uploaded.alg;
+    let key = ParsedPublicKey::new(alg.verification_algorithm(), &uploaded.public_key)
         .map_err(|_| store::corrupt("credential public key", &c.id))?;
     Ok(CachedKey {
         credential_id: c.id.clone(),
-        kid: c.kid.clone(),
+        kid: uploaded.kid.clone(),
         alg,
         key,
-        expires_at: c.expires_at.map(|ms| ms.div_euclid(1000)),
+        expires_at: unix_seconds(c.expires_at),
     })
 }
 
@@ -107,16 +120,25 @@ impl TokenCache {
                 .insert(client_id.to_owned(), (generation, None));
             return Ok(None);
         };
-        let keys = if client.uses_private_key_jwt() {
-            store::credentials::associated(&mut conn, client_id)
-                .await?
-                .iter()
-                .map(cached_key)
-                .collect::<Result<Vec<_>, _>>()?
-        } else {
-            Vec::new()
-        };
-        let entry = Arc::new(CachedClient { client, keys });
+        let mut keys = Vec::new();
+        let mut key_urls = Vec::new();
+        if client.uses_private_key_jwt() {
+            for c in store::credentials::associated(&mut conn, client_id).await? {
+                match &c.key {
+                    CredentialKey::Uploaded(uploaded) => keys.push(cached_key(&c, uploaded)?),
+                    CredentialKey::JwksUri(uri) => key_urls.push(KeyUrl {
+                        credential_id: c.id.clone(),
+                        uri: uri.clone(),
+                        expires_at: unix_seconds(c.expires_at),
+                    }),
+                }
+            }
+        }
+        let entry = Arc::new(CachedClient {
+            client,
+            keys,
+            key_urls,
+        });
         self.clients
             .insert(client_id.to_owned(), (generation, Some(entry.clone())));
         Ok(Some(entry))

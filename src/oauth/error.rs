@@ -55,6 +55,12 @@ pub enum AuthFailure {
     Replayed,
     /// The assertion broke one of its rules.
     Assertion(Reason),
+    /// The assertion's `kid` is in no key set of the client's `jwks_uri` credentials, even after
+    /// fetching them again (BEHAVIOUR B.12).
+    KidNotInJwks,
+    /// A `jwks_uri` credential's set could not be fetched, or is past its age limit, and no
+    /// other key could be tried (BEHAVIOUR B.12).
+    JwksUnavailable,
 }
 
 impl AuthFailure {
@@ -70,6 +76,8 @@ impl AuthFailure {
             Self::PrivateKeyJwtNotEnabled => "private_key_jwt_not_enabled",
             Self::Replayed => "replayed",
             Self::Assertion(reason) => reason.code(),
+            Self::KidNotInJwks => "kid_not_in_jwks",
+            Self::JwksUnavailable => "jwks_unavailable",
         }
     }
 }

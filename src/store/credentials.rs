@@ -1,30 +1,48 @@
-//! The `credentials` table: an application's public keys and which of them are associated
-//! (enabled for Private Key JWT).
+//! The `credentials` table: an application's public keys (or the URLs where it publishes
+//! them) and which of them are associated (enabled for Private Key JWT).
 
+use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Conn, StoreError, conflict_on_unique, corrupt, sql};
-use crate::domain::credential::{AssertionAlg, Credential};
+use crate::domain::credential::{
+    AssertionAlg, CREDENTIAL_TYPE, Credential, CredentialKey, JWKS_URI_TYPE, UploadedKey,
+};
 use crate::time_util::Millis;
 
-const COLUMNS: &str = "id, client_id, name, kid, alg, public_key, thumbprint, expires_at, \
-    associated, created_at, updated_at, last_used_at";
+const COLUMNS: &str = "id, client_id, name, credential_type, kid, alg, public_key, thumbprint, \
+    jwks_uri, expires_at, associated, created_at, updated_at, last_used_at";
 
 fn from_row(r: &AnyRow) -> Result<Credential, StoreError> {
-    let alg: String = r.try_get("alg")?;
+    let id: String = r.try_get("id")?;
+    let credential_type: String = r.try_get("credential_type")?;
+    let key = match credential_type.as_str() {
+        CREDENTIAL_TYPE => {
+            let alg: String = r.try_get("alg")?;
+            CredentialKey::Uploaded(UploadedKey {
+                kid: r.try_get("kid")?,
+                alg: AssertionAlg::parse(&alg).ok_or_else(|| corrupt("credential alg", &alg))?,
+                public_key: STANDARD
+                    .decode(r.try_get::<String, _>("public_key")?)
+                    .map_err(|e| corrupt("credential public key", e))?,
+                thumbprint: r.try_get("thumbprint")?,
+            })
+        }
+        JWKS_URI_TYPE => CredentialKey::JwksUri(
+            r.try_get::<Option<String>, _>("jwks_uri")?
+                .ok_or_else(|| corrupt("credential jwks_uri", &id))?,
+        ),
+        other => return Err(corrupt("credential type", other)),
+    };
     Ok(Credential {
-        id: r.try_get("id")?,
+        id,
         client_id: r.try_get("client_id")?,
         name: r.try_get("name")?,
-        kid: r.try_get("kid")?,
-        alg: AssertionAlg::parse(&alg).ok_or_else(|| corrupt("credential alg", &alg))?,
-        public_key: STANDARD
-            .decode(r.try_get::<String, _>("public_key")?)
-            .map_err(|e| corrupt("credential public key", e))?,
-        thumbprint: r.try_get("thumbprint")?,
+        key,
         expires_at: r.try_get("expires_at")?,
         associated: r.try_get::<i64, _>("associated")? != 0,
         created_at: r.try_get("created_at")?,
@@ -33,18 +51,46 @@ fn from_row(r: &AnyRow) -> Result<Credential, StoreError> {
     })
 }
 
+/// The columns a `jwks_uri` row fills so that the table's unique constraints still mean one
+/// kid and one key source per application: the kid is the credential's own id, the
+/// "thumbprint" the URL's digest.
+fn key_columns(c: &Credential) -> (String, &str, String, String, Option<&str>) {
+    match &c.key {
+        CredentialKey::Uploaded(k) => (
+            k.kid.clone(),
+            k.alg.as_str(),
+            STANDARD.encode(&k.public_key),
+            k.thumbprint.clone(),
+            None,
+        ),
+        CredentialKey::JwksUri(uri) => (
+            c.id.clone(),
+            "",
+            String::new(),
+            format!(
+                "jwks_uri:{}",
+                URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, uri.as_bytes()))
+            ),
+            Some(uri),
+        ),
+    }
+}
+
 pub async fn insert(conn: &mut Conn, c: &Credential) -> Result<(), StoreError> {
+    let (kid, alg, public_key, thumbprint, jwks_uri) = key_columns(c);
     sqlx::query(sql(format!(
-        "INSERT INTO credentials ({COLUMNS}, credential_type) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'public_key')"
+        "INSERT INTO credentials ({COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     )))
     .bind(&c.id)
     .bind(&c.client_id)
     .bind(&c.name)
-    .bind(&c.kid)
-    .bind(c.alg.as_str())
-    .bind(STANDARD.encode(&c.public_key))
-    .bind(&c.thumbprint)
+    .bind(c.key.credential_type())
+    .bind(kid)
+    .bind(alg)
+    .bind(public_key)
+    .bind(thumbprint)
+    .bind(jwks_uri)
     .bind(c.expires_at)
     .bind(i64::from(c.associated))
     .bind(c.created_at)
@@ -54,7 +100,7 @@ pub async fn insert(conn: &mut Conn, c: &Credential) -> Result<(), StoreError> {
     .await
     .map_err(|e| {
         conflict_on_unique(e, || {
-            "This public key or kid is already registered for this application".into()
+            "This public key, kid or jwks_uri is already registered for this application".into()
         })
     })?;
     Ok(())

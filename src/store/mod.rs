@@ -16,6 +16,7 @@ pub mod admins;
 pub mod clients;
 pub mod credentials;
 pub mod grants;
+pub mod key_sets;
 pub mod logs;
 pub mod replay;
 pub mod resource_servers;

@@ -39,6 +39,14 @@ pub async fn create(
                     )
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            for (i, a) in accepted.iter().enumerate() {
+                credentials::check_key_url(
+                    tenant,
+                    a,
+                    &format!("client_authentication_methods.private_key_jwt.credentials[{i}]."),
+                )
+                .await?;
+            }
             (None, Some(accepted))
         }
     };
@@ -69,6 +77,7 @@ pub async fn create(
         None => Vec::new(),
     };
     tenant.store.commit(tx).await?;
+    credentials::fetch_new_key_sets(tenant, &credentials).await;
     c.credential_ids = credentials.iter().map(|cr| cr.id.clone()).collect();
     Ok((c, credentials))
 }

@@ -4,9 +4,11 @@ use super::{ManagementError, Tenant};
 use crate::crypto::random;
 use crate::domain::Invalid;
 use crate::domain::credential::{
-    AcceptedCredential, Credential, CredentialPatch, CredentialUpload, MAX_PER_CLIENT,
+    AcceptedCredential, Credential, CredentialKey, CredentialPatch, CredentialUpload,
+    MAX_PER_CLIENT,
 };
 use crate::store;
+use crate::store::key_sets::StoredKeySet;
 use crate::time_util::Millis;
 
 pub fn new_credential_id() -> String {
@@ -36,27 +38,36 @@ pub(super) async fn insert_accepted(
         if let Some(twin) = existing
             .iter()
             .chain(&stored)
-            .find(|c| c.thumbprint == a.thumbprint)
+            .find(|c| is_same_source(&c.key, &a.key))
         {
-            return Err(ManagementError::Conflict(format!(
-                "This public key is already registered for this application as credential {}",
-                twin.id
-            )));
+            return Err(ManagementError::Conflict(match &a.key {
+                CredentialKey::Uploaded(_) => format!(
+                    "This public key is already registered for this application as credential {}",
+                    twin.id
+                ),
+                CredentialKey::JwksUri(_) => format!(
+                    "This jwks_uri is already registered for this application as credential {}",
+                    twin.id
+                ),
+            }));
         }
-        if let Some(twin) = existing.iter().chain(&stored).find(|c| c.kid == a.kid) {
+        if let Some((twin, kid)) = a.key.uploaded().and_then(|new| {
+            existing
+                .iter()
+                .chain(&stored)
+                .find(|c| c.key.uploaded().is_some_and(|k| k.kid == new.kid))
+                .map(|twin| (twin, &new.kid))
+        }) {
             return Err(ManagementError::Conflict(format!(
-                "The kid {:?} is already used by credential {} of this application",
-                a.kid, twin.id
+                "The kid {kid:?} is already used by credential {} of this application",
+                twin.id
             )));
         }
         let c = Credential {
             id: new_credential_id(),
             client_id: client_id.to_owned(),
             name: a.name,
-            kid: a.kid,
-            alg: a.alg,
-            public_key: a.public_key,
-            thumbprint: a.thumbprint,
+            key: a.key,
             expires_at: a.expires_at,
             associated,
             created_at: now,
@@ -69,6 +80,15 @@ pub(super) async fn insert_accepted(
     Ok(stored)
 }
 
+/// The same key, or the same key URL.
+fn is_same_source(a: &CredentialKey, b: &CredentialKey) -> bool {
+    match (a, b) {
+        (CredentialKey::Uploaded(a), CredentialKey::Uploaded(b)) => a.thumbprint == b.thumbprint,
+        (CredentialKey::JwksUri(a), CredentialKey::JwksUri(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// Uploads a credential. It is not enabled until the client lists it (BEHAVIOUR A.1).
 pub async fn create(
     tenant: &Tenant,
@@ -77,13 +97,54 @@ pub async fn create(
     now: Millis,
 ) -> Result<Credential, ManagementError> {
     let accepted = upload.accept(now, "")?;
+    check_key_url(tenant, &accepted, "").await?;
     let mut tx = tenant.store.begin().await?;
     if !store::clients::lock_for_update(&mut tx, client_id, now).await? {
         return Err(ManagementError::client_not_found());
     }
-    let mut stored = insert_accepted(&mut tx, client_id, vec![accepted], false, now).await?;
+    let stored = insert_accepted(&mut tx, client_id, vec![accepted], false, now).await?;
     tenant.store.commit(tx).await?;
-    Ok(stored.remove(0))
+    fetch_new_key_sets(tenant, &stored).await;
+    Ok(stored
+        .into_iter()
+        .next()
+        .expect("one credential was stored"))
+}
+
+/// A `jwks_uri` must be one the server may fetch (BEHAVIOUR B.12): checked, with the addresses
+/// its host resolves to now, before anything is stored and without any request to it.
+pub(super) async fn check_key_url(
+    tenant: &Tenant,
+    accepted: &AcceptedCredential,
+    prefix: &str,
+) -> Result<(), ManagementError> {
+    if let CredentialKey::JwksUri(uri) = &accepted.key {
+        tenant
+            .key_sets
+            .check_new_url(uri)
+            .await
+            .map_err(|e| Invalid::found_in("jwks_uri", e.to_string()).within(prefix))?;
+    }
+    Ok(())
+}
+
+/// The first fetch of new `jwks_uri` credentials' sets, so that the answer shows at once what
+/// was found (a failure is recorded on the credential, not refused: the host may come later).
+pub(super) async fn fetch_new_key_sets(tenant: &Tenant, stored: &[Credential]) {
+    for c in stored {
+        if let CredentialKey::JwksUri(uri) = &c.key {
+            tenant.key_sets.fetch_now(&c.id, uri).await;
+        }
+    }
+}
+
+/// The fetch state of each of the application's `jwks_uri` credentials.
+pub async fn key_set_states(
+    tenant: &Tenant,
+    client_id: &str,
+) -> Result<Vec<StoredKeySet>, ManagementError> {
+    let mut conn = tenant.store.acquire().await?;
+    Ok(store::key_sets::for_client(&mut conn, client_id).await?)
 }
 
 async fn require_client(

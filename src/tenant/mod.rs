@@ -18,6 +18,7 @@ use std::sync::Arc;
 use crate::crypto::sealing::MasterKey;
 use crate::domain::Invalid;
 use crate::domain::issuer::Issuer;
+use crate::jwks_uri::KeySets;
 use crate::store::{Store, StoreError};
 
 /// What every operation needs: the store and the key that seals secrets in it.
@@ -26,6 +27,8 @@ pub struct Tenant {
     pub store: Store,
     pub master_key: Arc<MasterKey>,
     pub issuer: Issuer,
+    /// The key sets of `jwks_uri` credentials, shared with the token endpoint.
+    pub key_sets: Arc<KeySets>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -11,6 +11,7 @@ use signet::clock::ManualClock;
 use signet::config::{HttpLimits, LogFormat, MasterKeySource, Settings};
 use signet::crypto::sealing::MasterKey;
 use signet::crypto::secret::Secret;
+use signet::jwks_uri::address::KeyUrlPolicy;
 use signet::rate_limit::{Limits, Rate};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -104,6 +105,7 @@ impl Database {
             database_url: self.url.clone(),
             accept_legacy_assertion_audience: false,
             log_format: LogFormat::Text,
+            key_urls: KeyUrlPolicy::default(),
             bootstrap: Some((BOOTSTRAP_ID.into(), Secret::new(BOOTSTRAP_SECRET.into()))),
             master_key: MasterKeySource::Inline(Secret::new(self.master_key.clone())),
             admin_email: ADMIN_EMAIL.into(),

@@ -10,6 +10,7 @@ mod dashboard;
 mod dashboard_browser;
 mod hostile;
 mod hostile_http;
+mod jwks_uri;
 mod management;
 mod persistence;
 pub mod private_key_jwt;

@@ -19,6 +19,7 @@ use crate::domain::credential::MAX_PER_CLIENT;
 use crate::domain::credential::{CredentialPatch, ExpiresAt};
 use crate::http::AppState;
 use crate::http::dashboard::forms::{self, CREDENTIAL_FIELDS, CredentialForm, FieldErrors};
+use crate::jwks_uri::address::MAX_URL_LEN;
 use crate::tenant::ManagementError;
 use crate::tenant::auth_methods::{self, AuthChoice, MethodOutcome};
 use crate::tenant::clients;
@@ -82,6 +83,7 @@ async fn render(
     } = shown;
     let c = clients::get(&state.tenant, id).await?;
     let list = credentials::list(&state.tenant, id).await?;
+    let key_sets = credentials::key_set_states(&state.tenant, id).await?;
     let now = state.clock.now();
     let app = AppView::of(&c);
     let waiting = done == Some("needs-credential");
@@ -97,7 +99,10 @@ async fn render(
             app,
             tab: "credentials",
             can_add: list.len() < MAX_PER_CLIENT,
-            credentials: list.iter().map(|cr| CredentialRow::of(cr, now)).collect(),
+            credentials: list
+                .iter()
+                .map(|cr| CredentialRow::of(cr, now, &key_sets))
+                .collect(),
             form,
             method_error,
             row_error,
@@ -218,10 +223,10 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, DashError> {
         };
         let name = field.name().unwrap_or("").to_owned();
         let is_file = name == "pem_file";
-        let cap = if is_file || name == "pem" {
-            MAX_PEM_LEN
-        } else {
-            1024
+        let cap = match name.as_str() {
+            "pem_file" | "pem" => MAX_PEM_LEN,
+            "jwks_uri" => 2 * MAX_URL_LEN,
+            _ => 1024,
         };
         let Some(value) = read_capped(field, cap).await? else {
             if is_file || name == "pem" {
@@ -237,6 +242,7 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, DashError> {
             "csrf" => up.csrf = value,
             "name" => up.form.name = value,
             "alg" => up.form.alg = value,
+            "jwks_uri" => up.form.jwks_uri = value,
             "set_expiry" => up.form.set_expiry = !value.is_empty(),
             "expiry_date" => up.form.expiry_date = value,
             "enable" => up.form.enable = !value.is_empty(),
@@ -264,6 +270,7 @@ fn keep(form: &CredentialForm, errors: FieldErrors, pasted_shown: bool) -> Crede
         } else {
             String::new()
         },
+        jwks_uri: form.jwks_uri.clone(),
         alg: form.alg.clone(),
         set_expiry: form.set_expiry,
         expiry_date: form.expiry_date.clone(),
@@ -335,7 +342,7 @@ async fn edit(
                 .expires_at
                 .map(|t| format_millis(t)[..10].to_owned())
                 .unwrap_or_default(),
-            credential: CredentialRow::of(&cred, state.clock.now()),
+            credential: CredentialRow::of(&cred, state.clock.now(), &[]),
             errors: FieldErrors::default(),
         },
     )
@@ -375,7 +382,7 @@ async fn save_edit(
             ctx: Ctx::new(&admin, "applications", None),
             app: AppView::of(&c),
             tab: "credentials",
-            credential: CredentialRow::of(&cred, now),
+            credential: CredentialRow::of(&cred, now, &[]),
             set_expiry,
             expiry_date,
             errors,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use time::macros::format_description;
 use time::{Date, Time};
 
-use crate::domain::credential::{AssertionAlg, CredentialUpload, ExpiresAt};
+use crate::domain::credential::{AssertionAlg, CredentialUpload, ExpiresAt, JWKS_URI_TYPE};
 use crate::tenant::ManagementError;
 use crate::time_util::{Millis, from_datetime, parse_iso8601};
 
@@ -92,6 +92,8 @@ fn sentence(problem: &str, subject: Option<&str>) -> String {
 pub struct CredentialForm {
     pub name: String,
     pub pem: String,
+    /// A signet extension: the URL the application publishes its keys at, instead of a key.
+    pub jwks_uri: String,
     pub alg: String,
     pub set_expiry: bool,
     pub expiry_date: String,
@@ -128,27 +130,22 @@ impl CredentialForm {
         if name.is_empty() {
             errors.add("name", "Enter a name for the credential.");
         }
+        let jwks_uri = self.jwks_uri.trim();
+        if !jwks_uri.is_empty() {
+            return self.key_url_request(name, jwks_uri, now, errors);
+        }
         if self.pem.trim().is_empty() {
             errors.add(
                 "pem",
-                "Choose a PEM file (public key or X.509 certificate) or paste one.",
+                "Choose a PEM file (public key or X.509 certificate) or paste one, or give the \
+                 URL of the application's key set.",
             );
         }
         let alg = AssertionAlg::parse(&self.alg);
         if alg.is_none() {
             errors.add("alg", "Choose RS256, RS384 or PS256.");
         }
-        let expires_at = if self.set_expiry {
-            match parse_expiry_date(&self.expiry_date, now) {
-                Ok(at) => Some(ExpiresAt::At(at)),
-                Err(m) => {
-                    errors.add("expiry_date", m);
-                    None
-                }
-            }
-        } else {
-            None
-        };
+        let expires_at = self.expiry(now, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -161,8 +158,51 @@ impl CredentialForm {
     }
 }
 
+impl CredentialForm {
+    /// A `jwks_uri` credential: the keys, and so their algorithms, come from the set.
+    fn key_url_request(
+        &self,
+        name: &str,
+        jwks_uri: &str,
+        now: Millis,
+        mut errors: FieldErrors,
+    ) -> Result<CredentialUpload, FieldErrors> {
+        if !self.pem.trim().is_empty() {
+            errors.add(
+                "jwks_uri",
+                "Give either a public key or a key set URL, not both.",
+            );
+        }
+        let expires_at = self.expiry(now, &mut errors);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(CredentialUpload {
+            credential_type: JWKS_URI_TYPE.into(),
+            name: Some(name.to_owned()),
+            jwks_uri: Some(jwks_uri.to_owned()),
+            expires_at,
+            ..CredentialUpload::of_pem(String::new())
+        })
+    }
+
+    fn expiry(&self, now: Millis, errors: &mut FieldErrors) -> Option<ExpiresAt> {
+        if !self.set_expiry {
+            return None;
+        }
+        match parse_expiry_date(&self.expiry_date, now) {
+            Ok(at) => Some(ExpiresAt::At(at)),
+            Err(m) => {
+                errors.add("expiry_date", m);
+                None
+            }
+        }
+    }
+}
+
 /// How the credential form's refusals map to its fields.
 pub const CREDENTIAL_FIELDS: &[(&str, &str)] = &[
+    ("jwks_uri", "jwks_uri"),
     ("pem", "pem"),
     ("name", "name"),
     ("expires_at", "expiry_date"),

@@ -13,6 +13,7 @@ use crate::domain::log::LogEvent;
 use crate::domain::resource_server::ResourceServer;
 use crate::domain::signing_key::{KeyState, SigningKeyInfo};
 use crate::http::dashboard::forms::FieldErrors;
+use crate::store::key_sets::StoredKeySet;
 use crate::tenant::auth_methods::AuthChoice;
 use crate::time_util::Millis;
 
@@ -134,6 +135,8 @@ pub struct CredentialRow {
     pub name: String,
     pub kid: String,
     pub alg: &'static str,
+    /// For a `jwks_uri` credential: its URL and how the last fetch went.
+    pub key_url: Option<KeyUrlView>,
     pub expires: String,
     pub state: &'static str,
     pub state_class: &'static str,
@@ -141,8 +144,31 @@ pub struct CredentialRow {
     pub enabled: bool,
 }
 
+/// A key URL and what its last fetch found.
+pub struct KeyUrlView {
+    pub uri: String,
+    /// `key-a, key-b · fetched 2026-11-30 15:02 UTC`, or that none was fetched yet.
+    pub fetched: String,
+    pub last_error: Option<String>,
+}
+
+impl KeyUrlView {
+    fn of(uri: &str, state: Option<&StoredKeySet>) -> Self {
+        let fetched = match state.and_then(|s| s.fetched_at.map(|at| (s, at))) {
+            Some((s, at)) if s.kids.is_empty() => format!("no signing key · fetched {}", date(at)),
+            Some((s, at)) => format!("{} · fetched {}", s.kids.join(", "), date(at)),
+            None => "no key set fetched yet".into(),
+        };
+        Self {
+            uri: uri.to_owned(),
+            fetched,
+            last_error: state.and_then(|s| s.last_error.clone()),
+        }
+    }
+}
+
 impl CredentialRow {
-    pub fn of(c: &Credential, now: Millis) -> Self {
+    pub fn of(c: &Credential, now: Millis, key_sets: &[StoredKeySet]) -> Self {
         let (state, state_class) = if c.is_expired(now) {
             ("expired", "bad")
         } else if c.associated {
@@ -157,8 +183,12 @@ impl CredentialRow {
             } else {
                 c.name.clone()
             },
-            kid: c.kid.clone(),
-            alg: c.alg.as_str(),
+            kid: c.key.uploaded().map(|k| k.kid.clone()).unwrap_or_default(),
+            alg: c.key.uploaded().map_or("from each key", |k| k.alg.as_str()),
+            key_url: c
+                .key
+                .jwks_uri()
+                .map(|uri| KeyUrlView::of(uri, key_sets.iter().find(|s| s.credential_id == c.id))),
             expires: c.expires_at.map_or_else(|| "Never".into(), date),
             state,
             state_class,
@@ -201,6 +231,7 @@ pub struct AppSettingsPage {
 pub struct CredentialFormView {
     pub name: String,
     pub pem: String,
+    pub jwks_uri: String,
     pub alg: String,
     pub set_expiry: bool,
     pub expiry_date: String,
@@ -213,6 +244,7 @@ impl Default for CredentialFormView {
         Self {
             name: String::new(),
             pem: String::new(),
+            jwks_uri: String::new(),
             alg: "RS256".into(),
             set_expiry: false,
             expiry_date: String::new(),
@@ -426,17 +458,19 @@ pub struct ApisPage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::credential::AssertionAlg;
+    use crate::domain::credential::{AssertionAlg, CredentialKey, UploadedKey};
 
     fn credential(expires_at: Option<Millis>, associated: bool) -> Credential {
         Credential {
             id: "cred_1".into(),
             client_id: "c".into(),
             name: "key".into(),
-            kid: "kid".into(),
-            alg: AssertionAlg::RS256,
-            public_key: Vec::new(),
-            thumbprint: "t".into(),
+            key: CredentialKey::Uploaded(UploadedKey {
+                kid: "kid".into(),
+                alg: AssertionAlg::RS256,
+                public_key: Vec::new(),
+                thumbprint: "t".into(),
+            }),
             expires_at,
             associated,
             created_at: 0,
@@ -449,27 +483,27 @@ mod tests {
     fn a_credential_is_active_expired_or_not_enabled() {
         let now = 1_000_000;
         assert_eq!(
-            CredentialRow::of(&credential(None, true), now).state,
+            CredentialRow::of(&credential(None, true), now, &[]).state,
             "active"
         );
         assert_eq!(
-            CredentialRow::of(&credential(Some(now + 1), true), now).state,
+            CredentialRow::of(&credential(Some(now + 1), true), now, &[]).state,
             "active"
         );
         assert_eq!(
-            CredentialRow::of(&credential(Some(now), true), now).state,
+            CredentialRow::of(&credential(Some(now), true), now, &[]).state,
             "expired"
         );
         assert_eq!(
-            CredentialRow::of(&credential(Some(now), false), now).state,
+            CredentialRow::of(&credential(Some(now), false), now, &[]).state,
             "expired"
         );
         assert_eq!(
-            CredentialRow::of(&credential(None, false), now).state,
+            CredentialRow::of(&credential(None, false), now, &[]).state,
             "not enabled"
         );
         assert_eq!(
-            CredentialRow::of(&credential(None, false), now).last_used,
+            CredentialRow::of(&credential(None, false), now, &[]).last_used,
             "Never"
         );
     }

@@ -16,7 +16,8 @@ use crate::domain::credential::Credential;
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiQuery, Principal};
-use crate::tenant::clients;
+use crate::store::key_sets::StoredKeySet;
+use crate::tenant::{clients, credentials};
 
 const READ: &[&str] = &[
     "read:clients",
@@ -51,7 +52,7 @@ pub enum Reveal {
 
 /// The Auth0 client object. `client_secret` is left out while Private Key JWT is on; the
 /// associated credentials appear as `[{"id"}]` unless `full` carries the created objects.
-pub fn view(c: &Client, reveal: Reveal, full: Option<&[Credential]>) -> Value {
+pub fn view(c: &Client, reveal: Reveal, full: Option<(&[Credential], &[StoredKeySet])>) -> Value {
     let mut v = json!({
         "client_id": c.client_id,
         "name": c.name,
@@ -73,7 +74,10 @@ pub fn view(c: &Client, reveal: Reveal, full: Option<&[Credential]>) -> Value {
     if reveal == Reveal::Keys {
         if c.uses_private_key_jwt() {
             let credentials: Vec<Value> = match full {
-                Some(list) => list.iter().map(super::credentials::view).collect(),
+                Some((list, key_sets)) => list
+                    .iter()
+                    .map(|cred| super::credentials::view(cred, key_sets))
+                    .collect(),
                 None => c
                     .credential_ids
                     .iter()
@@ -148,10 +152,15 @@ async fn create(
         principal.require_any(&["create:client_credentials"])?;
     }
     let (c, created) = clients::create(&state.tenant, body, state.clock.now()).await?;
+    let key_sets = if created.iter().any(|cred| cred.key.jwks_uri().is_some()) {
+        credentials::key_set_states(&state.tenant, &c.client_id).await?
+    } else {
+        Vec::new()
+    };
     // The creator needs the generated secret (or the created credentials) once, as with Auth0.
     Ok((
         StatusCode::CREATED,
-        Json(view(&c, Reveal::Keys, Some(&created))),
+        Json(view(&c, Reveal::Keys, Some((&created, &key_sets)))),
     ))
 }
 

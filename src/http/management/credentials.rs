@@ -8,10 +8,11 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::dto::{CredentialBody, CredentialPatchBody};
-use crate::domain::credential::{CREDENTIAL_TYPE, Credential, CredentialPatch};
+use crate::domain::credential::{Credential, CredentialKey, CredentialPatch};
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, Principal};
+use crate::store::key_sets::StoredKeySet;
 use crate::tenant::credentials;
 use crate::time_util::format_millis;
 
@@ -24,20 +25,59 @@ pub fn router() -> axum::Router<AppState> {
         )
 }
 
-/// Auth0's credential object; never the key material.
-pub fn view(c: &Credential) -> Value {
-    json!({
+/// Auth0's credential object; never the key material. A `jwks_uri` credential (a signet
+/// extension) shows its URL and how its set was last fetched instead of a kid and alg.
+pub fn view(c: &Credential, key_sets: &[StoredKeySet]) -> Value {
+    let mut v = json!({
         "id": c.id,
         "name": c.name,
-        "kid": c.kid,
-        "alg": c.alg.as_str(),
-        "credential_type": CREDENTIAL_TYPE,
+        "credential_type": c.key.credential_type(),
         "created_at": format_millis(c.created_at),
         "updated_at": format_millis(c.updated_at),
         "expires_at": c.expires_at.map(format_millis),
         // An extra field (Auth0's SDKs ignore unknown ones), updated at most once a minute.
         "last_used_at": c.last_used_at.map(format_millis),
-    })
+    });
+    match &c.key {
+        CredentialKey::Uploaded(key) => {
+            v["kid"] = json!(key.kid);
+            v["alg"] = json!(key.alg.as_str());
+        }
+        CredentialKey::JwksUri(uri) => {
+            v["jwks_uri"] = json!(uri);
+            v["jwks"] = key_set_view(key_sets.iter().find(|s| s.credential_id == c.id));
+        }
+    }
+    v
+}
+
+/// How the set was last fetched: when, the kids it held, and the last error if the last fetch
+/// failed.
+fn key_set_view(state: Option<&StoredKeySet>) -> Value {
+    match state {
+        None => json!({"fetched_at": null, "fresh_until": null, "kids": [],
+                       "last_error": null, "last_error_at": null}),
+        Some(s) => json!({
+            "fetched_at": s.fetched_at.map(format_millis),
+            "fresh_until": s.fresh_until.map(format_millis),
+            "kids": s.kids,
+            "last_error": s.last_error,
+            "last_error_at": s.last_error_at.map(format_millis),
+        }),
+    }
+}
+
+/// The fetch states a view of `shown` needs: read only when one is a `jwks_uri` credential.
+async fn key_sets_for(
+    state: &AppState,
+    client_id: &str,
+    shown: &[&Credential],
+) -> ApiResult<Vec<StoredKeySet>> {
+    if shown.iter().any(|c| c.key.jwks_uri().is_some()) {
+        Ok(credentials::key_set_states(&state.tenant, client_id).await?)
+    } else {
+        Ok(Vec::new())
+    }
 }
 
 async fn create(
@@ -48,7 +88,8 @@ async fn create(
 ) -> ApiResult<impl IntoResponse> {
     principal.require_any(&["create:client_credentials"])?;
     let c = credentials::create(&state.tenant, &id, body.into(), state.clock.now()).await?;
-    Ok((StatusCode::CREATED, Json(view(&c))))
+    let key_sets = key_sets_for(&state, &id, &[&c]).await?;
+    Ok((StatusCode::CREATED, Json(view(&c, &key_sets))))
 }
 
 async fn list(
@@ -58,7 +99,10 @@ async fn list(
 ) -> ApiResult<Json<Value>> {
     principal.require_any(&["read:client_credentials"])?;
     let found = credentials::list(&state.tenant, &id).await?;
-    Ok(Json(Value::Array(found.iter().map(view).collect())))
+    let key_sets = key_sets_for(&state, &id, &found.iter().collect::<Vec<_>>()).await?;
+    Ok(Json(Value::Array(
+        found.iter().map(|c| view(c, &key_sets)).collect(),
+    )))
 }
 
 async fn read(
@@ -67,9 +111,9 @@ async fn read(
     Path((id, credential_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     principal.require_any(&["read:client_credentials"])?;
-    Ok(Json(view(
-        &credentials::get(&state.tenant, &id, &credential_id).await?,
-    )))
+    let c = credentials::get(&state.tenant, &id, &credential_id).await?;
+    let key_sets = key_sets_for(&state, &id, &[&c]).await?;
+    Ok(Json(view(&c, &key_sets)))
 }
 
 async fn update(
@@ -82,7 +126,8 @@ async fn update(
     let body = CredentialPatch::try_from(body)?;
     let c =
         credentials::update(&state.tenant, &id, &credential_id, body, state.clock.now()).await?;
-    Ok(Json(view(&c)))
+    let key_sets = key_sets_for(&state, &id, &[&c]).await?;
+    Ok(Json(view(&c, &key_sets)))
 }
 
 async fn remove(

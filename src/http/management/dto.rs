@@ -50,7 +50,12 @@ pub struct CredentialBody {
     pub credential_type: String,
     #[serde(default, deserialize_with = "present")]
     pub name: Option<String>,
+    /// Required for `public_key`; `jwks_uri` credentials have none.
+    #[serde(default)]
     pub pem: String,
+    /// A signet extension: with `credential_type: jwks_uri`, where the keys are published.
+    #[serde(default, deserialize_with = "present")]
+    pub jwks_uri: Option<String>,
     #[serde(default, deserialize_with = "present")]
     pub alg: Option<AssertionAlg>,
     #[serde(default)]
@@ -67,6 +72,7 @@ impl From<CredentialBody> for CredentialUpload {
             credential_type: b.credential_type,
             name: b.name,
             pem: b.pem,
+            jwks_uri: b.jwks_uri,
             alg: b.alg,
             expires_at: b.expires_at.map(ExpiresAt::Written),
             parse_expiry_from_cert: b.parse_expiry_from_cert == Some(true),

@@ -5,11 +5,13 @@
 use std::sync::Arc;
 
 use super::super::OAuthError;
+use super::super::assertion::Reason;
 use super::super::assertion::{self, CandidateKey, Expectations, Rejection};
 use super::super::cache::CachedClient;
 use super::super::error::AuthFailure;
 use super::shape::ClientAuth;
 use super::{Caller, Refused, TokenIssuer, server_error};
+use crate::jwks_uri::{KeySet, Lookup};
 
 /// A client that proved who it is.
 pub(super) struct Authenticated {
@@ -145,7 +147,9 @@ impl TokenIssuer {
         if !client.client.uses_private_key_jwt() {
             return Err(caller.refused(unauthenticated(AuthFailure::PrivateKeyJwtNotEnabled)));
         }
-        let candidates: Vec<CandidateKey<'_>> = client
+        let published = self.published_keys(&client, unverified.kid()).await;
+        caller.key_set_warning = published.warning.clone();
+        let mut candidates: Vec<CandidateKey<'_>> = client
             .keys
             .iter()
             .map(|k| CandidateKey {
@@ -156,6 +160,7 @@ impl TokenIssuer {
                 expires_at: k.expires_at,
             })
             .collect();
+        published.add_candidates(&client, &unverified, &mut candidates);
         let verified = assertion::verify(
             &unverified,
             &candidates,
@@ -179,11 +184,42 @@ impl TokenIssuer {
                 })
             }
             Err(r) => {
-                let (credential_id, error) = rejected(r);
+                let (credential_id, error) = match published.explain(&client, &r) {
+                    Some((credential_id, failure)) => {
+                        (credential_id, OAuthError::unauthenticated(failure, false))
+                    }
+                    None => rejected(r),
+                };
                 caller.credential_id = credential_id;
                 Err(caller.refused(error))
             }
         }
+    }
+
+    /// The keys of the client's `jwks_uri` credentials (BEHAVIOUR B.12). A `kid` that neither
+    /// an uploaded key nor a held set knows makes each set be fetched again, within the
+    /// fetcher's once-a-minute limit.
+    async fn published_keys(&self, client: &CachedClient, kid: Option<&str>) -> PublishedKeys {
+        let mut published = PublishedKeys::default();
+        for (i, url) in client.key_urls.iter().enumerate() {
+            let found = self.key_sets.lookup(&url.credential_id, &url.uri).await;
+            published.take(i, &url.credential_id, found);
+        }
+        let unknown = kid.is_some_and(|kid| {
+            !client.keys.iter().any(|k| k.kid == kid)
+                && !published.sets.iter().any(|(_, set)| set.has_kid(kid))
+        });
+        if unknown && !client.key_urls.is_empty() {
+            published = PublishedKeys::default();
+            for (i, url) in client.key_urls.iter().enumerate() {
+                let found = self
+                    .key_sets
+                    .refetch_for_unknown_kid(&url.credential_id, &url.uri)
+                    .await;
+                published.take(i, &url.credential_id, found);
+            }
+        }
+        published
     }
 
     /// The client named by a request, or `None`. A name that is not a client id at all is never
@@ -207,5 +243,91 @@ impl TokenIssuer {
             .check(&client_id.to_owned())
             .map(|_| ())
             .map_err(OAuthError::TooManyRequests)
+    }
+}
+
+/// What the client's `jwks_uri` credentials offer one assertion.
+#[derive(Default)]
+struct PublishedKeys {
+    /// Usable sets, by index into the client's `key_urls`.
+    sets: Vec<(usize, Arc<KeySet>)>,
+    /// A set was used although its last fetch failed, or none could be used: why.
+    warning: Option<String>,
+    /// The first credential without a usable set.
+    unavailable: Option<String>,
+}
+
+impl PublishedKeys {
+    fn take(&mut self, index: usize, credential_id: &str, found: Lookup) {
+        match found {
+            Lookup::Usable { set, warning } => {
+                self.sets.push((index, set));
+                if warning.is_some() {
+                    self.warning = warning;
+                }
+            }
+            Lookup::Unavailable(why) => {
+                self.unavailable
+                    .get_or_insert_with(|| credential_id.to_owned());
+                self.warning = Some(format!("no usable key set: {why}"));
+            }
+        }
+    }
+
+    /// With a `kid`, every entry of that kid; without, a set's key only when it is the one key
+    /// the set holds for the header's algorithm (BEHAVIOUR B.5, B.12).
+    fn add_candidates<'k>(
+        &'k self,
+        client: &'k CachedClient,
+        unverified: &assertion::Unverified<'_>,
+        candidates: &mut Vec<CandidateKey<'k>>,
+    ) {
+        for (index, set) in &self.sets {
+            let url = &client.key_urls[*index];
+            let candidate = |k: &'k crate::jwks_uri::SetKey| CandidateKey {
+                credential_id: &url.credential_id,
+                kid: &k.kid,
+                alg: k.alg,
+                key: &k.key,
+                expires_at: url.expires_at,
+            };
+            match unverified.kid() {
+                Some(kid) => {
+                    candidates.extend(set.keys.iter().filter(|k| k.kid == kid).map(candidate))
+                }
+                None => {
+                    let mut usable = set.keys.iter().filter(|k| k.alg == unverified.alg());
+                    if let (Some(only), None) = (usable.next(), usable.next()) {
+                        candidates.push(candidate(only));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The key-source failure behind a refusal that only says no key was found.
+    fn explain(
+        &self,
+        client: &CachedClient,
+        rejection: &Rejection,
+    ) -> Option<(Option<String>, AuthFailure)> {
+        if client.key_urls.is_empty()
+            || !matches!(
+                rejection.reason(),
+                Reason::UnknownKid | Reason::NoUsableCredential
+            )
+        {
+            return None;
+        }
+        if let Some(credential_id) = &self.unavailable {
+            return Some((Some(credential_id.clone()), AuthFailure::JwksUnavailable));
+        }
+        (rejection.reason() == Reason::UnknownKid).then(|| {
+            let only = match client.key_urls.as_slice() {
+                [only] => Some(only.credential_id.clone()),
+                _ => None,
+            };
+            (only, AuthFailure::KidNotInJwks)
+        })
     }
 }

@@ -55,8 +55,11 @@ impl TokenIssuer {
                     "Client Credentials for Access Token".to_owned(),
                     granted.issued.response.scope.clone(),
                     c,
-                    json!({"auth_method": c.method, "credential_id": c.credential_id,
-                           "legacy_assertion_audience": c.legacy_audience}),
+                    with_key_set_warning(
+                        json!({"auth_method": c.method, "credential_id": c.credential_id,
+                               "legacy_assertion_audience": c.legacy_audience}),
+                        c,
+                    ),
                 )
             }
             Err(Refused { error, caller }) => {
@@ -72,7 +75,7 @@ impl TokenIssuer {
                     error.description().into_owned(),
                     None,
                     caller,
-                    details,
+                    with_key_set_warning(details, caller),
                 )
             }
         };
@@ -91,4 +94,16 @@ impl TokenIssuer {
             now_ms,
         );
     }
+}
+
+/// Says when a `jwks_uri` set was used although its last fetch failed, or why none could be
+/// (BEHAVIOUR B.12).
+fn with_key_set_warning(
+    mut details: serde_json::Value,
+    caller: &super::Caller,
+) -> serde_json::Value {
+    if let Some(warning) = &caller.key_set_warning {
+        details["key_set_warning"] = json!(warning);
+    }
+    details
 }

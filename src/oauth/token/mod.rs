@@ -31,6 +31,7 @@ use crate::domain::grant::token_scopes;
 use crate::domain::issuer::Issuer;
 use crate::domain::resource_server::{AccessTokenAlg, TokenDialect};
 use crate::domain::token_quota::{self, BucketState};
+use crate::jwks_uri::KeySets;
 use crate::rate_limit::{AddressKey, RateLimiters};
 use crate::store::{self, Store};
 use crate::tenant::signing_keys::LiveKeys;
@@ -73,6 +74,8 @@ struct Caller {
     method: Option<&'static str>,
     credential_id: Option<String>,
     legacy_audience: bool,
+    /// Set when a `jwks_uri` set older than its last failed fetch was used (BEHAVIOUR B.12).
+    key_set_warning: Option<String>,
 }
 
 impl Caller {
@@ -105,6 +108,7 @@ pub struct TokenIssuer {
     pub keys: Arc<LiveKeys>,
     pub store: Store,
     pub cache: TokenCache,
+    pub key_sets: Arc<KeySets>,
     pub audit: Arc<AuditLog>,
     pub replay: ReplayGuard,
     pub limits: Arc<RateLimiters>,
@@ -120,6 +124,7 @@ impl TokenIssuer {
         keys: Arc<LiveKeys>,
         store: Store,
         cache: TokenCache,
+        key_sets: Arc<KeySets>,
         audit: Arc<AuditLog>,
         limits: Arc<RateLimiters>,
     ) -> Self {
@@ -134,6 +139,7 @@ impl TokenIssuer {
             replay: ReplayGuard::spawn(store.clone()).0,
             store,
             cache,
+            key_sets,
             audit,
             recently_used: moka::sync::Cache::builder()
                 .max_capacity(100_000)
