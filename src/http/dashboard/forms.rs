@@ -136,7 +136,11 @@ impl CredentialForm {
         }
         let alg = AssertionAlg::parse(&self.alg);
         if alg.is_none() {
-            errors.add("alg", "Choose RS256, RS384 or PS256.");
+            errors.add(
+                "alg",
+                "Choose RS256, RS384 or PS256. For a P-256, P-384 or Ed25519 key choose ES256, \
+                 ES384 or EdDSA.",
+            );
         }
         let expires_at = if self.set_expiry {
             match parse_expiry_date(&self.expiry_date, now) {
