@@ -11,7 +11,7 @@
 //! Error messages name the key by its place (`keys[2]`) and its `kid` (an identifier, not key
 //! material); they never contain a key's members.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::Deserialize;
@@ -142,8 +142,8 @@ pub fn parse_jwks(body: &[u8]) -> Result<Vec<JwkKey>, JwksError> {
     }
 
     let mut accepted: Vec<JwkKey> = Vec::new();
-    let mut kid_at: Vec<usize> = Vec::new();
-    let mut kids = HashSet::new();
+    // Each used kid and the index of the key that has it.
+    let mut kids: HashMap<String, usize> = HashMap::new();
     for (index, jwk) in objects.iter().enumerate() {
         let at = key_ref(index, jwk);
         if !for_verification(&at, jwk)? {
@@ -181,18 +181,13 @@ pub fn parse_jwks(body: &[u8]) -> Result<Vec<JwkKey>, JwksError> {
             }
             Some(_) => return Err(invalid(&at, "alg must be a string".to_owned())),
         };
-        if let Some(kid) = &kid
-            && !kids.insert(kid.clone())
-        {
-            let first = accepted
-                .iter()
-                .zip(&kid_at)
-                .find(|(k, _)| k.kid.as_ref() == Some(kid))
-                .map_or(0, |(_, &i)| i);
-            return Err(JwksError::DuplicateKid { at, first });
+        if let Some(kid) = &kid {
+            if let Some(&first) = kids.get(kid) {
+                return Err(JwksError::DuplicateKid { at, first });
+            }
+            kids.insert(kid.clone(), index);
         }
         accepted.push(JwkKey { kid, alg, key });
-        kid_at.push(index);
     }
     Ok(accepted)
 }

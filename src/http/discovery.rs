@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::AppState;
+use crate::crypto::alg::AssertionAlg;
 use crate::domain::issuer::Issuer;
 
 pub fn router() -> Router<AppState> {
@@ -33,7 +34,9 @@ pub fn document(issuer: &Issuer) -> serde_json::Value {
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported":
             ["client_secret_basic", "client_secret_post", "private_key_jwt"],
-        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "PS256"],
+        // Exactly what the token endpoint accepts (BEHAVIOUR B.4).
+        "token_endpoint_auth_signing_alg_values_supported":
+            AssertionAlg::ALL.map(AssertionAlg::as_str),
         "response_types_supported": ["token"],
         "scopes_supported": [],
     })

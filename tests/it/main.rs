@@ -8,6 +8,7 @@ mod client_side;
 mod credentials;
 mod dashboard;
 mod dashboard_browser;
+mod ec_keys;
 mod hostile;
 mod hostile_http;
 mod jwks_uri;

@@ -57,20 +57,20 @@ fn pem_body(pem: &str) -> Vec<u8> {
     STANDARD.decode(body).unwrap()
 }
 
-fn unique_jti() -> String {
+pub(crate) fn unique_jti() -> String {
     signet::crypto::random::base62(20)
 }
 
 /// A tenant with an API and a Private Key JWT application using `pem`/`alg`.
-struct Setup {
-    app: TestApp,
-    admin: String,
-    client_id: String,
-    credential: Value,
+pub(crate) struct Setup {
+    pub app: TestApp,
+    pub admin: String,
+    pub client_id: String,
+    pub credential: Value,
 }
 
 impl Setup {
-    async fn new(app: TestApp, public_pem: &str, alg: &str) -> Self {
+    pub async fn new(app: TestApp, public_pem: &str, alg: &str) -> Self {
         let admin = app.management_token().await;
         app.create_api(&admin, API, &["read:reports"]).await;
         let res = app
@@ -94,7 +94,7 @@ impl Setup {
         }
     }
 
-    fn claims(&self) -> Value {
+    pub fn claims(&self) -> Value {
         let now = now();
         json!({"iss": self.client_id, "sub": self.client_id, "aud": self.app.issuer,
                "iat": now, "exp": now + 60, "jti": unique_jti()})
@@ -109,11 +109,11 @@ impl Setup {
         )
     }
 
-    fn kid(&self) -> &str {
+    pub fn kid(&self) -> &str {
         self.credential["kid"].as_str().unwrap()
     }
 
-    async fn post_form(&self, assertion: &str, client_id: Option<&str>) -> reqwest::Response {
+    pub async fn post_form(&self, assertion: &str, client_id: Option<&str>) -> reqwest::Response {
         let mut form = vec![
             ("grant_type", "client_credentials"),
             ("client_assertion_type", ASSERTION_TYPE),
@@ -143,7 +143,7 @@ impl Setup {
     }
 
     /// Asserts a 401 invalid_client and that the audit log recorded `code` for this client.
-    async fn assert_refused(&self, res: reqwest::Response, code: &str) {
+    pub async fn assert_refused(&self, res: reqwest::Response, code: &str) {
         let body = assert_oauth_error(res, 401, "invalid_client").await;
         assert_eq!(
             body["error_description"], "Client authentication failed",
@@ -189,7 +189,7 @@ impl Setup {
     }
 }
 
-async fn ok_token(res: reqwest::Response) -> Value {
+pub(crate) async fn ok_token(res: reqwest::Response) -> Value {
     let status = res.status();
     let body: Value = res.json().await.unwrap();
     assert_eq!(status, StatusCode::OK, "{body}");

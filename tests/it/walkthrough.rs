@@ -184,6 +184,6 @@ async fn discovery_and_health_describe_the_tenant(db: Db) {
     assert_eq!(metadata["issuer"], app.issuer);
     assert_eq!(
         metadata["token_endpoint_auth_signing_alg_values_supported"],
-        serde_json::json!(["RS256", "RS384", "PS256"])
+        serde_json::json!(["RS256", "RS384", "PS256", "ES256", "ES384", "EdDSA"])
     );
 }

@@ -143,7 +143,11 @@ impl CredentialForm {
         }
         let alg = AssertionAlg::parse(&self.alg);
         if alg.is_none() {
-            errors.add("alg", "Choose RS256, RS384 or PS256.");
+            errors.add(
+                "alg",
+                "Choose RS256, RS384 or PS256. For a P-256, P-384 or Ed25519 key choose ES256, \
+                 ES384 or EdDSA.",
+            );
         }
         let expires_at = self.expiry(now, &mut errors);
         if !errors.is_empty() {

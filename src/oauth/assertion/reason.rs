@@ -61,7 +61,8 @@ pub enum Reason {
     /// member, or a value of the wrong JSON type (`aud` a number, `exp` a string or float,
     /// `kid` over 128 characters, any `null`).
     MalformedAssertion,
-    /// Header `alg` missing or not RS256, RS384 or PS256: `none`, HS*, ES*, … (BEHAVIOUR B.4).
+    /// Header `alg` missing or not one of RS256, RS384, PS256, ES256, ES384, EdDSA: `none`,
+    /// HS*, ES512, … (BEHAVIOUR B.4).
     UnsupportedAlg,
     /// Header `typ` other than `JWT` or `client-authentication+jwt` (BEHAVIOUR B.4).
     BadTyp,
@@ -76,6 +77,9 @@ pub enum Reason {
     /// The header `kid` names none of the client's credentials (BEHAVIOUR B.5).
     UnknownKid,
     /// The header `alg` differs from that of the credential the `kid` names (BEHAVIOUR B.4).
+    /// A credential's `alg` always fits its key (BEHAVIOUR B.8), so this also covers a header
+    /// naming another curve's or kind's algorithm (ES384 against a P-256 key, RS256 against an
+    /// Ed25519 key): such a signature never reaches a verifier.
     AlgMismatch,
     /// No `kid`, and no unexpired credential of the header's `alg`; or no credential at all.
     NoUsableCredential,

@@ -1342,10 +1342,16 @@ fn the_claimed_issuer_is_read_for_the_log_only_when_short_and_plain() {
     assert_eq!(claimed_issuer_for_log(&huge), None);
 }
 
+/// The private half of an EC or Ed25519 fixture.
+enum CurvePair {
+    Ecdsa(signature::EcdsaKeyPair),
+    Ed25519(signature::Ed25519KeyPair),
+}
+
 /// An EC or Ed25519 fixture key pair, its key parsed for its one algorithm.
 struct CurveKey {
     alg: AssertionAlg,
-    sign: Box<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>,
+    pair: CurvePair,
     parsed: ParsedPublicKey,
 }
 
@@ -1353,30 +1359,21 @@ impl CurveKey {
     fn load(alg: AssertionAlg, private_pem: &str, public_pem: &str) -> Self {
         use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair};
         let pkcs8 = pem::parse(private_pem).unwrap().contents().to_vec();
-        let sign: Box<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync> = match alg {
+        let pair = match alg {
             AssertionAlg::ES256 | AssertionAlg::ES384 => {
                 let signing = if alg == AssertionAlg::ES256 {
                     &signature::ECDSA_P256_SHA256_FIXED_SIGNING
                 } else {
                     &signature::ECDSA_P384_SHA384_FIXED_SIGNING
                 };
-                let pair = EcdsaKeyPair::from_pkcs8(signing, &pkcs8).unwrap();
-                Box::new(move |m| {
-                    pair.sign(&SystemRandom::new(), m)
-                        .unwrap()
-                        .as_ref()
-                        .to_vec()
-                })
+                CurvePair::Ecdsa(EcdsaKeyPair::from_pkcs8(signing, &pkcs8).unwrap())
             }
-            _ => {
-                let pair = Ed25519KeyPair::from_pkcs8(&pkcs8).unwrap();
-                Box::new(move |m| pair.sign(m).as_ref().to_vec())
-            }
+            _ => CurvePair::Ed25519(Ed25519KeyPair::from_pkcs8(&pkcs8).unwrap()),
         };
         let info = parse_public_key_pem(public_pem).unwrap();
         let parsed =
             ParsedPublicKey::new(alg.verification_algorithm(), &info.verifier_bytes).unwrap();
-        Self { alg, sign, parsed }
+        Self { alg, pair, parsed }
     }
 
     /// Signs as `header_alg` says, with this key's own algorithm.
@@ -1390,7 +1387,14 @@ impl CurveKey {
             b64url(h.to_string().as_bytes()),
             b64url(claims().to_string().as_bytes())
         );
-        let sig = (self.sign)(input.as_bytes());
+        let sig = match &self.pair {
+            CurvePair::Ecdsa(pair) => pair
+                .sign(&SystemRandom::new(), input.as_bytes())
+                .unwrap()
+                .as_ref()
+                .to_vec(),
+            CurvePair::Ed25519(pair) => pair.sign(input.as_bytes()).as_ref().to_vec(),
+        };
         format!("{input}.{}", b64url(&sig))
     }
 
