@@ -664,6 +664,27 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn reads_a_sec1_key_without_its_curve_by_the_length_of_its_scalar() {
+        // RFC 5915 makes the parameters optional; drop them from the fixture's key.
+        let der = pem::parse(EC_SEC1).unwrap().into_contents();
+        let (body, _) = der_element(&der, 0x30).unwrap();
+        let (_, after_version) = der_element(body, 0x02).unwrap();
+        let (_, after_scalar) = der_element(after_version, 0x04).unwrap();
+        let (_, public) = der_element(after_scalar, 0xa0).unwrap();
+        let head = body.len() - after_scalar.len();
+        let inner = [&body[..head], public].concat();
+        assert!(inner.len() < 128);
+        let stripped = [&[0x30, inner.len() as u8][..], &inner].concat();
+        let stripped = pem::encode(&pem::Pem::new("EC PRIVATE KEY", stripped));
+        let key = PrivateKey::from_pem(&stripped).unwrap();
+        assert_eq!(key.key_type(), KeyType::EcP256);
+        assert_eq!(
+            key.thumbprint(),
+            PrivateKey::from_pem(EC_SEC1).unwrap().thumbprint()
+        );
+    }
+
+    #[test]
     fn reads_ed25519_keys() {
         // RFC 8410 §10.3's example private key.
         let ed = "-----BEGIN PRIVATE KEY-----\n\
