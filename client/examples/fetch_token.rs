@@ -5,7 +5,7 @@
 //!   http://127.0.0.1:8080/ "$APP_ID" keys/private_key.pem https://reports.example.com/
 //! ```
 //!
-//! Arguments: issuer, client id, private key file (PKCS#8 or PKCS#1 PEM), audience, and
+//! Arguments: issuer, client id, private key file (RSA, EC or Ed25519 PEM), audience, and
 //! optionally the token endpoint (skips discovery).
 
 use std::process::ExitCode;

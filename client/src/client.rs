@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex as AsyncMutex, OnceCell};
 use tokio::time::Instant;
 
-use crate::assertion::{Alg, AssertionSigner};
+use crate::assertion::{Alg, AssertionSigner, Kid, Typ};
 use crate::endpoint::{self, TokenResponse};
 use crate::error::Error;
 use crate::key::PrivateKey;
@@ -66,8 +66,9 @@ pub struct ClientBuilder {
     issuer: String,
     client_id: String,
     key_pem: String,
-    alg: Alg,
-    kid: Option<String>,
+    alg: Option<Alg>,
+    kid: Kid,
+    typ: Typ,
     assertion_lifetime: Option<Duration>,
     token_endpoint: Option<String>,
     refresh_margin: Duration,
@@ -80,6 +81,8 @@ impl fmt::Debug for ClientBuilder {
             .field("issuer", &self.issuer)
             .field("client_id", &self.client_id)
             .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .field("typ", &self.typ)
             .field("token_endpoint", &self.token_endpoint)
             .finish_non_exhaustive()
     }
@@ -87,8 +90,8 @@ impl fmt::Debug for ClientBuilder {
 
 impl ClientBuilder {
     /// `issuer`: the server's issuer exactly as it publishes it (`https://tenant.example.com/`
-    /// for Auth0 and signet, trailing slash included). `private_key_pem`: the application's RSA
-    /// private key, PKCS#8 or PKCS#1 PEM.
+    /// for Auth0 and signet, trailing slash included). `private_key_pem`: the application's
+    /// private key (RSA, EC P-256, EC P-384 or Ed25519), as [`PrivateKey::from_pem`] reads it.
     pub fn new(
         issuer: impl Into<String>,
         client_id: impl Into<String>,
@@ -98,8 +101,9 @@ impl ClientBuilder {
             issuer: issuer.into(),
             client_id: client_id.into(),
             key_pem: private_key_pem.into(),
-            alg: Alg::RS256,
-            kid: None,
+            alg: None,
+            kid: Kid::Thumbprint,
+            typ: Typ::Jwt,
             assertion_lifetime: None,
             token_endpoint: None,
             refresh_margin: DEFAULT_REFRESH_MARGIN,
@@ -107,16 +111,32 @@ impl ClientBuilder {
         }
     }
 
-    /// The credential's algorithm (default RS256).
+    /// The credential's algorithm (default: the key's, [`PrivateKey::default_alg`]: RS256 for
+    /// RSA keys). [`ClientBuilder::build`] refuses one the key does not sign.
     pub fn alg(mut self, alg: Alg) -> Self {
-        self.alg = alg;
+        self.alg = Some(alg);
         self
     }
 
-    /// Sends this `kid` in the assertion header (default: none; the server tries the
-    /// application's credentials).
+    /// Sends this `kid` in the assertion header, for a credential uploaded with its own kid
+    /// (default: the key's RFC 7638 thumbprint, the kid the server gives a credential uploaded
+    /// without one).
     pub fn kid(mut self, kid: impl Into<String>) -> Self {
-        self.kid = Some(kid.into());
+        self.kid = Kid::Explicit(kid.into());
+        self
+    }
+
+    /// Sends no `kid`: the server then tries each of the application's credentials.
+    pub fn without_kid(mut self) -> Self {
+        self.kid = Kid::Omit;
+        self
+    }
+
+    /// The assertion header's `typ` (default `JWT`). [`Typ::ClientAuthentication`] sends
+    /// `client-authentication+jwt` (draft-ietf-oauth-rfc7523bis), which signet accepts; Auth0
+    /// may not, so it is off by default.
+    pub fn typ(mut self, typ: Typ) -> Self {
+        self.typ = typ;
         self
     }
 
@@ -150,8 +170,11 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         let key = PrivateKey::from_pem(&self.key_pem)?;
         let mut signer = AssertionSigner::new(key, &self.client_id, &self.issuer)?
-            .with_alg(self.alg)
-            .with_kid(self.kid);
+            .with_kid(self.kid)
+            .with_typ(self.typ);
+        if let Some(alg) = self.alg {
+            signer = signer.with_alg(alg)?;
+        }
         if let Some(lifetime) = self.assertion_lifetime {
             signer = signer.with_lifetime(lifetime)?;
         }
@@ -305,6 +328,16 @@ impl Client {
             .map(String::as_str)
     }
 
+    /// The algorithm assertions are signed with.
+    pub fn alg(&self) -> Alg {
+        self.inner.signer.alg()
+    }
+
+    /// The `kid` assertions carry, if any.
+    pub fn kid(&self) -> Option<&str> {
+        self.inner.signer.kid()
+    }
+
     /// A fresh client assertion, for servers or tools this crate does not talk to itself.
     pub fn assertion(&self) -> Result<String, Error> {
         self.inner.signer.sign()
@@ -388,6 +421,62 @@ mod tests {
                 .build(),
             Err(Error::Discovery { .. })
         ));
+    }
+
+    #[test]
+    fn build_infers_the_alg_from_the_key_and_refuses_one_it_does_not_sign() {
+        let issuer = "https://tenant.example.com/";
+        let ec = include_str!("../../tests/fixtures/keys/ec-p256.key.pem");
+        let client = Client::builder(issuer, "app", ec).build().unwrap();
+        assert_eq!(client.alg(), Alg::ES256);
+        assert!(matches!(
+            Client::builder(issuer, "app", ec).alg(Alg::RS256).build(),
+            Err(Error::AlgKeyMismatch {
+                alg: Alg::RS256,
+                key: crate::KeyType::EcP256
+            })
+        ));
+        let rsa = Client::builder(issuer, "app", KEY)
+            .alg(Alg::PS256)
+            .build()
+            .unwrap();
+        assert_eq!(rsa.alg(), Alg::PS256);
+    }
+
+    #[test]
+    fn sends_the_thumbprint_as_kid_unless_told_otherwise_and_the_typ_asked_for() {
+        let issuer = "https://tenant.example.com/";
+        let header = |client: &Client| -> serde_json::Value {
+            use base64::Engine;
+            let jwt = client.assertion().unwrap();
+            let part = jwt.split('.').next().unwrap();
+            let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .unwrap();
+            serde_json::from_slice(&json).unwrap()
+        };
+        let thumbprint = PrivateKey::from_pem(KEY).unwrap().thumbprint();
+        let default = Client::builder(issuer, "app", KEY).build().unwrap();
+        assert_eq!(default.kid(), Some(thumbprint.as_str()));
+        assert_eq!(
+            header(&default),
+            serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": thumbprint})
+        );
+        let own = Client::builder(issuer, "app", KEY)
+            .kid("my-key-0001")
+            .build()
+            .unwrap();
+        assert_eq!(header(&own)["kid"], "my-key-0001");
+        let none = Client::builder(issuer, "app", KEY)
+            .without_kid()
+            .typ(Typ::ClientAuthentication)
+            .build()
+            .unwrap();
+        assert_eq!(none.kid(), None);
+        assert_eq!(
+            header(&none),
+            serde_json::json!({"alg": "RS256", "typ": "client-authentication+jwt"})
+        );
     }
 
     #[test]

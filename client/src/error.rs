@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::alg::{Alg, KeyType};
 use crate::key::KeyError;
 
 #[derive(Debug, thiserror::Error)]
@@ -10,8 +11,19 @@ pub enum Error {
     #[error("private key: {0}")]
     Key(#[from] KeyError),
 
-    #[error("unsupported algorithm \"{alg}\"; use RS256, RS384 or PS256")]
+    #[error("unsupported algorithm \"{alg}\"; use RS256, RS384, PS256, ES256, ES384 or EdDSA")]
     UnsupportedAlg { alg: String },
+
+    /// The algorithm asked for is not one this key signs (an ES256 assertion needs a P-256 key).
+    #[error(
+        "{alg} needs an {} key, but this key is {key}; with this key use {}",
+        alg.key_type(),
+        list(key.algs())
+    )]
+    AlgKeyMismatch { alg: Alg, key: KeyType },
+
+    #[error("unsupported typ \"{typ}\"; use JWT or client-authentication+jwt")]
+    UnsupportedTyp { typ: String },
 
     #[error("the client id must be a non-empty string without control characters")]
     InvalidClientId,
@@ -58,6 +70,15 @@ pub enum Error {
     /// The token endpoint answered 2xx with a body that is not a token response.
     #[error("the token endpoint's answer is not a token response: {reason}")]
     InvalidResponse { reason: String },
+}
+
+fn list(algs: &[Alg]) -> String {
+    let names: Vec<&str> = algs.iter().map(|a| a.as_str()).collect();
+    match names.as_slice() {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
 }
 
 /// An error answer of the token endpoint (RFC 6749 §5.2).

@@ -1,6 +1,6 @@
 //! Access tokens for machine-to-machine applications that authenticate with **Private Key JWT**
 //! (RFC 7523): instead of a shared secret, the application signs a short-lived assertion with its
-//! RSA private key for every token request.
+//! private key for every token request.
 //!
 //! Works with signet, Auth0 and any OAuth 2.0 server that takes `client_credentials` with a
 //! client assertion whose `aud` is the issuer.
@@ -22,10 +22,15 @@
 //! # }
 //! ```
 //!
-//! - Keys: unencrypted PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`) RSA
-//!   keys; anything else is refused with a [`KeyError`] that names what was found.
+//! - Keys: unencrypted RSA, EC P-256, EC P-384 or Ed25519 keys as PKCS#8 (`BEGIN PRIVATE KEY`),
+//!   PKCS#1 (`BEGIN RSA PRIVATE KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`); anything else is refused
+//!   with a [`KeyError`] that names what was found. The key decides the algorithm ([`KeyType`]):
+//!   RS256 (or RS384 / PS256) for RSA, ES256, ES384, EdDSA for the others ([`Alg`]; the last
+//!   three are signet extensions: Auth0 takes only RSA keys).
 //! - Assertions: `iss` = `sub` = client id, `aud` = issuer, `exp` 60 s (at most 300 s) after
-//!   `iat`, a random `jti`, signed RS256 (or RS384 / PS256, [`Alg`]); see [`AssertionSigner`].
+//!   `iat`, a random `jti`; header `kid` = the key's RFC 7638 thumbprint unless another or none
+//!   is asked for ([`Kid`]), `typ` = `JWT` or `client-authentication+jwt` ([`Typ`]); see
+//!   [`AssertionSigner`].
 //! - The token endpoint is found through OpenID discovery unless set with
 //!   [`ClientBuilder::token_endpoint`].
 //! - [`Client`] is `Clone + Send + Sync`; concurrent calls for one audience share one request.
@@ -46,8 +51,8 @@ mod endpoint;
 mod error;
 mod key;
 
-pub use alg::Alg;
-pub use assertion::{AssertionSigner, DEFAULT_LIFETIME, MAX_LIFETIME};
+pub use alg::{Alg, KeyType, Typ};
+pub use assertion::{AssertionSigner, DEFAULT_LIFETIME, Kid, MAX_LIFETIME};
 pub use client::{AccessToken, Client, ClientBuilder, DEFAULT_REFRESH_MARGIN};
 pub use endpoint::TokenResponse;
 pub use error::{Error, Rejection};

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use clap::Parser;
-use signet_client::{Alg, AssertionSigner, PrivateKey};
+use signet_client::{Alg, AssertionSigner, Kid, PrivateKey};
 
 #[derive(Parser)]
 #[command(about = "Write N pre-signed Private Key JWT client assertions, one per line")]
@@ -60,8 +60,10 @@ fn signer(args: &Args) -> anyhow::Result<AssertionSigner> {
     let text = std::fs::read_to_string(&args.key)
         .with_context(|| format!("reading {}", args.key.display()))?;
     let key = PrivateKey::from_pem(&text).with_context(|| args.key.display().to_string())?;
+    // No kid, as documented above: the load test measures the server trying the credentials.
     Ok(AssertionSigner::new(key, &args.client_id, &args.issuer)?
-        .with_alg(args.alg)
+        .with_kid(Kid::Omit)
+        .with_alg(args.alg)?
         .with_lifetime(Duration::from_secs(args.lifetime))?)
 }
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use signet_client::{Alg, AssertionSigner, PrivateKey};
+use signet_client::{Alg, AssertionSigner, Kid, PrivateKey, Typ};
 
 #[derive(Debug, Clone, Args)]
 pub struct ClientArgs {
@@ -17,22 +17,37 @@ pub struct ClientArgs {
     #[arg(long)]
     pub client_id: String,
 
-    /// The application's RSA private key: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
-    /// (`BEGIN RSA PRIVATE KEY`) PEM.
+    /// The application's private key (RSA, EC P-256, EC P-384 or Ed25519), PEM: PKCS#8
+    /// (`BEGIN PRIVATE KEY`), PKCS#1 (`BEGIN RSA PRIVATE KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`).
     #[arg(long, value_name = "FILE")]
     pub key: PathBuf,
 
-    /// Signature algorithm; must be the credential's `alg`.
-    #[arg(long, default_value = "RS256", value_parser = parse_alg)]
-    pub alg: Alg,
+    /// Signature algorithm (RS256, RS384, PS256, ES256, ES384, EdDSA); must be the credential's
+    /// `alg` and one the key signs. Default: the key's (RS256 for RSA keys, ES256 for P-256,
+    /// ES384 for P-384, EdDSA for Ed25519).
+    #[arg(long, value_parser = parse_alg)]
+    pub alg: Option<Alg>,
 
-    /// `kid` header naming the credential. Default: none (the server tries each of the
-    /// application's credentials).
-    #[arg(long)]
+    /// `kid` header naming the credential, for one uploaded with its own kid. Default: the key's
+    /// RFC 7638 thumbprint, the kid the server gives a credential uploaded without one.
+    #[arg(long, conflicts_with = "no_kid")]
     pub kid: Option<String>,
+
+    /// Send no `kid` header: the server then tries each of the application's credentials.
+    #[arg(long)]
+    pub no_kid: bool,
+
+    /// The assertion header's `typ`: `JWT` (default, what Auth0 expects) or
+    /// `client-authentication+jwt` (draft-ietf-oauth-rfc7523bis; signet accepts it).
+    #[arg(long, default_value = "JWT", value_parser = parse_typ)]
+    pub typ: Typ,
 }
 
 fn parse_alg(s: &str) -> Result<Alg, String> {
+    s.parse().map_err(|e: signet_client::Error| e.to_string())
+}
+
+fn parse_typ(s: &str) -> Result<Typ, String> {
     s.parse().map_err(|e: signet_client::Error| e.to_string())
 }
 
@@ -42,12 +57,28 @@ impl ClientArgs {
         read_key_file(&self.key)
     }
 
+    /// The `kid` choice the flags make.
+    pub fn kid_choice(&self) -> Kid {
+        match (&self.kid, self.no_kid) {
+            (_, true) => Kid::Omit,
+            (Some(kid), false) => Kid::Explicit(kid.clone()),
+            (None, false) => Kid::Thumbprint,
+        }
+    }
+
     pub fn signer(&self) -> Result<AssertionSigner, String> {
         let key = PrivateKey::from_pem(&self.key_pem()?)
             .map_err(|e| format!("{}: {e}", self.key.display()))?;
-        AssertionSigner::new(key, &self.client_id, &self.issuer)
-            .map(|s| s.with_alg(self.alg).with_kid(self.kid.clone()))
-            .map_err(|e| e.to_string())
+        let mut signer = AssertionSigner::new(key, &self.client_id, &self.issuer)
+            .map_err(|e| e.to_string())?
+            .with_kid(self.kid_choice())
+            .with_typ(self.typ);
+        if let Some(alg) = self.alg {
+            signer = signer
+                .with_alg(alg)
+                .map_err(|e| format!("--alg {alg} with {}: {e}", self.key.display()))?;
+        }
+        Ok(signer)
     }
 }
 

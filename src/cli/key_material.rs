@@ -1,11 +1,19 @@
-//! What `signet keygen` makes: an RSA key pair, its PEM encodings, an optional self-signed
-//! certificate, and the kid the server will compute for it. No file I/O here.
+//! What `signet keygen` makes: a key pair of the type the algorithm needs (RSA, EC P-256, EC P-384
+//! or Ed25519), its PEM encodings, an optional self-signed certificate, the public key as a JWK
+//! for a `jwks.json`, and the kid the server will compute for it. No file I/O here.
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::KeyPair as _;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair,
+};
 use clap::ValueEnum;
-use rcgen::{CertificateParams, DistinguishedName, DnType, KeyUsagePurpose, PKCS_RSA_SHA256};
+use rcgen::{
+    CertificateParams, DistinguishedName, DnType, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+    PKCS_ECDSA_P384_SHA384, PKCS_ED25519, PKCS_RSA_SHA256, SignatureAlgorithm,
+};
+use serde_json::{Value, json};
+use signet_client::{Alg, KeyType, PrivateKey};
 use time::{Duration, OffsetDateTime};
 
 use crate::crypto::public_key::parse_public_key_pem;
@@ -47,52 +55,103 @@ pub struct CertificateSpec {
 }
 
 pub struct KeyMaterial {
+    pub key_type: KeyType,
+    /// Modulus or curve size.
+    pub bits: usize,
     /// PKCS#8 PEM. Secret: written once to a 0600 file, never printed.
     pub private_pem: String,
     /// SPKI PEM.
     pub public_pem: String,
     pub certificate_pem: Option<String>,
     pub not_after: Option<OffsetDateTime>,
-    /// RFC 7638 thumbprint, computed by the server's own intake code from what will be uploaded.
+    /// RFC 7638 thumbprint of the public key: the kid the server gives the credential.
     pub kid: String,
+    /// The public key as a JWK with `kid`, `alg` and `use: sig`, for a JWKS.
+    pub jwk: Value,
 }
 
+/// Makes a key pair for `alg`; `bits` is the RSA modulus size and is not read for other types.
 pub fn generate(
+    alg: Alg,
     bits: KeyBits,
     certificate: Option<&CertificateSpec>,
     now: OffsetDateTime,
 ) -> Result<KeyMaterial, String> {
-    let pair = KeyPair::generate(bits.size()).map_err(|_| "RSA key generation failed")?;
-    let pkcs8 = pair
-        .as_der()
-        .map_err(|_| "encoding the private key failed")?;
-    let spki = pair
-        .public_key()
-        .as_der()
-        .map_err(|_| "encoding the public key failed")?;
-    let private_pem = encode_pem("PRIVATE KEY", pkcs8.as_ref());
-    let public_pem = encode_pem("PUBLIC KEY", spki.as_ref());
-
+    let key_type = alg.key_type();
+    let failed = |_| format!("{key_type} key generation failed");
+    // PKCS#8 v1 for every type: what OpenSSL writes, and what every PKCS#8 reader takes (v2
+    // Ed25519 keys, with the public key inside, are refused by some).
+    let pkcs8: Vec<u8> = match key_type {
+        KeyType::Rsa => KeyPair::generate(bits.size())
+            .map_err(failed)?
+            .as_der()
+            .map_err(failed)?
+            .as_ref()
+            .to_vec(),
+        KeyType::EcP256 | KeyType::EcP384 => {
+            let signing = if key_type == KeyType::EcP256 {
+                &ECDSA_P256_SHA256_FIXED_SIGNING
+            } else {
+                &ECDSA_P384_SHA384_FIXED_SIGNING
+            };
+            EcdsaKeyPair::generate(signing)
+                .map_err(failed)?
+                .to_pkcs8v1()
+                .map_err(failed)?
+                .as_ref()
+                .to_vec()
+        }
+        KeyType::Ed25519 => Ed25519KeyPair::generate()
+            .map_err(failed)?
+            .to_pkcs8v1()
+            .map_err(failed)?
+            .as_ref()
+            .to_vec(),
+    };
+    // Read back with the library the application signs with: the key written is one it takes.
+    let key = PrivateKey::from_pkcs8_der(&pkcs8)
+        .map_err(|e| format!("the generated key cannot sign: {e}"))?;
+    let private_pem = encode_pem("PRIVATE KEY", &pkcs8);
+    let public_pem = encode_pem("PUBLIC KEY", &key.public_key_der());
     let (certificate_pem, not_after) = match certificate {
         Some(spec) => {
-            let (pem, not_after) = self_signed(&private_pem, spec, now)?;
+            let (pem, not_after) = self_signed(&private_pem, key_type, spec, now)?;
             (Some(pem), Some(not_after))
         }
         None => (None, None),
     };
-
-    // Run what we are about to upload through the server's intake: the kid printed is then
-    // the one the server will show, and a key it would refuse never leaves this command.
+    let kid = key.thumbprint();
+    // Run what we are about to upload through the server's intake too: a key it would refuse
+    // never leaves this command, and the kid printed is the one the server will show. Only
+    // RSA keys must pass here: this build's intake may not take the other types yet, and then
+    // the upload says so; when it does take them, its kid must agree.
     let upload = certificate_pem.as_deref().unwrap_or(&public_pem);
-    let info = parse_public_key_pem(upload)
-        .map_err(|e| format!("the generated key is not accepted by signet: {e}"))?;
-
+    match parse_public_key_pem(upload) {
+        Ok(info) if info.thumbprint != kid => {
+            return Err(format!(
+                "the server computes kid {} for this key, the client {kid}",
+                info.thumbprint
+            ));
+        }
+        Ok(_) => {}
+        Err(e) if key_type == KeyType::Rsa => {
+            return Err(format!("the generated key is not accepted by signet: {e}"));
+        }
+        Err(_) => {}
+    }
+    let mut jwk = key.public_jwk();
+    jwk["kid"] = json!(kid);
+    jwk["alg"] = json!(alg.as_str());
+    jwk["use"] = json!("sig");
     Ok(KeyMaterial {
+        key_type,
+        bits: key.bits(),
         private_pem,
         public_pem,
         certificate_pem,
         not_after,
-        kid: info.thumbprint,
+        kid,
+        jwk,
     })
 }
 
@@ -105,10 +164,18 @@ fn encode_pem(label: &str, der: &[u8]) -> String {
 
 fn self_signed(
     private_pem: &str,
+    key_type: KeyType,
     spec: &CertificateSpec,
     now: OffsetDateTime,
 ) -> Result<(String, OffsetDateTime), String> {
-    let signing_key = rcgen::KeyPair::from_pkcs8_pem_and_sign_algo(private_pem, &PKCS_RSA_SHA256)
+    // The certificate is signed by its own key, with that key type's usual algorithm.
+    let algorithm: &'static SignatureAlgorithm = match key_type {
+        KeyType::Rsa => &PKCS_RSA_SHA256,
+        KeyType::EcP256 => &PKCS_ECDSA_P256_SHA256,
+        KeyType::EcP384 => &PKCS_ECDSA_P384_SHA384,
+        KeyType::Ed25519 => &PKCS_ED25519,
+    };
+    let signing_key = rcgen::KeyPair::from_pkcs8_pem_and_sign_algo(private_pem, algorithm)
         .map_err(|e| format!("loading the key for the certificate failed: {e}"))?;
     let mut params = CertificateParams::default();
     params.distinguished_name = spec.subject.clone();
@@ -162,15 +229,13 @@ pub fn parse_subject(text: &str) -> Result<DistinguishedName, String> {
 
 #[cfg(test)]
 mod tests {
-    use signet_client::PrivateKey;
     use time::macros::datetime;
 
     use super::*;
-    use crate::crypto::public_key::parse_public_key_pem;
 
     #[test]
     fn makes_a_pkcs8_key_whose_kid_is_the_thumbprint_of_its_public_key() {
-        let m = generate(KeyBits::B2048, None, OffsetDateTime::now_utc()).unwrap();
+        let m = generate(Alg::RS256, KeyBits::B2048, None, OffsetDateTime::now_utc()).unwrap();
         assert!(m.private_pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
         assert!(m.public_pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
         assert!(!m.private_pem.contains('\r'));
@@ -190,7 +255,7 @@ mod tests {
             subject: parse_subject("CN=reports-job,O=Example").unwrap(),
             days: 30,
         };
-        let m = generate(KeyBits::B2048, Some(&spec), now).unwrap();
+        let m = generate(Alg::PS256, KeyBits::B2048, Some(&spec), now).unwrap();
         let cert = parse_public_key_pem(m.certificate_pem.as_deref().unwrap()).unwrap();
         let public = parse_public_key_pem(&m.public_pem).unwrap();
         assert_eq!(
@@ -203,6 +268,55 @@ mod tests {
         );
         assert_eq!(m.not_after, cert.certificate_not_after);
         assert_eq!(m.kid, public.thumbprint);
+    }
+
+    #[test]
+    fn makes_the_key_type_each_algorithm_needs_with_its_jwk_and_certificate() {
+        let now = datetime!(2026-11-28 10:00:00 UTC);
+        let spec = CertificateSpec {
+            subject: parse_subject("CN=svc").unwrap(),
+            days: 30,
+        };
+        let cases = [
+            (Alg::RS384, KeyType::Rsa, 3072, "RSA"),
+            (Alg::ES256, KeyType::EcP256, 256, "EC"),
+            (Alg::ES384, KeyType::EcP384, 384, "EC"),
+            (Alg::EdDSA, KeyType::Ed25519, 256, "OKP"),
+        ];
+        for (alg, key_type, bits, kty) in cases {
+            let m = generate(alg, KeyBits::B3072, Some(&spec), now).unwrap();
+            assert_eq!(m.key_type, key_type, "{alg}");
+            assert_eq!(m.bits, bits, "{alg}");
+            assert!(m.private_pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+            assert!(m.public_pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
+
+            let key = PrivateKey::from_pem(&m.private_pem).unwrap();
+            assert_eq!(key.key_type(), key_type);
+            assert!(key.signs(alg));
+            assert_eq!(m.kid, key.thumbprint(), "{alg}");
+            let public_der = pem::parse(&m.public_pem).unwrap().into_contents();
+            assert_eq!(public_der, key.public_key_der(), "{alg}");
+
+            assert_eq!(m.jwk["kty"], kty);
+            assert_eq!(m.jwk["kid"], m.kid.as_str());
+            assert_eq!(m.jwk["alg"], alg.as_str());
+            assert_eq!(m.jwk["use"], "sig");
+            let mut bare = m.jwk.clone();
+            for member in ["kid", "alg", "use"] {
+                bare.as_object_mut().unwrap().remove(member);
+            }
+            assert_eq!(bare, key.public_jwk(), "{alg}");
+
+            // The certificate holds the same public key and the asked validity.
+            let cert_pem = m.certificate_pem.as_deref().unwrap();
+            let (_, cert_pem) = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes()).unwrap();
+            let cert = cert_pem.parse_x509().unwrap();
+            assert_eq!(cert.public_key().raw, public_der.as_slice(), "{alg}");
+            assert_eq!(
+                cert.validity().not_after.to_datetime(),
+                datetime!(2026-12-28 10:00:00 UTC)
+            );
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! `signet keygen`: makes an application's key pair (and optionally a self-signed certificate),
-//! writes it to a directory without ever overwriting a file, and prints the kid and the body for
+//! `signet keygen`: makes an application's key pair for an algorithm (RSA for RS256, RS384 and
+//! PS256; EC P-256, EC P-384 or Ed25519 for ES256, ES384 and EdDSA), optionally a self-signed
+//! certificate, and a one-key `jwks.json` to serve as a `jwks_uri`; writes them to a directory
+//! without ever overwriting a file, and prints the kid and the body for
 //! `POST /api/v2/clients/{id}/credentials`.
 
 use std::fs::OpenOptions;
@@ -9,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use serde_json::json;
-use signet_client::Alg;
+use signet_client::{Alg, KeyType};
 use time::OffsetDateTime;
 
 use super::key_material::{self, CertificateSpec, KeyBits};
@@ -18,12 +20,19 @@ pub const PRIVATE_KEY_FILE: &str = "private_key.pem";
 pub const PUBLIC_KEY_FILE: &str = "public_key.pem";
 pub const CERTIFICATE_FILE: &str = "certificate.pem";
 pub const CREDENTIAL_FILE: &str = "credential.json";
+pub const JWKS_FILE: &str = "jwks.json";
 
 #[derive(Debug, Clone, Args)]
 pub struct KeygenArgs {
-    /// RSA modulus size.
-    #[arg(long, value_enum, default_value = "2048")]
-    pub bits: KeyBits,
+    /// The algorithm, which decides the key type: RS256, RS384, PS256 (RSA), ES256 (EC P-256),
+    /// ES384 (EC P-384) or EdDSA (Ed25519). Written into the credential body and the JWKS.
+    /// ES256, ES384 and EdDSA are signet extensions: Auth0 takes only RSA keys.
+    #[arg(long, default_value = "RS256", value_parser = parse_alg)]
+    pub alg: Alg,
+
+    /// RSA modulus size (default 2048); RSA algorithms only.
+    #[arg(long, value_enum)]
+    pub bits: Option<KeyBits>,
 
     /// Also make a self-signed X.509 certificate; it is then what the credential body uploads,
     /// with its notAfter as the credential's expiry.
@@ -42,10 +51,6 @@ pub struct KeygenArgs {
     /// The credential's name in the request body. Default: the output directory's name.
     #[arg(long)]
     pub name: Option<String>,
-
-    /// The credential's algorithm in the request body.
-    #[arg(long, default_value = "RS256", value_parser = parse_alg)]
-    pub alg: Alg,
 
     /// Directory for the files (created if missing). Existing files are never overwritten.
     #[arg(long, value_name = "DIR")]
@@ -77,6 +82,17 @@ fn keygen(args: &KeygenArgs) -> Result<String, String> {
     if name.chars().count() > 128 {
         return Err("--name is longer than 128 characters".into());
     }
+    let key_type = args.alg.key_type();
+    let bits = match (args.bits, key_type) {
+        (Some(bits), KeyType::Rsa) => bits,
+        (None, _) => KeyBits::B2048,
+        (Some(_), other) => {
+            return Err(format!(
+                "--bits is for RSA keys; {} uses an {other} key, whose size the curve fixes",
+                args.alg
+            ));
+        }
+    };
     let certificate = if args.cert {
         let subject = args.subject.clone().unwrap_or_else(|| format!("CN={name}"));
         Some(CertificateSpec {
@@ -93,6 +109,7 @@ fn keygen(args: &KeygenArgs) -> Result<String, String> {
         dir.join(PRIVATE_KEY_FILE),
         dir.join(PUBLIC_KEY_FILE),
         dir.join(CREDENTIAL_FILE),
+        dir.join(JWKS_FILE),
     ];
     if args.cert {
         files.push(dir.join(CERTIFICATE_FILE));
@@ -111,8 +128,12 @@ fn keygen(args: &KeygenArgs) -> Result<String, String> {
         ));
     }
 
-    let material =
-        key_material::generate(args.bits, certificate.as_ref(), OffsetDateTime::now_utc())?;
+    let material = key_material::generate(
+        args.alg,
+        bits,
+        certificate.as_ref(),
+        OffsetDateTime::now_utc(),
+    )?;
     let mut body = json!({
         "name": name,
         "credential_type": "public_key",
@@ -123,24 +144,33 @@ fn keygen(args: &KeygenArgs) -> Result<String, String> {
         body["parse_expiry_from_cert"] = json!(true);
     }
     let body = serde_json::to_string_pretty(&body).map_err(|e| e.to_string())?;
+    let jwks = serde_json::to_string_pretty(&json!({"keys": [material.jwk]}))
+        .map_err(|e| e.to_string())?;
 
     create_dir(dir)?;
     write_new(&files[0], &material.private_pem, 0o600)?;
     write_new(&files[1], &material.public_pem, 0o644)?;
     write_new(&files[2], &format!("{body}\n"), 0o644)?;
+    write_new(&files[3], &format!("{jwks}\n"), 0o644)?;
     if let Some(cert) = &material.certificate_pem {
-        write_new(&files[3], cert, 0o644)?;
+        write_new(&files[4], cert, 0o644)?;
     }
 
+    let described = match material.key_type {
+        KeyType::Rsa => format!("RSA-{}", material.bits),
+        other => other.to_string(),
+    };
     let mut report = format!(
-        "kid: {}\nprivate key: {} (PKCS#8, RSA-{}, mode 0600; keep it secret, it never leaves \
-         the application)\npublic key: {}\n",
+        "kid: {}\nalg: {}\nprivate key: {} (PKCS#8, {described}, mode 0600; keep it secret, it \
+         never leaves the application)\npublic key: {}\njwks: {} (the public key as a JWKS, to \
+         serve at an HTTPS URL for a jwks_uri credential)\n",
         material.kid,
+        args.alg,
         files[0].display(),
-        args.bits.bits(),
         files[1].display(),
+        files[3].display(),
     );
-    if let (Some(path), Some(not_after)) = (files.get(3), material.not_after) {
+    if let (Some(path), Some(not_after)) = (files.get(4), material.not_after) {
         report.push_str(&format!(
             "certificate: {} (self-signed, valid until {})\n",
             path.display(),

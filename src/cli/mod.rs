@@ -24,7 +24,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the authorization server.
     Serve(Box<crate::config::ServeArgs>),
-    /// Make an application's RSA key pair (and optionally a self-signed certificate).
+    /// Make an application's key pair (RSA, EC or Ed25519), its JWKS and optionally a self-signed certificate.
     Keygen(keygen::KeygenArgs),
     /// Print a fresh Private Key JWT client assertion (RFC 7523).
     Assertion(assertion::AssertionArgs),

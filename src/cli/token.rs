@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use signet_client::{Client, Error, Rejection};
+use signet_client::{Alg, Client, Error, Kid, Rejection};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 
@@ -51,6 +51,10 @@ pub fn run(args: TokenArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let sent = Sent {
+        alg: client.alg(),
+        kid: client.kid().map(str::to_owned),
+    };
     let result = runtime.block_on(client.request_token(&args.audience, args.scope.as_deref()));
     match result {
         Ok(response) => {
@@ -64,7 +68,7 @@ pub fn run(args: TokenArgs) -> ExitCode {
             {
                 eprintln!("server response: {}", r.body);
             }
-            if let Some(hint) = hint(&e, &args, OffsetDateTime::now_utc()) {
+            if let Some(hint) = hint(&e, &args, &sent, OffsetDateTime::now_utc()) {
                 eprintln!("\nhint: {hint}");
             }
             ExitCode::FAILURE
@@ -72,19 +76,30 @@ pub fn run(args: TokenArgs) -> ExitCode {
     }
 }
 
+/// What the assertions carried, for the hint when the server refuses them.
+struct Sent {
+    alg: Alg,
+    kid: Option<String>,
+}
+
 fn build_client(args: &TokenArgs) -> Result<Client, String> {
     let c = &args.client;
     let mut builder =
-        Client::builder(c.issuer.as_str(), c.client_id.as_str(), c.key_pem()?).alg(c.alg);
-    if let Some(kid) = &c.kid {
-        builder = builder.kid(kid.as_str());
+        Client::builder(c.issuer.as_str(), c.client_id.as_str(), c.key_pem()?).typ(c.typ);
+    if let Some(alg) = c.alg {
+        builder = builder.alg(alg);
     }
+    builder = match c.kid_choice() {
+        Kid::Thumbprint => builder,
+        Kid::Explicit(kid) => builder.kid(kid),
+        Kid::Omit => builder.without_kid(),
+    };
     if let Some(url) = &args.token_endpoint {
         builder = builder.token_endpoint(url.as_str());
     }
     // Only key problems need the file's name to make sense.
     builder.build().map_err(|e| match e {
-        Error::Key(_) => format!("{}: {e}", c.key.display()),
+        Error::Key(_) | Error::AlgKeyMismatch { .. } => format!("{}: {e}", c.key.display()),
         other => other.to_string(),
     })
 }
@@ -105,11 +120,11 @@ fn with_causes(error: &Error) -> String {
 }
 
 /// What usually causes `error`, in the words of someone who has seen it before.
-fn hint(error: &Error, args: &TokenArgs, now: OffsetDateTime) -> Option<String> {
+fn hint(error: &Error, args: &TokenArgs, sent: &Sent, now: OffsetDateTime) -> Option<String> {
     let issuer = &args.client.issuer;
     match error {
         Error::Rejected(r) if r.status == 401 || r.error == "invalid_client" => {
-            Some(invalid_client_hint(r, args, now))
+            Some(invalid_client_hint(r, args, sent, now))
         }
         Error::Rejected(r) if r.error == "access_denied" => Some(format!(
             "the application has no client grant for the audience \"{}\", or no API has that \
@@ -139,7 +154,12 @@ fn hint(error: &Error, args: &TokenArgs, now: OffsetDateTime) -> Option<String> 
     }
 }
 
-fn invalid_client_hint(r: &Rejection, args: &TokenArgs, now: OffsetDateTime) -> String {
+fn invalid_client_hint(
+    r: &Rejection,
+    args: &TokenArgs,
+    sent: &Sent,
+    now: OffsetDateTime,
+) -> String {
     // Causes that the evidence at hand rules out are still listed, last, so the reader knows
     // they were considered.
     let mut likely = Vec::new();
@@ -185,16 +205,29 @@ fn invalid_client_hint(r: &Rejection, args: &TokenArgs, now: OffsetDateTime) -> 
         ));
     }
 
+    let kid = match (&sent.kid, &args.client.kid) {
+        (None, _) => "no kid was sent".to_owned(),
+        (Some(kid), Some(_)) => format!("the kid sent ({kid}, from --kid) must be its kid"),
+        (Some(kid), None) => format!(
+            "the kid sent ({kid}, the key's thumbprint) must be its kid: for a credential \
+             uploaded with its own kid pass --kid KID, or --no-kid"
+        ),
+    };
     likely.insert(
         likely.len().min(1),
         format!(
             "key not enabled: the public half of {} must be uploaded as a credential of \
              application {} (check --client-id) AND listed in its \
              client_authentication_methods.private_key_jwt.credentials; the credential must \
-             not have expired, and --alg ({}) must be its alg (and --kid, if given, its kid)",
+             not have expired, the alg sent ({}{}) must be its alg, and {kid}",
             args.client.key.display(),
             args.client.client_id,
-            args.client.alg
+            sent.alg,
+            if args.client.alg.is_some() {
+                ", from --alg"
+            } else {
+                ", the key's; --alg sets another"
+            },
         ),
     );
 
@@ -221,7 +254,6 @@ fn clock_skew(server_date: &str, now: OffsetDateTime) -> Option<i64> {
 mod tests {
     use std::path::PathBuf;
 
-    use signet_client::Alg;
     use time::macros::datetime;
 
     use super::*;
@@ -233,12 +265,21 @@ mod tests {
                 issuer: "https://tenant.example.com/".into(),
                 client_id: "app-1".into(),
                 key: PathBuf::from("key.pem"),
-                alg: Alg::RS256,
+                alg: None,
                 kid: None,
+                no_kid: false,
+                typ: signet_client::Typ::Jwt,
             },
             audience: "https://api.example.com/".into(),
             scope: None,
             token_endpoint: None,
+        }
+    }
+
+    fn sent() -> Sent {
+        Sent {
+            alg: Alg::RS256,
+            kid: Some("thumbprint-of-the-key".into()),
         }
     }
 
@@ -266,6 +307,7 @@ mod tests {
         let hint = hint(
             &rejected(401, "invalid_client", Some("Sat, 28 Nov 2026 10:37:21 GMT")),
             &args(),
+            &sent(),
             now,
         )
         .unwrap();
@@ -279,11 +321,47 @@ mod tests {
     }
 
     #[test]
+    fn invalid_client_hint_names_the_alg_and_kid_sent_and_where_they_came_from() {
+        let refused = rejected(401, "invalid_client", None);
+        let now = OffsetDateTime::now_utc();
+        let hint_for = |args: &TokenArgs, sent: &Sent| hint(&refused, args, sent, now).unwrap();
+
+        let default = hint_for(&args(), &sent());
+        assert!(
+            default.contains("(RS256, the key's; --alg sets another)"),
+            "{default}"
+        );
+        assert!(
+            default.contains("thumbprint-of-the-key, the key's thumbprint"),
+            "{default}"
+        );
+        assert!(default.contains("--no-kid"), "{default}");
+
+        let mut explicit = args();
+        explicit.client.alg = Some(Alg::ES256);
+        explicit.client.kid = Some("my-own-kid-01".into());
+        let sent = Sent {
+            alg: Alg::ES256,
+            kid: Some("my-own-kid-01".into()),
+        };
+        let hint = hint_for(&explicit, &sent);
+        assert!(hint.contains("(ES256, from --alg)"), "{hint}");
+        assert!(hint.contains("(my-own-kid-01, from --kid)"), "{hint}");
+
+        let none = Sent {
+            alg: Alg::RS256,
+            kid: None,
+        };
+        assert!(hint_for(&args(), &none).contains("no kid was sent"));
+    }
+
+    #[test]
     fn invalid_client_hint_puts_a_measured_skew_first() {
         let now = datetime!(2026-11-28 10:42:21 UTC);
         let hint = hint(
             &rejected(401, "invalid_client", Some("Sat, 28 Nov 2026 10:37:21 GMT")),
             &args(),
+            &sent(),
             now,
         )
         .unwrap();
@@ -298,6 +376,7 @@ mod tests {
         let hint = hint(
             &rejected(401, "invalid_client", None),
             &args,
+            &sent(),
             OffsetDateTime::now_utc(),
         )
         .unwrap();
@@ -310,6 +389,7 @@ mod tests {
         let hint = hint(
             &rejected(403, "access_denied", None),
             &args(),
+            &sent(),
             OffsetDateTime::now_utc(),
         )
         .unwrap();
@@ -323,6 +403,7 @@ mod tests {
             hint(
                 &Error::Lifetime { seconds: 301 },
                 &args(),
+                &sent(),
                 OffsetDateTime::now_utc()
             )
             .is_none()

@@ -1,7 +1,10 @@
-//! The client side against a running signet: `signet keygen` output accepted by the Management
-//! API and by OpenSSL, `signet token` (the real binary) with keygen and `openssl genrsa` keys,
-//! its hint when the key is refused, and the `signet-client` library's cache, refresh and
-//! request sharing, counted through a proxy in front of the token endpoint.
+//! The client side against a running signet: `signet keygen` output (every key type, its JWKS)
+//! accepted by the Management API and by OpenSSL, `signet token` (the real binary) with keygen
+//! and `openssl genrsa` keys, the `kid` and `typ` it sends, its hint when the key is refused, and
+//! the `signet-client` library's cache, refresh and request sharing, counted through a proxy in
+//! front of the token endpoint.
+//!
+//! `ec_assertions_get_tokens_end_to_end` needs a server that takes EC and Ed25519 credentials.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -31,7 +34,12 @@ on_both_databases!(
     library_renews_a_token_before_it_expires,
     library_reports_a_refused_key_and_caches_nothing,
     library_refuses_an_issuer_the_server_does_not_publish,
+    signet_token_sends_the_thumbprint_as_kid_and_the_typ_asked_for,
+    ec_assertions_get_tokens_end_to_end,
 );
+
+/// Every algorithm `signet keygen --alg` takes.
+const ALGS: [&str; 6] = ["RS256", "RS384", "PS256", "ES256", "ES384", "EdDSA"];
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -85,6 +93,8 @@ struct Keygen {
     dir: PathBuf,
     kid: String,
     body: Value,
+    /// The one key of `jwks.json`.
+    jwk: Value,
 }
 
 impl Keygen {
@@ -116,7 +126,58 @@ async fn keygen(parent: &Path, name: &str, extra: &[&str]) -> Keygen {
         stdout.contains(&serde_json::to_string_pretty(&body).unwrap()),
         "the printed body is the saved one"
     );
-    Keygen { dir, kid, body }
+    let jwks: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("jwks.json")).unwrap()).unwrap();
+    let keys = jwks["keys"].as_array().expect("a JWKS");
+    assert_eq!(keys.len(), 1, "{jwks}");
+    let jwk = keys[0].clone();
+    assert_eq!(
+        jwk["kid"],
+        kid.as_str(),
+        "the JWKS names the key by the printed kid"
+    );
+    Keygen {
+        dir,
+        kid,
+        body,
+        jwk,
+    }
+}
+
+/// RFC 7638 §3.2, written out here apart from the code under test: SHA-256 over the required
+/// members in lexicographic order, without whitespace.
+fn thumbprint_of_jwk(jwk: &Value) -> String {
+    let canonical = match jwk["kty"].as_str().unwrap() {
+        "RSA" => json!({"e": jwk["e"], "kty": "RSA", "n": jwk["n"]}),
+        "EC" => json!({"crv": jwk["crv"], "kty": "EC", "x": jwk["x"], "y": jwk["y"]}),
+        "OKP" => json!({"crv": jwk["crv"], "kty": "OKP", "x": jwk["x"]}),
+        other => panic!("kty {other}"),
+    };
+    // serde_json's map is ordered by key, which is the order RFC 7638 wants.
+    let text = serde_json::to_string(&canonical).unwrap();
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+    URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+fn header_of(jwt: &str) -> Value {
+    let header = jwt.split('.').next().expect("a JWT");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()
+}
+
+fn assertion_args(issuer: &str, client_id: &str, key: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "assertion",
+        "--issuer",
+        issuer,
+        "--client-id",
+        client_id,
+        "--key",
+        &key.display().to_string(),
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
 }
 
 fn claims_of(jwt: &str) -> Value {
@@ -156,13 +217,36 @@ impl Tenant {
         }
     }
 
+    /// Another application of the tenant, with `credentials` and granted the API.
+    async fn another_client(&self, name: &str, credentials: &[&Value]) -> String {
+        let res = self
+            .app
+            .post_json(&self.admin, "/api/v2/clients", &json!({
+                "name": name, "app_type": "non_interactive",
+                "client_authentication_methods": {"private_key_jwt": {"credentials": credentials}}
+            }))
+            .await;
+        let status = res.status();
+        let client: Value = res.json().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{client}");
+        let client_id = client["client_id"].as_str().unwrap().to_owned();
+        self.app
+            .grant(&self.admin, &client_id, API, &["read:stock", "write:stock"])
+            .await;
+        client_id
+    }
+
     fn token_args(&self, key: &Path) -> Vec<String> {
+        self.token_args_for(&self.client_id, key)
+    }
+
+    fn token_args_for(&self, client_id: &str, key: &Path) -> Vec<String> {
         [
             "token",
             "--issuer",
             &self.app.issuer,
             "--client-id",
-            &self.client_id,
+            client_id,
             "--key",
             &key.display().to_string(),
             "--audience",
@@ -300,52 +384,205 @@ async fn keygen_files_are_read_by_openssl() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let made = keygen(
-        tmp.path(),
-        "svc",
-        &[
-            "--cert",
-            "--subject",
-            "CN=stock-sync,O=Example",
-            "--days",
-            "30",
-        ],
-    )
+    for alg in ["RS256", "ES256", "ES384", "EdDSA"] {
+        let made = keygen(
+            tmp.path(),
+            alg,
+            &[
+                "--alg",
+                alg,
+                "--cert",
+                "--subject",
+                "CN=stock-sync,O=Example",
+                "--days",
+                "30",
+            ],
+        )
+        .await;
+        let private = made.private_key();
+        let public = made.dir.join("public_key.pem");
+        let cert = made.dir.join("certificate.pem");
+        let p = |p: &Path| p.display().to_string();
+
+        let out = run(openssl, &["pkey", "-in", &p(&private), "-noout", "-text"]);
+        assert!(out.status.success(), "{alg}: {}", text(&out.stderr));
+        let described = text(&out.stdout);
+        let expected = match alg {
+            "RS256" => "Private-Key: (2048 bit",
+            "ES256" => "NIST CURVE: P-256",
+            "ES384" => "NIST CURVE: P-384",
+            _ => "ED25519 Private-Key",
+        };
+        assert!(described.contains(expected), "{alg}: {described}");
+        let out = run(openssl, &["pkey", "-pubin", "-in", &p(&public), "-noout"]);
+        assert!(out.status.success(), "{alg}: {}", text(&out.stderr));
+        let out = run(
+            openssl,
+            &["x509", "-in", &p(&cert), "-noout", "-subject", "-enddate"],
+        );
+        assert!(out.status.success(), "{alg}: {}", text(&out.stderr));
+        let described = text(&out.stdout);
+        assert!(described.contains("stock-sync"), "{alg}: {described}");
+        // Self-signed: the certificate verifies with its own key.
+        let out = run(
+            openssl,
+            &["verify", "-CAfile", &p(&cert), "-check_ss_sig", &p(&cert)],
+        );
+        assert!(out.status.success(), "{alg}: {}", text(&out.stderr));
+
+        // The public key file, and the key inside the certificate, are the private key's own.
+        let derived = run(openssl, &["pkey", "-in", &p(&private), "-pubout"]);
+        assert_eq!(
+            text(&derived.stdout),
+            std::fs::read_to_string(&public).unwrap(),
+            "{alg}"
+        );
+        let in_cert = run(openssl, &["x509", "-in", &p(&cert), "-noout", "-pubkey"]);
+        assert_eq!(
+            text(&in_cert.stdout),
+            std::fs::read_to_string(&public).unwrap(),
+            "{alg}"
+        );
+        // PKCS#8, as Auth0's Node SDK wants it.
+        assert!(
+            std::fs::read_to_string(&private)
+                .unwrap()
+                .starts_with("-----BEGIN PRIVATE KEY-----")
+        );
+    }
+}
+
+#[tokio::test]
+async fn keygen_makes_each_key_type_with_a_jwks_that_matches_it() {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::Jwk};
+
+    let tmp = tempfile::tempdir().unwrap();
+    for alg in ALGS {
+        let made = keygen(tmp.path(), alg, &["--alg", alg]).await;
+        assert_eq!(made.body["alg"], alg);
+        assert!(
+            made.body["pem"]
+                .as_str()
+                .unwrap()
+                .starts_with("-----BEGIN PUBLIC KEY-----")
+        );
+
+        // The JWKS: the public key with kid = its RFC 7638 thumbprint, alg and use.
+        let jwk = &made.jwk;
+        let (kty, members) = match alg {
+            "ES256" => ("EC", vec!["kty", "crv", "x", "y"]),
+            "ES384" => ("EC", vec!["kty", "crv", "x", "y"]),
+            "EdDSA" => ("OKP", vec!["kty", "crv", "x"]),
+            _ => ("RSA", vec!["kty", "n", "e"]),
+        };
+        assert_eq!(jwk["kty"], kty, "{alg}");
+        for m in members.iter().chain(&["kid", "alg", "use"]) {
+            assert!(jwk.get(m).is_some(), "{alg}: {m} missing in {jwk}");
+        }
+        assert_eq!(
+            jwk.as_object().unwrap().len(),
+            members.len() + 3,
+            "{alg}: {jwk}"
+        );
+        match alg {
+            "ES256" => assert_eq!(jwk["crv"], "P-256"),
+            "ES384" => assert_eq!(jwk["crv"], "P-384"),
+            "EdDSA" => assert_eq!(jwk["crv"], "Ed25519"),
+            _ => assert_eq!(jwk["e"], "AQAB"),
+        }
+        assert_eq!(jwk["alg"], alg);
+        assert_eq!(jwk["use"], "sig");
+        assert_eq!(thumbprint_of_jwk(jwk), made.kid, "{alg}");
+
+        // The private key file is the JWKS key's private half: the client library computes the
+        // same thumbprint from it ...
+        let pem = std::fs::read_to_string(made.private_key()).unwrap();
+        let key = signet_client::PrivateKey::from_pem(&pem).unwrap();
+        assert_eq!(key.thumbprint(), made.kid, "{alg}");
+
+        // ... and what `signet assertion` signs with it verifies with the JWKS key and with the
+        // public key file, in an independent JWT library.
+        let out = signet(assertion_args(
+            "https://tenant.example.com/",
+            "app-0001",
+            &made.private_key(),
+            &["--alg", alg],
+        ))
+        .await;
+        assert!(out.status.success(), "{alg}: {}", text(&out.stderr));
+        let assertion = text(&out.stdout).trim().to_owned();
+        assert_eq!(
+            header_of(&assertion),
+            json!({"alg": alg, "typ": "JWT", "kid": made.kid}),
+            "{alg}"
+        );
+        let algorithm: Algorithm = alg.parse().unwrap();
+        let mut validation = Validation::new(algorithm);
+        validation.set_audience(&["https://tenant.example.com/"]);
+        validation.set_issuer(&["app-0001"]);
+        let from_jwks =
+            DecodingKey::from_jwk(&serde_json::from_value::<Jwk>(jwk.clone()).unwrap()).unwrap();
+        let public = std::fs::read(made.dir.join("public_key.pem")).unwrap();
+        let from_pem = match kty {
+            "RSA" => DecodingKey::from_rsa_pem(&public),
+            "EC" => DecodingKey::from_ec_pem(&public),
+            _ => DecodingKey::from_ed_pem(&public),
+        }
+        .unwrap();
+        for decoding in [from_jwks, from_pem] {
+            jsonwebtoken::decode::<Value>(&assertion, &decoding, &validation)
+                .unwrap_or_else(|e| panic!("{alg}: {e}"));
+        }
+
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |f: &str| {
+                std::fs::metadata(made.dir.join(f))
+                    .unwrap()
+                    .permissions()
+                    .mode()
+                    & 0o777
+            };
+            assert_eq!(mode("private_key.pem"), 0o600, "{alg}");
+            assert_eq!(mode("jwks.json"), 0o644, "{alg}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn keygen_refuses_bits_for_ec_and_ed25519_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    for alg in ["ES256", "ES384", "EdDSA"] {
+        let dir = tmp.path().join(alg);
+        let out = signet(vec![
+            "keygen".into(),
+            "--alg".into(),
+            alg.into(),
+            "--bits".into(),
+            "2048".into(),
+            "--out".into(),
+            dir.display().to_string(),
+        ])
+        .await;
+        assert_eq!(out.status.code(), Some(1), "{alg}");
+        assert!(
+            text(&out.stderr).contains("--bits is for RSA keys"),
+            "{alg}: {}",
+            text(&out.stderr)
+        );
+        assert!(!dir.exists(), "{alg}: nothing written");
+    }
+    let out = signet(vec![
+        "keygen".into(),
+        "--alg".into(),
+        "ES512".into(),
+        "--out".into(),
+        tmp.path().join("es512").display().to_string(),
+    ])
     .await;
-    let private = made.private_key();
-    let public = made.dir.join("public_key.pem");
-    let cert = made.dir.join("certificate.pem");
-    let p = |p: &Path| p.display().to_string();
-
-    let out = run(openssl, &["pkey", "-in", &p(&private), "-noout"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = run(openssl, &["pkey", "-pubin", "-in", &p(&public), "-noout"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = run(
-        openssl,
-        &["x509", "-in", &p(&cert), "-noout", "-subject", "-enddate"],
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let described = text(&out.stdout);
-    assert!(described.contains("stock-sync"), "{described}");
-
-    // The public key file, and the key inside the certificate, are the private key's own.
-    let derived = run(openssl, &["pkey", "-in", &p(&private), "-pubout"]);
-    assert_eq!(
-        text(&derived.stdout),
-        std::fs::read_to_string(&public).unwrap()
-    );
-    let in_cert = run(openssl, &["x509", "-in", &p(&cert), "-noout", "-pubkey"]);
-    assert_eq!(
-        text(&in_cert.stdout),
-        std::fs::read_to_string(&public).unwrap()
-    );
-    // PKCS#8, as Auth0's Node SDK wants it.
-    assert!(
-        std::fs::read_to_string(&private)
-            .unwrap()
-            .starts_with("-----BEGIN PRIVATE KEY-----")
-    );
+    assert!(!out.status.success());
+    assert!(!tmp.path().join("es512").exists());
 }
 
 #[cfg(unix)]
@@ -353,12 +590,14 @@ async fn keygen_files_are_read_by_openssl() {
 async fn keygen_writes_the_private_key_readable_by_its_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
-    let made = keygen(tmp.path(), "svc", &[]).await;
-    let mode = std::fs::metadata(made.private_key())
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o600);
+    for alg in ALGS {
+        let made = keygen(tmp.path(), alg, &["--alg", alg]).await;
+        let mode = std::fs::metadata(made.private_key())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{alg}");
+    }
 }
 
 #[tokio::test]
@@ -382,21 +621,33 @@ async fn keygen_refuses_to_overwrite_any_existing_file() {
     assert_eq!(std::fs::read_to_string(made.private_key()).unwrap(), before);
 
     // Even one stray file of the set stops it, before anything is written.
-    let other = tmp.path().join("other");
-    std::fs::create_dir(&other).unwrap();
-    std::fs::write(other.join("credential.json"), "{}").unwrap();
-    let out = signet(vec![
-        "keygen".into(),
-        "--out".into(),
-        other.display().to_string(),
-    ])
-    .await;
-    assert!(!out.status.success());
-    assert!(!other.join("private_key.pem").exists());
-    assert_eq!(
-        std::fs::read_to_string(other.join("credential.json")).unwrap(),
-        "{}"
-    );
+    for (stray, alg) in [
+        ("credential.json", "RS256"),
+        ("jwks.json", "ES256"),
+        ("public_key.pem", "EdDSA"),
+    ] {
+        let other = tmp.path().join(format!("other-{alg}"));
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(other.join(stray), "{}").unwrap();
+        let out = signet(vec![
+            "keygen".into(),
+            "--alg".into(),
+            alg.into(),
+            "--out".into(),
+            other.display().to_string(),
+        ])
+        .await;
+        assert!(!out.status.success(), "{stray}");
+        assert!(
+            text(&out.stderr).contains("refusing to overwrite"),
+            "{}",
+            text(&out.stderr)
+        );
+        assert!(!other.join("private_key.pem").exists(), "{stray}");
+        let left: Vec<_> = std::fs::read_dir(&other).unwrap().collect();
+        assert_eq!(left.len(), 1, "{stray}: only the stray file is there");
+        assert_eq!(std::fs::read_to_string(other.join(stray)).unwrap(), "{}");
+    }
 }
 
 #[tokio::test]
@@ -461,7 +712,7 @@ async fn signet_assertion_refuses_lifetimes_servers_refuse_and_keys_it_cannot_us
         ("rsa2048.pub.pem", "this is a public key"),
         ("rsa2048.cert.pem", "this is a certificate"),
         ("rsa2048.encrypted.key.pem", "encrypted"),
-        ("ec-p256.key.pem", "this key is EC"),
+        ("ed25519.pub.pem", "this is a public key"),
     ] {
         let out = signet(base(&fixture(file), "60")).await;
         assert_eq!(out.status.code(), Some(1), "{file}");
@@ -471,6 +722,89 @@ async fn signet_assertion_refuses_lifetimes_servers_refuse_and_keys_it_cannot_us
             text(&out.stderr)
         );
     }
+
+    // An algorithm the key does not sign is refused before anything is signed, saying which
+    // algorithms the key does sign.
+    for (file, alg, says) in [
+        (
+            made.private_key().display().to_string(),
+            "ES256",
+            "ES256 needs an EC P-256 key, but this key is RSA; with this key use RS256, RS384 or PS256",
+        ),
+        (
+            fixture("ec-p256.key.pem"),
+            "ES384",
+            "ES384 needs an EC P-384 key, but this key is EC P-256; with this key use ES256",
+        ),
+        (
+            fixture("ec-p256.sec1.key.pem"),
+            "RS256",
+            "RS256 needs an RSA key, but this key is EC P-256",
+        ),
+    ] {
+        let mut args = base(&file, "60");
+        args.extend(["--alg".to_owned(), alg.to_owned()]);
+        let out = signet(args).await;
+        assert_eq!(out.status.code(), Some(1), "{file} {alg}");
+        assert!(out.stdout.is_empty());
+        assert!(
+            text(&out.stderr).contains(says),
+            "{file} {alg}: {}",
+            text(&out.stderr)
+        );
+    }
+
+    // EC keys, PKCS#8 or SEC1, sign ES256 without being told.
+    for file in ["ec-p256.key.pem", "ec-p256.sec1.key.pem"] {
+        let out = signet(base(&fixture(file), "60")).await;
+        assert!(out.status.success(), "{file}: {}", text(&out.stderr));
+        assert_eq!(header_of(text(&out.stdout).trim())["alg"], "ES256");
+    }
+}
+
+#[tokio::test]
+async fn signet_assertion_sends_the_kid_and_typ_asked_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let made = keygen(tmp.path(), "svc", &["--alg", "EdDSA"]).await;
+    let header = |extra: &'static [&'static str]| {
+        let args = assertion_args(
+            "https://tenant.example.com/",
+            "app-0001",
+            &made.private_key(),
+            extra,
+        );
+        async move {
+            let out = signet(args).await;
+            assert!(out.status.success(), "{extra:?}: {}", text(&out.stderr));
+            header_of(text(&out.stdout).trim())
+        }
+    };
+    assert_eq!(
+        header(&[]).await,
+        json!({"alg": "EdDSA", "typ": "JWT", "kid": made.kid})
+    );
+    assert_eq!(
+        header(&["--kid", "my-own-kid-0001"]).await,
+        json!({"alg": "EdDSA", "typ": "JWT", "kid": "my-own-kid-0001"})
+    );
+    assert_eq!(
+        header(&["--no-kid", "--typ", "client-authentication+jwt"]).await,
+        json!({"alg": "EdDSA", "typ": "client-authentication+jwt"})
+    );
+
+    let mut args = assertion_args(
+        "https://tenant.example.com/",
+        "app-0001",
+        &made.private_key(),
+        &["--kid", "k", "--no-kid"],
+    );
+    let out = signet(args.clone()).await;
+    assert!(!out.status.success(), "--kid and --no-kid conflict");
+    args.truncate(args.len() - 3);
+    args.extend(["--typ".to_owned(), "at+jwt".to_owned()]);
+    let out = signet(args).await;
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("client-authentication+jwt"));
 }
 
 async fn signet_token_gets_a_token_with_a_keygen_key(db: Db) {
@@ -661,6 +995,186 @@ async fn signet_token_works_with_openssl_genrsa_keys(db: Db) {
         let response: Value = serde_json::from_slice(&out.stdout).unwrap();
         tenant.assert_token_for_this_app(response["access_token"].as_str().unwrap());
     }
+}
+
+async fn signet_token_sends_the_thumbprint_as_kid_and_the_typ_asked_for(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let made = keygen(tmp.path(), "svc", &[]).await;
+    // The same kind of key uploaded with its own kid instead of the thumbprint.
+    let own = keygen(tmp.path(), "own", &[]).await;
+    let mut own_body = own.body.clone();
+    own_body["kid"] = json!("stock-sync-key-2026");
+    let tenant = Tenant::new(app, &[&made.body, &own_body]).await;
+
+    // By default the kid is the thumbprint, which the server gave the credential.
+    let ok = |extra: &'static [&'static str], key: PathBuf| {
+        let mut args = tenant.token_args(&key);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        async move {
+            let out = signet(args).await;
+            assert!(out.status.success(), "{extra:?}: {}", text(&out.stderr));
+            let response: Value = serde_json::from_slice(&out.stdout).unwrap();
+            response["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let token = ok(&[], made.private_key()).await;
+    tenant.assert_token_for_this_app(&token);
+    ok(&["--typ", "client-authentication+jwt"], made.private_key()).await;
+    ok(&["--no-kid"], made.private_key()).await;
+
+    // A credential with its own kid needs that kid, or none: the thumbprint names no credential.
+    let out = signet(tenant.token_args(&own.private_key())).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("invalid_client"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("the kid sent ({}, the key's thumbprint)", own.kid)),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--kid KID, or --no-kid"), "{stderr}");
+    ok(&["--kid", "stock-sync-key-2026"], own.private_key()).await;
+    ok(&["--no-kid"], own.private_key()).await;
+
+    // The library alike.
+    let client = tenant.library(&made.private_key()).build().unwrap();
+    assert_eq!(client.kid(), Some(made.kid.as_str()));
+    client.token(API).await.unwrap();
+    let refused = tenant
+        .library(&own.private_key())
+        .build()
+        .unwrap()
+        .request_token(API, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, Error::Rejected(ref r) if r.status == 401),
+        "{refused}"
+    );
+    for builder in [
+        tenant
+            .library(&own.private_key())
+            .kid("stock-sync-key-2026"),
+        tenant
+            .library(&own.private_key())
+            .without_kid()
+            .typ(signet_client::Typ::ClientAuthentication),
+    ] {
+        builder.build().unwrap().token(API).await.unwrap();
+    }
+}
+
+/// Needs a server that takes EC P-256, EC P-384 and Ed25519 credentials (ES256, ES384, EdDSA):
+/// keys made by `signet keygen`, uploaded as it prints them, get tokens through `signet token`,
+/// `signet assertion` and the library.
+async fn ec_assertions_get_tokens_end_to_end(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let es256 = keygen(tmp.path(), "es256", &["--alg", "ES256", "--cert"]).await;
+    let es384 = keygen(tmp.path(), "es384", &["--alg", "ES384"]).await;
+    let eddsa = keygen(tmp.path(), "eddsa", &["--alg", "EdDSA"]).await;
+    // At most two credentials per application: Ed25519 gets an application of its own.
+    let tenant = Tenant::new(app, &[&es256.body, &es384.body]).await;
+    let ed_client = tenant.another_client("stock-audit", &[&eddsa.body]).await;
+
+    for (made, client_id, alg) in [
+        (&es256, &tenant.client_id, "ES256"),
+        (&es384, &tenant.client_id, "ES384"),
+        (&eddsa, &ed_client, "EdDSA"),
+    ] {
+        let key = made.private_key();
+        let claims_ok = |token: &str| {
+            let claims = claims_of(token);
+            assert_eq!(claims["sub"], format!("{client_id}@clients"), "{alg}");
+            assert_eq!(claims["aud"], API, "{alg}");
+        };
+
+        // The credential the server made has the kid keygen printed.
+        let listed = tenant
+            .app
+            .get(
+                &tenant.admin,
+                &format!("/api/v2/clients/{client_id}/credentials"),
+            )
+            .await;
+        let listed: Value = listed.json().await.unwrap();
+        assert!(
+            listed
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["kid"] == made.kid.as_str() && c["alg"] == alg),
+            "{alg}: {listed}"
+        );
+
+        // signet token: alg from the key, kid the thumbprint; then no kid and the explicit typ.
+        for extra in [
+            &[][..],
+            &["--no-kid", "--typ", "client-authentication+jwt"][..],
+            &["--alg", alg, "--kid", &made.kid][..],
+        ] {
+            let mut args = tenant.token_args_for(client_id, &key);
+            args.extend(extra.iter().map(|s| s.to_string()));
+            let out = signet(args).await;
+            assert!(
+                out.status.success(),
+                "{alg} {extra:?}: {}",
+                text(&out.stderr)
+            );
+            let response: Value = serde_json::from_slice(&out.stdout).unwrap();
+            claims_ok(response["access_token"].as_str().unwrap());
+        }
+
+        // signet assertion, sent by hand.
+        let out = signet(assertion_args(&tenant.app.issuer, client_id, &key, &[])).await;
+        assert!(out.status.success(), "{alg}: {}", text(&out.stderr));
+        let assertion = text(&out.stdout).trim().to_owned();
+        assert_eq!(header_of(&assertion)["alg"], alg);
+        let res = tenant
+            .app
+            .http
+            .post(tenant.app.url("/oauth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", &assertion),
+                ("audience", API),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{alg}");
+
+        // The library.
+        let client = Client::builder(
+            tenant.app.issuer.as_str(),
+            client_id.as_str(),
+            std::fs::read_to_string(&key).unwrap(),
+        )
+        .build()
+        .unwrap();
+        assert_eq!(client.alg().as_str(), alg);
+        claims_ok(client.token(API).await.unwrap().as_str());
+    }
+
+    // The ES256 key signing for the ES384 credential's application with the wrong alg: refused
+    // before anything is sent.
+    let mut args = tenant.token_args(&es256.private_key());
+    args.extend(["--alg".to_owned(), "ES384".to_owned()]);
+    let out = signet(args).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("ES384 needs an EC P-384 key"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
