@@ -298,8 +298,7 @@ async fn sqlite_tenant(dir: &std::path::Path, client: &mut Client) -> TokenIssue
         false,
         Arc::new(booted.keys),
         store.clone(),
-        TokenCache::new(store, tenant.master_key.clone()),
-        tenant.key_sets.clone(),
+        TokenCache::new(store, tenant.master_key.clone(), tenant.key_sets.clone()),
         audit,
         // The limits stay on the measured path, set where one client at full speed never
         // meets them (by default one client id gets 1000 requests a second).

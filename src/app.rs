@@ -96,8 +96,11 @@ impl Application {
                 settings.accept_legacy_assertion_audience,
                 keys.clone(),
                 tenant.store.clone(),
-                TokenCache::new(tenant.store.clone(), tenant.master_key.clone()),
-                tenant.key_sets.clone(),
+                TokenCache::new(
+                    tenant.store.clone(),
+                    tenant.master_key.clone(),
+                    tenant.key_sets.clone(),
+                ),
                 audit,
                 limits.clone(),
             )),

@@ -122,22 +122,15 @@ pub fn generate(
     };
     let kid = key.thumbprint();
     // Run what we are about to upload through the server's intake too: a key it would refuse
-    // never leaves this command, and the kid printed is the one the server will show. Only
-    // RSA keys must pass here: this build's intake may not take the other types yet, and then
-    // the upload says so; when it does take them, its kid must agree.
+    // never leaves this command, and the kid printed is the one the server will show.
     let upload = certificate_pem.as_deref().unwrap_or(&public_pem);
-    match parse_public_key_pem(upload) {
-        Ok(info) if info.thumbprint != kid => {
-            return Err(format!(
-                "the server computes kid {} for this key, the client {kid}",
-                info.thumbprint
-            ));
-        }
-        Ok(_) => {}
-        Err(e) if key_type == KeyType::Rsa => {
-            return Err(format!("the generated key is not accepted by signet: {e}"));
-        }
-        Err(_) => {}
+    let info = parse_public_key_pem(upload)
+        .map_err(|e| format!("the generated key is not accepted by signet: {e}"))?;
+    if info.thumbprint != kid {
+        return Err(format!(
+            "the server computes kid {} for this key, the client {kid}",
+            info.thumbprint
+        ));
     }
     let mut jwk = key.public_jwk();
     jwk["kid"] = json!(kid);

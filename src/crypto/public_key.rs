@@ -721,37 +721,12 @@ fn check_rsa(
 /// DER `RSAPublicKey` (RFC 8017 A.1.1) of a modulus and exponent given without leading zeros:
 /// the bytes openssl writes for the same key, so a JWK and a PEM of one key store the same.
 fn pkcs1_der(modulus: &[u8], exponent: &[u8]) -> Vec<u8> {
-    let mut body = der_unsigned(modulus);
-    body.extend(der_unsigned(exponent));
-    der_tlv(0x30, &body)
-}
-
-fn der_unsigned(be: &[u8]) -> Vec<u8> {
-    let mut content = Vec::with_capacity(be.len() + 1);
-    // A positive INTEGER whose top bit is set needs a 0x00 in front; zero is one 0x00 byte.
-    if be.first().is_none_or(|b| b & 0x80 != 0) {
-        content.push(0);
-    }
-    content.extend_from_slice(be);
-    der_tlv(0x02, &content)
-}
-
-fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let len_bytes: Vec<u8> = len
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|&b| b == 0)
-            .collect();
-        out.push(0x80 | len_bytes.len() as u8);
-        out.extend(len_bytes);
-    }
-    out.extend_from_slice(content);
-    out
+    yasna::construct_der(|w| {
+        w.write_sequence(|w| {
+            w.next().write_bigint_bytes(modulus, true);
+            w.next().write_bigint_bytes(exponent, true);
+        });
+    })
 }
 
 /// Explains, as far as we can tell, why aws-lc refused a key (its error carries no detail).

@@ -14,6 +14,7 @@ use crate::crypto::sealing::MasterKey;
 use crate::domain::client::Client;
 use crate::domain::credential::{Credential, CredentialKey, UploadedKey};
 use crate::domain::token_quota::TokenQuota;
+use crate::jwks_uri::KeySets;
 use crate::store::{self, Store, StoreError};
 
 /// A credential as the verifier needs it: the key parsed once.
@@ -62,6 +63,8 @@ type Stamped<T> = (u64, Arc<T>);
 pub struct TokenCache {
     store: Store,
     master_key: Arc<MasterKey>,
+    /// The sets of `jwks_uri` credentials, kept per credential (BEHAVIOUR B.12).
+    pub key_sets: Arc<KeySets>,
     /// `None` entries remember unknown ids, so that a request naming an unknown client costs
     /// what one naming a known client costs (no database round trip for either), and a flood
     /// of made-up ids does not become a flood of queries.
@@ -71,12 +74,13 @@ pub struct TokenCache {
 }
 
 impl TokenCache {
-    pub fn new(store: Store, master_key: Arc<MasterKey>) -> Self {
+    pub fn new(store: Store, master_key: Arc<MasterKey>, key_sets: Arc<KeySets>) -> Self {
         // The time limit is a backstop only; the generation check is what keeps entries fresh.
         let ttl = Duration::from_secs(300);
         Self {
             store,
             master_key,
+            key_sets,
             clients: Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(ttl)

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use crate::crypto::signing::{Certificate, KeyRing, SigningKey};
+use crate::crypto::signing::{Certificate, KeyRing, SigningKey, SigningKeyError};
 use crate::domain::signing_key::{self, KEY_VIEW_MAX_AGE, KeyState, Revocation, SigningKeyInfo};
 use crate::store::signing_keys::{self as stored, NewRole, StoredKey};
 use crate::store::{self, StoreError};
@@ -138,16 +138,21 @@ async fn generate(tenant: &Tenant, now: Millis) -> Result<(SigningKey, String), 
     let subject = certificate_subject(tenant);
     let (key, der) = tokio::task::spawn_blocking(move || {
         let (key, der) = SigningKey::generate()?;
-        let at = time::OffsetDateTime::from_unix_timestamp(now.div_euclid(1000))
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        let cert = SigningKey::self_signed_certificate(&der, &subject, at)?;
-        Ok::<_, crate::crypto::signing::SigningKeyError>((key.with_certificate(cert), der))
+        let cert = certificate(&der, &subject, now)?;
+        Ok::<_, SigningKeyError>((key.with_certificate(cert), der))
     })
     .await
     .map_err(|e| ManagementError::Internal(store::corrupt("key generation", e)))?
     .map_err(|e| ManagementError::Internal(store::corrupt("key generation", e)))?;
     let sealed = tenant.master_key.seal(&der, &key_context(key.kid()));
     Ok((key, sealed))
+}
+
+/// The self-signed certificate of a key, valid from `now`.
+fn certificate(der: &[u8], subject: &str, now: Millis) -> Result<Certificate, SigningKeyError> {
+    let at = time::OffsetDateTime::from_unix_timestamp(now.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    SigningKey::self_signed_certificate(der, subject, at)
 }
 
 /// The certificates name the issuer's host, as Auth0's name the tenant's domain.
@@ -186,9 +191,7 @@ pub async fn ensure(tenant: &Tenant, now: Millis) -> Result<(), ManagementError>
             .master_key
             .open(&key.sealed_private_key, &key_context(&key.info.kid))
             .map_err(|e| ManagementError::Internal(store::corrupt("signing key", e)))?;
-        let at = time::OffsetDateTime::from_unix_timestamp(now.div_euclid(1000))
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        let cert = SigningKey::self_signed_certificate(&der, &certificate_subject(tenant), at)
+        let cert = certificate(&der, &certificate_subject(tenant), now)
             .map_err(|e| ManagementError::Internal(store::corrupt("signing key", e)))?;
         stored::set_cert_if_missing(&mut conn, &key.info.kid, &cert.pem).await?;
     }

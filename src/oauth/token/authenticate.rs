@@ -202,7 +202,11 @@ impl TokenIssuer {
     async fn published_keys(&self, client: &CachedClient, kid: Option<&str>) -> PublishedKeys {
         let mut published = PublishedKeys::default();
         for (i, url) in client.key_urls.iter().enumerate() {
-            let found = self.key_sets.lookup(&url.credential_id, &url.uri).await;
+            let found = self
+                .cache
+                .key_sets
+                .lookup(&url.credential_id, &url.uri)
+                .await;
             published.take(i, &url.credential_id, found);
         }
         let unknown = kid.is_some_and(|kid| {
@@ -213,6 +217,7 @@ impl TokenIssuer {
             published = PublishedKeys::default();
             for (i, url) in client.key_urls.iter().enumerate() {
                 let found = self
+                    .cache
                     .key_sets
                     .refetch_for_unknown_kid(&url.credential_id, &url.uri)
                     .await;

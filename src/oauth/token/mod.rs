@@ -31,7 +31,6 @@ use crate::domain::grant::token_scopes;
 use crate::domain::issuer::Issuer;
 use crate::domain::resource_server::{AccessTokenAlg, TokenDialect};
 use crate::domain::token_quota::{self, BucketState};
-use crate::jwks_uri::KeySets;
 use crate::rate_limit::{AddressKey, RateLimiters};
 use crate::store::{self, Store};
 use crate::tenant::signing_keys::LiveKeys;
@@ -108,7 +107,6 @@ pub struct TokenIssuer {
     pub keys: Arc<LiveKeys>,
     pub store: Store,
     pub cache: TokenCache,
-    pub key_sets: Arc<KeySets>,
     pub audit: Arc<AuditLog>,
     pub replay: ReplayGuard,
     pub limits: Arc<RateLimiters>,
@@ -124,7 +122,6 @@ impl TokenIssuer {
         keys: Arc<LiveKeys>,
         store: Store,
         cache: TokenCache,
-        key_sets: Arc<KeySets>,
         audit: Arc<AuditLog>,
         limits: Arc<RateLimiters>,
     ) -> Self {
@@ -139,7 +136,6 @@ impl TokenIssuer {
             replay: ReplayGuard::spawn(store.clone()).0,
             store,
             cache,
-            key_sets,
             audit,
             recently_used: moka::sync::Cache::builder()
                 .max_capacity(100_000)
