@@ -111,6 +111,7 @@ impl Application {
             discovery_document: Arc::new(discovery::document(&issuer)),
             keys,
             tenant,
+            readiness: crate::http::health::Readiness::new(),
         };
         Ok(Self {
             listener,
@@ -154,6 +155,18 @@ impl Application {
                 self.state.clock.clone(),
             )),
         ];
+        // Readiness fails first: at the signal `/readyz` turns 503 while the listener stays open
+        // for the drain, so a load balancer stops routing here before connections are refused.
+        let readiness = self.state.readiness.clone();
+        let drain = self.http_limits.shutdown_drain;
+        let shutdown = async move {
+            shutdown.await;
+            readiness.begin_shutdown();
+            if !drain.is_zero() {
+                tracing::info!(?drain, "not ready any more; still serving during the drain");
+                tokio::time::sleep(drain).await;
+            }
+        };
         let router = build_router(self.state);
         let served =
             crate::http::server::serve(self.listener, router, &self.http_limits, shutdown).await;

@@ -125,6 +125,17 @@ pub struct HttpArgs {
         value_parser = seconds(),
     )]
     pub http2_keepalive_timeout: u64,
+
+    /// Seconds to keep serving after SIGTERM with `/readyz` answering 503, so that a load
+    /// balancer polling it stops sending traffic before the listener closes.
+    #[arg(
+        long = "http-shutdown-drain",
+        env = "SIGNET_HTTP_SHUTDOWN_DRAIN",
+        value_name = "SECONDS",
+        default_value_t = 0,
+        value_parser = RangedU64ValueParser::<u64>::new().range(0..=600),
+    )]
+    pub shutdown_drain: u64,
 }
 
 /// 1 s to an hour: zero would switch a protection off.
@@ -154,6 +165,9 @@ pub struct HttpLimits {
     pub http2_max_pending_resets: usize,
     pub http2_keepalive_interval: Duration,
     pub http2_keepalive_timeout: Duration,
+    /// After the shutdown signal: how long new requests are still accepted while `/readyz`
+    /// already answers 503. Zero (the default) stops accepting at once, as before.
+    pub shutdown_drain: Duration,
 }
 
 impl Default for HttpLimits {
@@ -178,6 +192,7 @@ impl Default for HttpLimits {
             http2_max_pending_resets: 20,
             http2_keepalive_interval: Duration::from_secs(30),
             http2_keepalive_timeout: Duration::from_secs(10),
+            shutdown_drain: Duration::ZERO,
         }
     }
 }
@@ -238,6 +253,7 @@ impl From<HttpArgs> for HttpLimits {
             http2_max_pending_resets: args.http2_max_pending_resets,
             http2_keepalive_interval: Duration::from_secs(args.http2_keepalive_interval),
             http2_keepalive_timeout: Duration::from_secs(args.http2_keepalive_timeout),
+            shutdown_drain: Duration::from_secs(args.shutdown_drain),
         }
     }
 }

@@ -39,6 +39,8 @@ pub struct AppState {
     pub management_audience: String,
     /// Rendered once at start: it only changes with the configuration.
     pub discovery_document: Arc<serde_json::Value>,
+    /// Turned off at the shutdown signal, so `/readyz` fails before the listener closes.
+    pub readiness: Arc<health::Readiness>,
 }
 
 pub fn build_router(state: AppState) -> Router {

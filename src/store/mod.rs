@@ -293,6 +293,28 @@ impl Store {
         Ok(())
     }
 
+    /// Readiness: the newest migration this binary carries is recorded as applied. `connect`
+    /// applies them, so this fails only when the history was changed under a running server
+    /// (a restore from an older copy, a manual rollback).
+    pub async fn migrations_applied(&self) -> Result<bool, StoreError> {
+        let migrator = if self.writer.is_some() {
+            &SQLITE_MIGRATIONS
+        } else {
+            &POSTGRES_MIGRATIONS
+        };
+        let Some(latest) = migrator.iter().map(|m| m.version).max() else {
+            return Ok(true);
+        };
+        let applied: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM _sqlx_migrations WHERE version = $1 AND success",
+        )
+        .bind(latest)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        Ok(applied > 0)
+    }
+
     pub async fn close(&self) {
         if let Some(writer) = &self.writer
             && let Some(conn) = writer.conn.lock().await.take()

@@ -81,6 +81,12 @@ impl LiveKeys {
         }
     }
 
+    /// Readiness: a current signing key was loaded. Reads only what is cached (the view is
+    /// never empty once loaded), so a probe costs no key parsing.
+    pub fn has_current(&self) -> bool {
+        !self.cached().ring.current().kid().is_empty()
+    }
+
     fn cached(&self) -> Arc<KeyView> {
         self.view.read().unwrap_or_else(|p| p.into_inner()).clone()
     }

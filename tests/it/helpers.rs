@@ -198,9 +198,16 @@ impl TestApp {
         }
     }
 
+    /// Sends the shutdown signal without waiting for the server to stop (see [`TestApp::stop`]).
+    pub fn signal_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
     /// Stops the server gracefully and hands back its database.
     pub async fn stop(mut self) -> Database {
-        let _ = self.shutdown.take().unwrap().send(());
+        self.signal_shutdown();
         self.handle
             .take()
             .unwrap()

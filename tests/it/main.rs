@@ -15,6 +15,7 @@ mod jwks_uri;
 mod management;
 mod persistence;
 pub mod private_key_jwt;
+mod readiness;
 mod signing_keys;
 mod token;
 mod walkthrough;
