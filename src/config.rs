@@ -211,6 +211,34 @@ pub enum ConfigError {
     AdminPassword(String),
 }
 
+/// Which database a `--database` URL names: `serve` and `backup` read it the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// The file of a `sqlite://PATH[?…]` URL.
+    Sqlite(PathBuf),
+    Postgres,
+}
+
+impl DatabaseKind {
+    pub fn parse(database_url: &str) -> Result<Self, ConfigError> {
+        if let Some(rest) = database_url.strip_prefix("sqlite://") {
+            let path = rest.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err(ConfigError::Database("sqlite:// needs a file path".into()));
+            }
+            Ok(Self::Sqlite(PathBuf::from(path)))
+        } else if database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://")
+        {
+            Ok(Self::Postgres)
+        } else {
+            Err(ConfigError::Database(
+                "expected sqlite://PATH or postgres://…".into(),
+            ))
+        }
+    }
+}
+
 impl ServeArgs {
     pub fn into_settings(self) -> Result<Settings, ConfigError> {
         let issuer = self
@@ -220,20 +248,9 @@ impl ServeArgs {
             .transpose()
             .map_err(ConfigError::Issuer)?;
 
-        let sqlite_path = if let Some(rest) = self.database_url.strip_prefix("sqlite://") {
-            let path = rest.split('?').next().unwrap_or_default();
-            if path.is_empty() {
-                return Err(ConfigError::Database("sqlite:// needs a file path".into()));
-            }
-            Some(PathBuf::from(path))
-        } else if self.database_url.starts_with("postgres://")
-            || self.database_url.starts_with("postgresql://")
-        {
-            None
-        } else {
-            return Err(ConfigError::Database(
-                "expected sqlite://PATH or postgres://…".into(),
-            ));
+        let sqlite_path = match DatabaseKind::parse(&self.database_url)? {
+            DatabaseKind::Sqlite(path) => Some(path),
+            DatabaseKind::Postgres => None,
         };
 
         let bootstrap = match (self.bootstrap_client_id, self.bootstrap_client_secret) {

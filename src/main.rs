@@ -13,5 +13,6 @@ fn main() -> std::process::ExitCode {
         Command::Keygen(args) => signet::cli::keygen::run(args),
         Command::Assertion(args) => signet::cli::assertion::run(args),
         Command::Token(args) => signet::cli::token::run(args),
+        Command::Backup(args) => signet::cli::backup::run(args),
     }
 }

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand.
 
 pub mod assertion;
+pub mod backup;
 pub mod client_args;
 pub mod key_material;
 pub mod keygen;
@@ -30,4 +31,6 @@ pub enum Command {
     Assertion(assertion::AssertionArgs),
     /// Get an access token with Private Key JWT and print the server's JSON response.
     Token(token::TokenArgs),
+    /// Copy a SQLite database consistently while the server runs (PostgreSQL: use pg_dump).
+    Backup(backup::BackupArgs),
 }

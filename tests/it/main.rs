@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod backup;
 mod bad_input;
 mod client_side;
 mod credentials;
