@@ -231,7 +231,7 @@ impl KeySets {
     }
 
     /// Fetches now, whatever the throttle says: for a credential just created or on its
-    /// managers' request. Returns the stored state.
+    /// managers' request. The outcome is stored, for the credential's view to show.
     pub async fn fetch_now(self: &Arc<Self>, credential_id: &str, uri: &str) {
         let entry = self.entry(credential_id, uri).await;
         self.fetch_once(credential_id, &entry, true).await;

@@ -83,7 +83,12 @@ async fn render(
     } = shown;
     let c = clients::get(&state.tenant, id).await?;
     let list = credentials::list(&state.tenant, id).await?;
-    let key_sets = credentials::key_set_states(&state.tenant, id).await?;
+    // Fetch states are read only for an application that has a key-set URL.
+    let key_sets = if list.iter().any(|cr| cr.key.jwks_uri().is_some()) {
+        credentials::key_set_states(&state.tenant, id).await?
+    } else {
+        Vec::new()
+    };
     let now = state.clock.now();
     let app = AppView::of(&c);
     let waiting = done == Some("needs-credential");
