@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use crate::admins::admin::{self, CreatedAdmin};
 use crate::audit::{AuditLimits, AuditLog};
 use crate::clock::SharedClock;
-use crate::config::{HttpLimits, LogRetention, MasterKeySource, Settings};
+use crate::config::{HttpLimits, ListenAddr, LogRetention, MasterKeySource, Settings};
 use crate::crypto::sealing::MasterKey;
 use crate::domain::issuer::Issuer;
 use crate::http::{AppState, build_router, discovery};
@@ -47,18 +47,25 @@ impl Application {
 
     /// As [`Application::build`], reading the time from `clock` (tests move it by hand).
     pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
-        let master_key = load_master_key(&settings.master_key)?;
-        let listener = TcpListener::bind(settings.listen)
+        let listener = settings
+            .listen
+            .bind()
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let issuer = match settings.issuer {
             Some(issuer) => issuer,
-            None => Issuer::parse(&format!("http://{}/", listener.local_addr()?))
-                .map_err(anyhow::Error::msg)?,
+            None => default_issuer(&settings.listen, listener.local_addr()?)?,
         };
         let store = Store::connect(&settings.database_url)
             .await
             .context("cannot open the database")?;
+        // Before any key file is created: a database that already holds sealed data needs the
+        // key it was sealed with, and a fresh key would only leave a useless file behind.
+        let holds_sealed_data = store
+            .holds_sealed_data()
+            .await
+            .context("cannot read the database")?;
+        let master_key = load_master_key(&settings.master_key, holds_sealed_data)?;
         if settings.key_urls.allow_insecure {
             tracing::warn!(
                 "--allow-insecure-key-urls is on: jwks_uri credentials may use plain http and \
@@ -244,27 +251,29 @@ async fn prune_expired(store: Store, retention: LogRetention, clock: SharedClock
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let now = clock.now();
-        prune_in_batches(&store, Prunable::UsedJtis { now }).await;
-        let by_age = now - retention.max_age.as_millis() as i64;
-        let by_count =
-            match crate::store::logs::date_beyond(store.pool(), retention.max_events).await {
-                Ok(date) => date,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not find the audit log's size cut-off");
-                    None
-                }
-            };
-        let before = by_count.map_or(by_age, |date| date.max(by_age));
-        prune_in_batches(&store, Prunable::AuditEvents { before }).await;
-        prune_in_batches(
-            &store,
-            Prunable::QuotaWindows {
-                before: now - QUOTA_USAGE_KEPT,
-            },
-        )
-        .await;
+        prune_once(&store, retention, clock.now()).await;
     }
+}
+
+async fn prune_once(store: &Store, retention: LogRetention, now: Millis) {
+    prune_in_batches(store, Prunable::UsedJtis { now }).await;
+    let by_age = now - retention.max_age.as_millis() as i64;
+    let by_count = match crate::store::logs::date_beyond(store.pool(), retention.max_events).await {
+        Ok(date) => date,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not find the audit log's size cut-off");
+            None
+        }
+    };
+    let before = by_count.map_or(by_age, |date| date.max(by_age));
+    prune_in_batches(store, Prunable::AuditEvents { before }).await;
+    prune_in_batches(
+        store,
+        Prunable::QuotaWindows {
+            before: now - QUOTA_USAGE_KEPT,
+        },
+    )
+    .await;
 }
 
 /// What the background pruning removes, and what it has expired before.
@@ -308,23 +317,68 @@ async fn prune_in_batches(store: &Store, what: Prunable) {
     }
 }
 
+/// `http://<listen>/` when `--issuer` is not set: the host as written when it is a name (so
+/// `localhost:8080` gives `http://localhost:8080/`), else the bound address (its real port
+/// when the port asked for was 0).
+fn default_issuer(listen: &ListenAddr, bound: SocketAddr) -> anyhow::Result<Issuer> {
+    let authority = if listen.is_name() {
+        format!("{}:{}", listen.host(), bound.port())
+    } else {
+        bound.to_string()
+    };
+    Issuer::parse(&format!("http://{authority}/")).map_err(anyhow::Error::msg)
+}
+
 /// The master key from SIGNET_MASTER_KEY, or from its key file, created (mode 0600) on first
-/// start. Servers starting together all end up with the same key (see [`create_key_file`]).
-fn load_master_key(source: &MasterKeySource) -> anyhow::Result<MasterKey> {
+/// start, and only then: when the database already holds sealed data, a missing file is an
+/// error. Servers starting together all end up with the same key (see [`create_key_file`]).
+fn load_master_key(source: &MasterKeySource, holds_sealed_data: bool) -> anyhow::Result<MasterKey> {
     match source {
         MasterKeySource::Inline(secret) => {
             MasterKey::from_base64(secret.expose()).context("invalid SIGNET_MASTER_KEY")
         }
         MasterKeySource::File(path) => {
             if !path.exists() {
+                if holds_sealed_data {
+                    anyhow::bail!(
+                        "the master key file {} does not exist, but the database holds data \
+                         sealed with a master key: restore the file from its backup or set \
+                         SIGNET_MASTER_KEY (no new key was created)",
+                        path.display()
+                    );
+                }
                 create_key_file(path)?;
             }
+            warn_if_others_can_read(path);
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the master key file {}", path.display()))?;
             MasterKey::from_base64(&text)
                 .with_context(|| format!("invalid master key in {}", path.display()))
         }
     }
+}
+
+/// The master key opens every secret in the database: a key file others can read is worth a
+/// loud warning at every start (not a refusal, which would take a running service down on an
+/// upgrade; `docs/DEPLOYMENT.md` shows the mode to use).
+fn warn_if_others_can_read(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = format!("{mode:o}"),
+                    "the master key file can be read by other users, and it opens every secret \
+                     in the database: chmod 600 it"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// Writes a new key to a file of its own, then links it into place. The link either creates
@@ -338,15 +392,8 @@ fn create_key_file(path: &Path) -> anyhow::Result<()> {
     let mut draft_name = file_name.to_os_string();
     draft_name.push(format!(".{}.new", crate::crypto::random::hex(8)));
     let draft = path.with_file_name(draft_name);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
     let written = (|| -> std::io::Result<()> {
-        let mut file = options.open(&draft)?;
+        let mut file = crate::private_file::create_new(&draft)?;
         file.write_all(MasterKey::generate_base64().as_bytes())?;
         file.sync_all()
     })();
@@ -367,6 +414,67 @@ fn create_key_file(path: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::log::LogEvent;
+
+    fn event(id: &str, date: Millis) -> LogEvent {
+        LogEvent {
+            id: id.into(),
+            seq: 0,
+            date,
+            kind: "seccft".into(),
+            description: String::new(),
+            client_id: None,
+            client_name: None,
+            audience: None,
+            scope: None,
+            ip: None,
+            user_agent: None,
+            details: serde_json::Value::Null,
+        }
+    }
+
+    async fn kept(store: &Store) -> Vec<String> {
+        let mut ids: Vec<String> = sqlx::query_scalar("SELECT id FROM logs")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        ids.sort();
+        ids
+    }
+
+    #[tokio::test]
+    async fn retention_prunes_only_what_is_older_than_the_window_or_beyond_the_cap() {
+        const DAY: Millis = 86_400_000;
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        let now: Millis = 1_800_000_000_000;
+        // 600 events past the 30-day window (more than one batch), and some just inside it.
+        let mut events: Vec<LogEvent> = (0..600)
+            .map(|i| event(&format!("old-{i:03}"), now - 31 * DAY - i))
+            .collect();
+        events.push(event("edge-inside", now - 30 * DAY + 1_000));
+        events.push(event("recent-1", now - DAY));
+        events.push(event("recent-2", now - 1));
+        store
+            .with_writer(async |conn| crate::store::logs::insert_batch(conn, &events).await)
+            .await
+            .unwrap();
+
+        let retention = LogRetention {
+            max_age: Duration::from_secs(30 * 86_400),
+            max_events: 1_000,
+        };
+        prune_once(&store, retention, now).await;
+        assert_eq!(kept(&store).await, ["edge-inside", "recent-1", "recent-2"]);
+
+        // The cap by count keeps about that many: those newer than the first event beyond the
+        // cap, and that event itself.
+        let capped = LogRetention {
+            max_events: 1,
+            ..retention
+        };
+        prune_once(&store, capped, now).await;
+        assert_eq!(kept(&store).await, ["recent-1", "recent-2"]);
+    }
 
     #[test]
     fn servers_creating_the_key_file_at_once_all_read_the_same_key() {
@@ -379,7 +487,7 @@ mod tests {
                     let (source, start) = (source.clone(), start.clone());
                     std::thread::spawn(move || {
                         start.wait();
-                        load_master_key(&source)
+                        load_master_key(&source, false)
                     })
                 })
                 .collect::<Vec<_>>()

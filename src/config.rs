@@ -2,7 +2,7 @@
 
 pub mod http;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,9 +22,9 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address to bind.
+    /// Address to bind: `HOST:PORT`, the host an IP address or a name (`localhost:8080`).
     #[arg(long, env = "SIGNET_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    pub listen: ListenAddr,
 
     /// The tenant URL; must end with `/`. Default: `http://<listen>/`.
     #[arg(long, env = "SIGNET_ISSUER")]
@@ -166,6 +166,96 @@ impl Default for LogRetention {
     }
 }
 
+/// `--listen`: a host (IP address or name) and a port. A name is resolved when the server binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenAddr {
+    host: String,
+    port: u16,
+}
+
+impl ListenAddr {
+    /// The host as written, without the brackets of an IPv6 address.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// Whether the host is a name rather than an IP address.
+    pub fn is_name(&self) -> bool {
+        self.host.parse::<IpAddr>().is_err()
+    }
+
+    /// Binds the first address the host resolves to that can be bound, IPv4 first: for
+    /// `localhost`, clients that try IPv4 first then find the server without a detour.
+    pub async fn bind(&self) -> std::io::Result<tokio::net::TcpListener> {
+        let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await?
+            .collect();
+        addrs.sort_by_key(|a| !a.is_ipv4());
+        let mut last_error = None;
+        for addr in addrs {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => return Ok(listener),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::AddrNotAvailable,
+                format!("{} resolves to no address", self.host),
+            )
+        }))
+    }
+}
+
+impl std::str::FromStr for ListenAddr {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if let Ok(addr) = text.parse::<SocketAddr>() {
+            return Ok(addr.into());
+        }
+        let (host, port) = text
+            .rsplit_once(':')
+            .ok_or("expected HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080")?;
+        let port = port
+            .parse::<u16>()
+            .map_err(|_| format!("invalid port `{port}`"))?;
+        let valid_name = !host.is_empty()
+            && host.len() <= 253
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        if !valid_name {
+            return Err(format!(
+                "invalid host `{host}`: an IP address (IPv6 in brackets) or a host name"
+            ));
+        }
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+impl From<SocketAddr> for ListenAddr {
+    fn from(addr: SocketAddr) -> Self {
+        Self {
+            host: addr.ip().to_string(),
+            port: addr.port(),
+        }
+    }
+}
+
+impl std::fmt::Display for ListenAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
 /// Where the master key comes from.
 #[derive(Debug, Clone)]
 pub enum MasterKeySource {
@@ -175,7 +265,7 @@ pub enum MasterKeySource {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub listen: SocketAddr,
+    pub listen: ListenAddr,
     /// `None`: `http://<bound address>/`, known once the listener is bound.
     pub issuer: Option<Issuer>,
     pub database_url: String,
@@ -303,5 +393,37 @@ impl ServeArgs {
             },
             http: self.http.into(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_takes_addresses_and_host_names() {
+        let v4: ListenAddr = "127.0.0.1:8080".parse().unwrap();
+        assert_eq!(v4.to_string(), "127.0.0.1:8080");
+        assert!(!v4.is_name());
+        let v6: ListenAddr = "[::1]:8443".parse().unwrap();
+        assert_eq!((v6.host(), v6.to_string().as_str()), ("::1", "[::1]:8443"));
+        let name: ListenAddr = "localhost:8080".parse().unwrap();
+        assert_eq!(name.to_string(), "localhost:8080");
+        assert!(name.is_name());
+        for bad in [
+            "localhost",
+            "localhost:http",
+            ":8080",
+            "a b:80",
+            "host:70000",
+        ] {
+            assert!(bad.parse::<ListenAddr>().is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_host_name_binds_to_what_it_resolves_to() {
+        let listener = "localhost:0".parse::<ListenAddr>().unwrap().bind().await;
+        assert!(listener.unwrap().local_addr().unwrap().ip().is_loopback());
     }
 }

@@ -16,6 +16,7 @@ pub mod domain;
 pub mod http;
 pub mod jwks_uri;
 pub mod oauth;
+pub mod private_file;
 pub mod rate_limit;
 pub mod store;
 pub mod telemetry;

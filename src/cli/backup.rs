@@ -96,14 +96,7 @@ pub async fn backup(database_url: &str, out: &Path) -> Result<u64, BackupError> 
     // Created empty here, owner-only, and only if absent: `VACUUM INTO` accepts an empty file
     // and keeps its mode, so the copy of secrets-at-rest is never readable by others, and a
     // file that appeared meanwhile is never overwritten.
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(out) {
+    match crate::private_file::create_new(out) {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(BackupError::OutExists(out.to_owned()));

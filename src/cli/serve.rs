@@ -55,31 +55,35 @@ async fn serve(settings: crate::config::Settings) -> anyhow::Result<()> {
             created.password.expose()
         );
     }
+    // Handlers first: a SIGTERM sent as soon as the line below appears must stop the server
+    // gracefully, not kill it.
+    let shutdown = shutdown_signal()?;
     tracing::info!(address = %app.local_addr(), issuer = %app.issuer(), "signet is listening");
-    app.run_until(shutdown_signal()).await?;
+    app.run_until(shutdown).await?;
     tracing::info!("signet stopped");
     Ok(())
 }
 
-/// SIGINT or SIGTERM: stop accepting connections and finish in-flight requests.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// SIGINT or SIGTERM: stop accepting connections and finish in-flight requests. The handlers
+/// are installed when this is called, not when the future is first polled.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown signal received; finishing in-flight requests");
+        tracing::info!("shutdown signal received; finishing in-flight requests");
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown signal received; finishing in-flight requests");
+    })
 }

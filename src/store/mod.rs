@@ -18,6 +18,7 @@ pub mod credentials;
 pub mod grants;
 pub mod key_sets;
 pub mod logs;
+pub mod open;
 pub mod replay;
 pub mod resource_servers;
 pub mod signin_attempts;
@@ -33,7 +34,9 @@ use std::time::Duration;
 use sqlx::Row;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::migrate::Migrator;
+use sqlx::migrate::{MigrateError, Migrator};
+
+pub use open::OpenError;
 use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
 
 pub use sqlx::AnyConnection as Conn;
@@ -106,16 +109,35 @@ const MAX_PASSES_BESIDE: usize = 4;
 impl Store {
     /// Connects and applies the versioned migrations of the URL's dialect. Concurrent starts
     /// against one PostgreSQL are safe: sqlx holds an advisory lock while migrating.
-    pub async fn connect(database_url: &str) -> Result<Self, StoreError> {
+    pub async fn connect(database_url: &str) -> Result<Self, OpenError> {
         sqlx::any::install_default_drivers();
         let is_sqlite = database_url.starts_with("sqlite:");
+        let sqlite_file = database_url
+            .strip_prefix("sqlite://")
+            .and_then(|rest| rest.split('?').next())
+            .filter(|path| !path.is_empty() && *path != ":memory:")
+            .map(std::path::PathBuf::from);
+        if let Some(path) = &sqlite_file {
+            open::prepare_sqlite_file(path)?;
+        }
         let url = if is_sqlite && !database_url.contains("mode=") {
             let sep = if database_url.contains('?') { '&' } else { '?' };
             format!("{database_url}{sep}mode=rwc")
         } else {
             database_url.to_owned()
         };
-        let options: AnyConnectOptions = url.parse()?;
+        let options: AnyConnectOptions = url
+            .parse()
+            .map_err(|e: sqlx::Error| OpenError::Url(e.to_string()))?;
+        // One connection first, so its failure is reported with its cause, once; the pool
+        // would retry it until its timeout and then say only that it timed out.
+        match tokio::time::timeout(open::CONNECT_TIMEOUT, Conn::connect_with(&options)).await {
+            Ok(Ok(probe)) => {
+                let _ = probe.close().await;
+            }
+            Ok(Err(e)) => return Err(open::connect_failed(&e)),
+            Err(_) => return Err(OpenError::NoAnswer),
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(if is_sqlite { 8 } else { 16 })
             .acquire_timeout(Duration::from_secs(10))
@@ -128,7 +150,8 @@ impl Store {
                 })
             })
             .connect_with(options.clone())
-            .await?;
+            .await
+            .map_err(|e| open::connect_failed(&e))?;
         let migrator = if is_sqlite {
             &SQLITE_MIGRATIONS
         } else {
@@ -138,6 +161,9 @@ impl Store {
         loop {
             match migrator.run(&pool).await {
                 Ok(()) => break,
+                Err(e @ (MigrateError::VersionMissing(_) | MigrateError::VersionMismatch(_))) => {
+                    return Err(open::migrate_failed(e, None));
+                }
                 // SQLite has no migration lock: when two servers start on one file, the loser's
                 // migration finds the winner's tables. Once the winner has committed, a second
                 // run sees the migration recorded and has nothing to do.
@@ -145,7 +171,7 @@ impl Store {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(open::migrate_failed(e, sqlite_file.as_deref())),
             }
         }
         Ok(Self {
@@ -313,6 +339,15 @@ impl Store {
         .await?
         .try_get("n")?;
         Ok(applied > 0)
+    }
+
+    /// Whether anything sealed under a master key is stored yet: the tenant's signing keys are
+    /// written at the first start, before anything else that is sealed.
+    pub async fn holds_sealed_data(&self) -> Result<bool, StoreError> {
+        let found = sqlx::query("SELECT 1 FROM signing_keys LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
     }
 
     pub async fn close(&self) {

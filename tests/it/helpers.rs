@@ -27,12 +27,12 @@ pub const BOOTSTRAP_SECRET: &str = "bootstrap-test-secret-0123456789";
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
-fn postgres_base_url() -> String {
+pub fn postgres_base_url() -> String {
     std::env::var("SIGNET_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-fn in_ci() -> bool {
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 

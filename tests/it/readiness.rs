@@ -45,6 +45,30 @@ async fn ready_when_the_database_answers_and_a_key_is_loaded(db: Db) {
             .starts_with("text/plain")
     );
     assert_eq!(res.text().await.unwrap(), "ready\n");
+
+    // The latest migration's record gone (a database restored from before it, under a running
+    // server): not ready, and why.
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db.url)
+        .await
+        .unwrap();
+    let latest: i64 = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let latest_row = sqlx::query("DELETE FROM _sqlx_migrations WHERE version = $1")
+        .bind(latest)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(latest_row.rows_affected(), 1);
+    drop(conn);
+    assert_eq!(
+        readyz(&app).await,
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "migrations not applied\n".into()
+        )
+    );
     app.stop().await;
 }
 
