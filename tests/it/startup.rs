@@ -168,41 +168,27 @@ async fn a_missing_postgres_role_or_database_is_named_once() {
     let key = dir.path().join("signet.key");
     let key = key.to_str().unwrap();
 
-    url.set_username("signet_no_such_role").unwrap();
-    let (code, stderr) = refused(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--database",
-        url.as_str(),
-        "--master-key-file",
-        key,
-    ])
-    .await;
-    assert_eq!(code, 1, "{stderr}");
-    let line = error_line(&stderr);
-    assert!(
-        line.contains("role \"signet_no_such_role\" does not exist"),
-        "{line}"
-    );
-    assert_eq!(stderr.matches("does not exist").count(), 1, "{stderr}");
-
-    let mut url = url::Url::parse(&base).unwrap();
+    let mut no_role = url.clone();
+    no_role.set_username("signet_no_such_role").unwrap();
     url.set_path("/signet_no_such_database");
-    let (code, stderr) = refused(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--database",
-        url.as_str(),
-        "--master-key-file",
-        key,
-    ])
-    .await;
-    assert_eq!(code, 1, "{stderr}");
-    let line = error_line(&stderr);
-    assert!(
-        line.contains("database \"signet_no_such_database\" does not exist"),
-        "{line}"
-    );
+    let cases = [
+        (no_role, "role \"signet_no_such_role\" does not exist"),
+        (url, "database \"signet_no_such_database\" does not exist"),
+    ];
+    for (url, cause) in cases {
+        let (code, stderr) = refused(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            url.as_str(),
+            "--master-key-file",
+            key,
+        ])
+        .await;
+        assert_eq!(code, 1, "{stderr}");
+        assert!(error_line(&stderr).contains(cause), "{stderr}");
+        assert_eq!(stderr.matches("does not exist").count(), 1, "{stderr}");
+    }
     assert!(
         !Path::new(key).exists(),
         "no key file for a database never opened"
