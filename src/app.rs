@@ -18,6 +18,8 @@ use crate::clock::SharedClock;
 use crate::config::{HttpLimits, LogRetention, MasterKeySource, Settings};
 use crate::crypto::sealing::MasterKey;
 use crate::domain::issuer::Issuer;
+use crate::http::server::Front;
+use crate::http::server::tls::Tls;
 use crate::http::{AppState, build_router, discovery};
 use crate::jwks_uri::KeySets;
 use crate::oauth::cache::TokenCache;
@@ -31,6 +33,7 @@ use crate::time_util::Millis;
 pub struct Application {
     listener: TcpListener,
     http_limits: HttpLimits,
+    front: Front,
     state: AppState,
     audit_writer: JoinHandle<()>,
     log_retention: LogRetention,
@@ -48,13 +51,20 @@ impl Application {
     /// As [`Application::build`], reading the time from `clock` (tests move it by hand).
     pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let master_key = load_master_key(&settings.master_key)?;
+        let tls = match settings.tls {
+            Some(files) => Some(Arc::new(Tls::load(files).context("cannot serve HTTPS")?)),
+            None => None,
+        };
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let issuer = match settings.issuer {
             Some(issuer) => issuer,
-            None => Issuer::parse(&format!("http://{}/", listener.local_addr()?))
-                .map_err(anyhow::Error::msg)?,
+            None => {
+                let scheme = if tls.is_some() { "https" } else { "http" };
+                Issuer::parse(&format!("{scheme}://{}/", listener.local_addr()?))
+                    .map_err(anyhow::Error::msg)?
+            }
         };
         let store = Store::connect(&settings.database_url)
             .await
@@ -116,6 +126,10 @@ impl Application {
         Ok(Self {
             listener,
             http_limits: settings.http,
+            front: Front {
+                tls,
+                trusted_proxies: settings.trusted_proxies,
+            },
             state,
             audit_writer,
             log_retention: settings.log_retention,
@@ -168,8 +182,14 @@ impl Application {
             }
         };
         let router = build_router(self.state);
-        let served =
-            crate::http::server::serve(self.listener, router, &self.http_limits, shutdown).await;
+        let served = crate::http::server::serve(
+            self.listener,
+            router,
+            &self.http_limits,
+            self.front,
+            shutdown,
+        )
+        .await;
         for task in maintenance {
             task.abort();
         }
