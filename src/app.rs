@@ -18,6 +18,8 @@ use crate::clock::SharedClock;
 use crate::config::{HttpLimits, ListenAddr, LogRetention, MasterKeySource, Settings};
 use crate::crypto::sealing::MasterKey;
 use crate::domain::issuer::Issuer;
+use crate::http::server::Front;
+use crate::http::server::tls::Tls;
 use crate::http::{AppState, build_router, discovery};
 use crate::jwks_uri::KeySets;
 use crate::oauth::cache::TokenCache;
@@ -31,6 +33,7 @@ use crate::time_util::Millis;
 pub struct Application {
     listener: TcpListener,
     http_limits: HttpLimits,
+    front: Front,
     state: AppState,
     audit_writer: JoinHandle<()>,
     log_retention: LogRetention,
@@ -47,6 +50,10 @@ impl Application {
 
     /// As [`Application::build`], reading the time from `clock` (tests move it by hand).
     pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        let tls = match settings.tls {
+            Some(files) => Some(Arc::new(Tls::load(files).context("cannot serve HTTPS")?)),
+            None => None,
+        };
         let listener = settings
             .listen
             .bind()
@@ -54,7 +61,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let issuer = match settings.issuer {
             Some(issuer) => issuer,
-            None => default_issuer(&settings.listen, listener.local_addr()?)?,
+            None => default_issuer(&settings.listen, listener.local_addr()?, tls.is_some())?,
         };
         let store = Store::connect(&settings.database_url)
             .await
@@ -123,12 +130,21 @@ impl Application {
         Ok(Self {
             listener,
             http_limits: settings.http,
+            front: Front {
+                tls,
+                trusted_proxies: settings.trusted_proxies,
+            },
             state,
             audit_writer,
             log_retention: settings.log_retention,
             created_bootstrap_client: booted.created_client,
             created_admin,
         })
+    }
+
+    /// Whether `--tls-cert` is served (SIGHUP then reloads it).
+    pub fn serves_tls(&self) -> bool {
+        self.front.tls.is_some()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -175,8 +191,14 @@ impl Application {
             }
         };
         let router = build_router(self.state);
-        let served =
-            crate::http::server::serve(self.listener, router, &self.http_limits, shutdown).await;
+        let served = crate::http::server::serve(
+            self.listener,
+            router,
+            &self.http_limits,
+            self.front,
+            shutdown,
+        )
+        .await;
         for task in maintenance {
             task.abort();
         }
@@ -317,16 +339,17 @@ async fn prune_in_batches(store: &Store, what: Prunable) {
     }
 }
 
-/// `http://<listen>/` when `--issuer` is not set: the host as written when it is a name (so
-/// `localhost:8080` gives `http://localhost:8080/`), else the bound address (its real port
-/// when the port asked for was 0).
-fn default_issuer(listen: &ListenAddr, bound: SocketAddr) -> anyhow::Result<Issuer> {
+/// `http://<listen>/` (`https://` with TLS) when `--issuer` is not set: the host as written
+/// when it is a name (so `localhost:8080` gives `http://localhost:8080/`), else the bound
+/// address (its real port when the port asked for was 0).
+fn default_issuer(listen: &ListenAddr, bound: SocketAddr, tls: bool) -> anyhow::Result<Issuer> {
+    let scheme = if tls { "https" } else { "http" };
     let authority = if listen.is_name() {
         format!("{}:{}", listen.host(), bound.port())
     } else {
         bound.to_string()
     };
-    Issuer::parse(&format!("http://{authority}/")).map_err(anyhow::Error::msg)
+    Issuer::parse(&format!("{scheme}://{authority}/")).map_err(anyhow::Error::msg)
 }
 
 /// The master key from SIGNET_MASTER_KEY, or from its key file, created (mode 0600) on first

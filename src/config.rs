@@ -1,6 +1,7 @@
 //! Server settings: flags and environment variables (CONTRACT.md), validated once at start.
 
 pub mod http;
+pub mod proxies;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use crate::domain::issuer::Issuer;
 use crate::jwks_uri::address::KeyUrlPolicy;
 use crate::rate_limit::{Limits, Rate};
 pub use http::{HttpArgs, HttpLimits};
+pub use proxies::TrustedProxies;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -26,7 +28,8 @@ pub struct ServeArgs {
     #[arg(long, env = "SIGNET_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: ListenAddr,
 
-    /// The tenant URL; must end with `/`. Default: `http://<listen>/`.
+    /// The tenant URL; must end with `/`. Default: `http://<listen>/`, or `https://<listen>/`
+    /// with --tls-cert.
     #[arg(long, env = "SIGNET_ISSUER")]
     pub issuer: Option<String>,
 
@@ -91,6 +94,9 @@ pub struct ServeArgs {
     pub master_key_file: Option<PathBuf>,
 
     #[command(flatten)]
+    pub network: NetworkArgs,
+
+    #[command(flatten)]
     pub limits: LimitArgs,
 
     #[command(flatten)]
@@ -98,6 +104,32 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub http: HttpArgs,
+}
+
+/// How clients reach the server: TLS, and the proxies in front of it.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "TLS and proxies")]
+pub struct NetworkArgs {
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key. Reloaded on
+    /// SIGHUP and when the file changes.
+    #[arg(long, env = "SIGNET_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); needs --tls-cert.
+    #[arg(long, env = "SIGNET_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Reverse proxies whose `Forwarded` or `X-Forwarded-For`/`X-Forwarded-Proto` headers are
+    /// believed: comma-separated IP addresses and CIDR ranges. Default: none.
+    #[arg(long, env = "SIGNET_TRUSTED_PROXIES", value_name = "CIDR,…")]
+    pub trusted_proxies: Option<String>,
+}
+
+/// The certificate and key files of `--tls-cert` and `--tls-key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Rate limits (`crate::rate_limit`): `COUNT/s`, `COUNT/min`, `COUNT/h`, or `off`.
@@ -281,6 +313,9 @@ pub struct Settings {
     pub limits: Limits,
     pub log_retention: LogRetention,
     pub http: HttpLimits,
+    /// `None`: plain HTTP.
+    pub tls: Option<TlsFiles>,
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -299,6 +334,10 @@ pub enum ConfigError {
     AdminEmail(String),
     #[error("invalid SIGNET_ADMIN_PASSWORD: {0}")]
     AdminPassword(String),
+    #[error("--tls-cert and --tls-key (SIGNET_TLS_CERT, SIGNET_TLS_KEY) must be set together")]
+    TlsHalf,
+    #[error("invalid --trusted-proxies: {0}")]
+    TrustedProxies(String),
 }
 
 /// Which database a `--database` URL names: `serve` and `backup` read it the same way.
@@ -366,6 +405,15 @@ impl ServeArgs {
             }),
         };
 
+        let tls = match (self.network.tls_cert, self.network.tls_key) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            _ => return Err(ConfigError::TlsHalf),
+        };
+        let trusted_proxies =
+            TrustedProxies::parse(self.network.trusted_proxies.as_deref().unwrap_or_default())
+                .map_err(ConfigError::TrustedProxies)?;
+
         crate::admins::admin::validate_email(&self.admin_email).map_err(ConfigError::AdminEmail)?;
         if let Some(p) = &self.admin_password {
             crate::admins::password::validate(p.expose()).map_err(ConfigError::AdminPassword)?;
@@ -392,13 +440,80 @@ impl ServeArgs {
                 max_events: self.log_limits.log_max_events,
             },
             http: self.http.into(),
+            tls,
+            trusted_proxies,
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn settings(args: &[&str]) -> Result<Settings, ConfigError> {
+        let argv = ["signet", "--master-key-file", "unused.key"]
+            .into_iter()
+            .chain(args.iter().copied());
+        Cli::try_parse_from(argv)
+            .expect("the flags parse")
+            .serve
+            .into_settings()
+    }
+
+    #[test]
+    fn tls_is_off_and_no_proxy_trusted_by_default() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.tls, None);
+        assert!(s.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn a_certificate_and_its_key_turn_tls_on() {
+        let s = settings(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).unwrap();
+        assert_eq!(
+            s.tls,
+            Some(TlsFiles {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_certificate_without_its_key_or_a_key_alone_is_refused() {
+        for args in [&["--tls-cert", "c.pem"], &["--tls-key", "k.pem"]] {
+            let error = settings(args).unwrap_err();
+            assert!(matches!(error, ConfigError::TlsHalf), "{args:?}: {error}");
+            assert!(error.to_string().contains("--tls-cert and --tls-key"));
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_parsed_once_at_start() {
+        let s = settings(&["--trusted-proxies", "10.0.0.0/8, ::1"]).unwrap();
+        assert!(s.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+        assert!(s.trusted_proxies.contains("::1".parse().unwrap()));
+        assert!(!s.trusted_proxies.contains("192.0.2.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_bad_trusted_proxy_range_is_refused_with_the_flag_and_item_named() {
+        let error = settings(&["--trusted-proxies", "10.0.0.0/8,10.0.0.0/40"]).unwrap_err();
+        assert!(matches!(error, ConfigError::TrustedProxies(_)), "{error}");
+        let text = error.to_string();
+        assert!(
+            text.contains("--trusted-proxies") && text.contains("10.0.0.0/40"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn listen_takes_addresses_and_host_names() {

@@ -58,6 +58,10 @@ async fn serve(settings: crate::config::Settings) -> anyhow::Result<()> {
     // Handlers first: a SIGTERM sent as soon as the line below appears must stop the server
     // gracefully, not kill it.
     let shutdown = shutdown_signal()?;
+    #[cfg(unix)]
+    if !app.serves_tls() {
+        ignore_hangups()?;
+    }
     tracing::info!(address = %app.local_addr(), issuer = %app.issuer(), "signet is listening");
     app.run_until(shutdown).await?;
     tracing::info!("signet stopped");
@@ -78,6 +82,20 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
         }
         tracing::info!("shutdown signal received; finishing in-flight requests");
     })
+}
+
+/// SIGHUP reloads the TLS certificate; without one there is nothing to reload, and a
+/// `systemctl reload` must not stop the server (the default action of SIGHUP).
+#[cfg(unix)]
+fn ignore_hangups() -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP received: nothing to reload without --tls-cert");
+        }
+    });
+    Ok(())
 }
 
 #[cfg(not(unix))]

@@ -2,7 +2,9 @@
 //! `signet-client` code Rust services use. Prints the server's JSON answer; on failure prints
 //! the server's error and what usually causes it.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
 use signet_client::{Alg, Client, Error, Kid, Rejection};
@@ -31,6 +33,44 @@ pub struct TokenArgs {
     /// server is reached another way, e.g. over plain http behind a TLS proxy.
     #[arg(long, value_name = "URL")]
     pub token_endpoint: Option<String>,
+
+    /// Also trust the CA certificates in this PEM file for the server's HTTPS certificate
+    /// (e.g. a private CA), besides the system's.
+    #[arg(long, env = "SIGNET_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// The library's own timeout, kept when the HTTP client is built here for `--ca-cert`.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Larger files are not a CA bundle: refused before they are parsed.
+const MAX_CA_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// An HTTP client that trusts the certificates of `path` besides the system's roots.
+fn http_trusting(path: &Path) -> Result<reqwest::Client, String> {
+    use std::io::Read;
+    let name = path.display();
+    let mut pem = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut pem))
+        .map_err(|e| format!("cannot read --ca-cert {name}: {e}"))?;
+    if pem.len() as u64 > MAX_CA_FILE_BYTES {
+        return Err(format!(
+            "--ca-cert {name} is larger than {MAX_CA_FILE_BYTES} bytes: not a CA bundle"
+        ));
+    }
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("--ca-cert {name} is not PEM certificates: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "--ca-cert {name} holds no certificate (expected PEM `BEGIN CERTIFICATE` blocks)"
+        ));
+    }
+    reqwest::Client::builder()
+        .timeout(HTTP_TIMEOUT)
+        .tls_certs_merge(certs)
+        .build()
+        .map_err(|e| format!("cannot use --ca-cert {name}: {}", with_causes(&e)))
 }
 
 pub fn run(args: TokenArgs) -> ExitCode {
@@ -97,6 +137,9 @@ fn build_client(args: &TokenArgs) -> Result<Client, String> {
     if let Some(url) = &args.token_endpoint {
         builder = builder.token_endpoint(url.as_str());
     }
+    if let Some(path) = &args.ca_cert {
+        builder = builder.http_client(http_trusting(path)?);
+    }
     // Only key problems need the file's name to make sense.
     builder.build().map_err(|e| match e {
         Error::Key(_) | Error::AlgKeyMismatch { .. } => format!("{}: {e}", c.key.display()),
@@ -105,9 +148,9 @@ fn build_client(args: &TokenArgs) -> Result<Client, String> {
 }
 
 /// The error and its underlying causes (e.g. "connection refused" under an HTTP error).
-fn with_causes(error: &Error) -> String {
+fn with_causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
+    let mut source = error.source();
     while let Some(cause) = source {
         let cause_text = cause.to_string();
         if !text.contains(&cause_text) {
@@ -273,6 +316,7 @@ mod tests {
             audience: "https://api.example.com/".into(),
             scope: None,
             token_endpoint: None,
+            ca_cert: None,
         }
     }
 
@@ -291,6 +335,18 @@ mod tests {
             body: String::new(),
             server_date: date.map(str::to_owned),
         })
+    }
+
+    #[test]
+    fn a_ca_file_that_is_missing_or_holds_no_certificate_is_refused_with_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing-ca.pem");
+        let error = http_trusting(&missing).unwrap_err();
+        assert!(error.contains("missing-ca.pem"), "{error}");
+        let empty = dir.path().join("empty-ca.pem");
+        std::fs::write(&empty, "no certificate here\n").unwrap();
+        let error = http_trusting(&empty).unwrap_err();
+        assert!(error.contains("empty-ca.pem"), "{error}");
     }
 
     #[test]

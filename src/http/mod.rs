@@ -1,6 +1,7 @@
 //! HTTP: axum routers per area, merged in one place. Handlers are thin: extract, authorise,
 //! call one function, map to the wire type.
 
+pub mod client_origin;
 pub mod dashboard;
 pub mod discovery;
 pub mod error;

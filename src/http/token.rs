@@ -1,18 +1,19 @@
 //! `POST /oauth/token`: form or JSON body in, Auth0's success and error shapes out (BEHAVIOUR A.5).
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
 
 use super::AppState;
+use super::client_origin::ClientOrigin;
 use crate::domain::token_quota::{self, BucketState};
 use crate::oauth::OAuthError;
 use crate::oauth::error::AuthFailure;
@@ -49,18 +50,14 @@ pub(in crate::http) fn request_timeout() -> Response {
     res
 }
 
-async fn token(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
+async fn token(State(state): State<AppState>, origin: ClientOrigin, req: Request) -> Response {
     let now = state.clock.now();
     let issuer = &state.token_issuer;
     // Before the body is read: an address over its limits costs the server next to nothing.
-    if let Err(e) = issuer.admit_source(peer.ip(), user_agent(req.headers()).as_deref(), now) {
+    if let Err(e) = issuer.admit_source(origin.ip, user_agent(req.headers()).as_deref(), now) {
         return error_response(e, now);
     }
-    let issued = match parse(req, &state, peer).await {
+    let issued = match parse(req, &state, origin.ip).await {
         Ok(request) => issuer.issue(request, now).await,
         Err(e) => Err(e),
     };
@@ -73,7 +70,7 @@ async fn token(
             res
         }
         Err(e) => {
-            issuer.note_outcome(peer.ip(), &e);
+            issuer.note_outcome(origin.ip, &e);
             error_response(e, now)
         }
     }
@@ -95,11 +92,7 @@ fn insert_quota_header(res: &mut Response, states: &[BucketState], now: Millis) 
 
 const QUOTA_HEADER: &str = "auth0-client-quota-limit";
 
-async fn parse(
-    req: Request,
-    state: &AppState,
-    peer: SocketAddr,
-) -> Result<TokenRequest, OAuthError> {
+async fn parse(req: Request, state: &AppState, ip: IpAddr) -> Result<TokenRequest, OAuthError> {
     let headers: HeaderMap = req.headers().clone();
     let bytes = Bytes::from_request(req, state).await.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -132,7 +125,7 @@ async fn parse(
     Ok(TokenRequest {
         params,
         basic,
-        ip: Some(peer.ip()),
+        ip: Some(ip),
         user_agent: user_agent(&headers),
     })
 }

@@ -113,6 +113,8 @@ impl Database {
             limits: test_limits(),
             log_retention: Default::default(),
             http: HttpLimits::default(),
+            tls: None,
+            trusted_proxies: Default::default(),
         }
     }
 }
@@ -178,7 +180,13 @@ impl TestApp {
     /// Starts a server on `db` with settings adjusted by `tweak`.
     pub async fn start(db: Database, tweak: impl FnOnce(Settings) -> Settings) -> Self {
         let clock = ManualClock::new();
-        let app = Application::build_with_clock(tweak(db.settings()), clock.clone())
+        let settings = tweak(db.settings());
+        let scheme = if settings.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let app = Application::build_with_clock(settings, clock.clone())
             .await
             .expect("the server starts");
         let addr = app.local_addr();
@@ -188,7 +196,7 @@ impl TestApp {
             let _ = rx.await;
         }));
         Self {
-            base: format!("http://{addr}"),
+            base: format!("{scheme}://{addr}"),
             issuer,
             http: reqwest::Client::new(),
             db,

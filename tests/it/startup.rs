@@ -222,8 +222,19 @@ async fn a_data_directory_through_the_ways_it_breaks() {
     let args = ["--listen", "localhost:0", "--database", &url];
 
     // First start, by host name: the default issuer keeps the name.
-    let (child, log) = started(serve(&args));
+    let (mut child, log) = started(serve(&args));
     assert!(log.contains("issuer=http://localhost:"), "{log}");
+    // `systemctl reload` sends SIGHUP: without TLS there is nothing to reload, and the server
+    // must live on (SIGHUP's default action would end it).
+    // SAFETY: plain kill(2) on a child this test owns.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGHUP);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "SIGHUP ended the server"
+    );
     stop(child);
     assert_eq!(mode(&db), 0o600);
     assert_eq!(mode(&key), 0o600);

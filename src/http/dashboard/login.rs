@@ -1,9 +1,8 @@
 //! Signing in and out.
 
 use axum::Router;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -16,6 +15,7 @@ use crate::admins::admin::{self, LoginError};
 use crate::admins::{csrf, lockout};
 use crate::crypto::random;
 use crate::http::AppState;
+use crate::http::client_origin::ClientOrigin;
 use crate::rate_limit::AddressKey;
 
 pub fn router() -> Router<AppState> {
@@ -47,7 +47,7 @@ fn with_cookie(mut res: Response, value: &str) -> Response {
 }
 
 fn render(
-    state: &AppState,
+    secure: bool,
     status: StatusCode,
     token: String,
     fresh: bool,
@@ -65,13 +65,7 @@ fn render(
     Ok(if fresh {
         with_cookie(
             res,
-            &session::set_cookie(
-                LOGIN_COOKIE,
-                &token,
-                "/dashboard/login",
-                3600,
-                state.tenant.issuer.is_https(),
-            ),
+            &session::set_cookie(LOGIN_COOKIE, &token, "/dashboard/login", 3600, secure),
         )
     } else {
         res
@@ -80,6 +74,7 @@ fn render(
 
 async fn show(
     State(state): State<AppState>,
+    origin: ClientOrigin,
     admin: Option<Admin>,
     headers: HeaderMap,
 ) -> Result<Response, DashError> {
@@ -87,15 +82,17 @@ async fn show(
         return Ok(Redirect::to("/dashboard/applications").into_response());
     }
     let (token, fresh) = login_token(&headers);
-    render(&state, StatusCode::OK, token, fresh, String::new(), None)
+    let secure = session::secure_cookies(&state.tenant.issuer, origin);
+    render(secure, StatusCode::OK, token, fresh, String::new(), None)
 }
 
 async fn submit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    origin: ClientOrigin,
     headers: HeaderMap,
     mut form: FormFields,
 ) -> Result<Response, DashError> {
+    let secure = session::secure_cookies(&state.tenant.issuer, origin);
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
     if !csrf::matches(expected, form.csrf()) {
         return Err(DashError::Csrf);
@@ -111,7 +108,7 @@ async fn submit(
     if let Some(m) = missing {
         let (token, fresh) = login_token(&headers);
         return render(
-            &state,
+            secure,
             StatusCode::UNPROCESSABLE_ENTITY,
             token,
             fresh,
@@ -124,7 +121,7 @@ async fn submit(
     let limited = state
         .limits
         .signin_per_address
-        .check(&AddressKey::from(peer.ip()))
+        .check(&AddressKey::from(origin.ip))
         .and_then(|_| {
             state
                 .limits
@@ -138,7 +135,7 @@ async fn submit(
             exceeded.retry_after_secs()
         );
         let mut res = render(
-            &state,
+            secure,
             StatusCode::TOO_MANY_REQUESTS,
             token,
             fresh,
@@ -150,7 +147,6 @@ async fn submit(
     }
     match admin::login(&state.tenant.store, &state.hashing, &email, &password, now).await {
         Ok(new) => {
-            let secure = state.tenant.issuer.is_https();
             let res = Redirect::to("/dashboard/applications").into_response();
             let res = with_cookie(res, &session::session_cookie(new.token.expose(), secure));
             Ok(with_cookie(
@@ -166,13 +162,14 @@ async fn submit(
             };
             let (token, fresh) = login_token(&headers);
             // The email is kept; the password never goes back into the page.
-            render(&state, status, token, fresh, email, Some(e.to_string()))
+            render(secure, status, token, fresh, email, Some(e.to_string()))
         }
     }
 }
 
 async fn logout(
     State(state): State<AppState>,
+    origin: ClientOrigin,
     admin: Admin,
     form: FormFields,
 ) -> Result<Response, DashError> {
@@ -181,6 +178,6 @@ async fn logout(
     let res = Redirect::to("/dashboard/login").into_response();
     Ok(with_cookie(
         res,
-        &session::clear_session_cookie(state.tenant.issuer.is_https()),
+        &session::clear_session_cookie(session::secure_cookies(&state.tenant.issuer, origin)),
     ))
 }

@@ -9,7 +9,9 @@ use axum::http::request::Parts;
 use super::DashError;
 use crate::admins::admin::{self, AdminSession};
 use crate::admins::session::LIFETIME;
+use crate::domain::issuer::Issuer;
 use crate::http::AppState;
+use crate::http::client_origin::ClientOrigin;
 
 pub const SESSION_COOKIE: &str = "signet_session";
 pub const LOGIN_COOKIE: &str = "signet_login_csrf";
@@ -26,8 +28,13 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// `Secure` whenever the issuer is https: behind a TLS proxy the browser sees https even though
-/// signet itself is reached over plain http.
+/// Whether cookies are marked `Secure`: when the issuer is https (behind a TLS proxy the browser
+/// sees https even though signet itself is reached over plain http), when the request came
+/// over TLS, or when a trusted proxy says its client used https.
+pub fn secure_cookies(issuer: &Issuer, origin: ClientOrigin) -> bool {
+    issuer.is_https() || origin.https
+}
+
 pub fn set_cookie(name: &str, value: &str, path: &str, max_age_secs: i64, secure: bool) -> String {
     format!(
         "{name}={value}; Path={path}; Max-Age={max_age_secs}; HttpOnly; SameSite=Strict{}",

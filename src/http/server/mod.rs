@@ -1,13 +1,17 @@
 //! The HTTP server: accepts connections and serves the router over HTTP/1.1 and HTTP/2 (h2c
-//! with prior knowledge) within [`HttpLimits`], until shutdown, then lets in-flight requests
-//! finish. `axum::serve` is not used because it has no timeouts and no connection caps: idle and
-//! slowly-writing sockets were held for as long as their clients liked.
+//! with prior knowledge, or ALPN `h2` over TLS) within [`HttpLimits`], until shutdown, then lets
+//! in-flight requests finish. `axum::serve` is not used because it has no timeouts and no
+//! connection caps: idle and slowly-writing sockets were held for as long as their clients liked.
+//!
+//! Each request carries its [`ClientOrigin`] (the client's address and scheme, through trusted
+//! proxies); HTTPS responses carry HSTS.
 
 mod activity;
 mod body_timeout;
 mod caps;
 mod fd_limit;
 mod throttle;
+pub mod tls;
 mod watched_io;
 
 use std::convert::Infallible;
@@ -20,21 +24,24 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use axum::http::Request;
+use axum::http::{HeaderValue, Request, header};
 use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-use crate::config::HttpLimits;
+use crate::config::{HttpLimits, TrustedProxies};
+use crate::http::client_origin::ClientOrigin;
 use activity::{Activity, WaitLimits};
 use body_timeout::BodyTimeouts;
 use caps::{ConnectionCaps, Refusal, Slot};
 use throttle::LogThrottle;
+use tls::Tls;
 use watched_io::WatchedIo;
 
 pub use fd_limit::raise_open_files_limit;
@@ -43,6 +50,18 @@ pub use fd_limit::raise_open_files_limit;
 /// pending connection stays in the backlog, so retrying at once would only spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+/// Sent with every HTTPS response (RFC 6797): browsers then refuse plain http to this host for a
+/// year. Never over plain HTTP (§7.2: an HSTS host must not send it over non-secure transport).
+const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
+
+/// How clients reach the server: over TLS or not, and through which proxies.
+#[derive(Debug, Clone, Default)]
+pub struct Front {
+    /// `None`: plain HTTP.
+    pub tls: Option<Arc<Tls>>,
+    pub trusted_proxies: TrustedProxies,
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting and waits for
 /// the open connections to finish their requests (idle ones close at once; the timeouts bound
 /// the others).
@@ -50,6 +69,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: &HttpLimits,
+    front: Front,
     shutdown: impl Future<Output = ()> + Send,
 ) -> io::Result<()> {
     limits
@@ -78,6 +98,12 @@ pub async fn serve(
         },
         body_timeout::cut_off_slow_bodies,
     ));
+    // Certificate reloads run while the server does, and stop with it.
+    let _reloads = front
+        .tls
+        .clone()
+        .map(|tls| AbortOnDrop(tokio::spawn(tls::watch(tls))));
+    let proxies = Arc::new(front.trusted_proxies);
     let graceful = GracefulShutdown::new();
     let mut refused = Refused::default();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -99,6 +125,8 @@ pub async fn serve(
                     peer,
                     router: router.clone(),
                     wait,
+                    tls: front.tls.clone(),
+                    proxies: Arc::clone(&proxies),
                     _slot: slot,
                 };
                 tokio::spawn(connection.serve(stream, Arc::clone(&builder), graceful.watcher()));
@@ -136,10 +164,20 @@ fn protocols(limits: &HttpLimits) -> Builder<TokioExecutor> {
     builder
 }
 
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 struct Connection {
     peer: SocketAddr,
     router: Router,
     wait: WaitLimits,
+    tls: Option<Arc<Tls>>,
+    proxies: Arc<TrustedProxies>,
     /// Holds the connection's place under the caps until the connection is gone.
     _slot: Slot,
 }
@@ -152,34 +190,66 @@ impl Connection {
         graceful: Watcher,
     ) {
         let activity = Activity::new(self.wait);
-        let io = TokioIo::new(WatchedIo::new(stream, Arc::clone(&activity)));
         let service = ConnectionService {
             router: self.router,
             peer: self.peer,
+            tls: self.tls.is_some(),
+            proxies: self.proxies,
             activity: Arc::clone(&activity),
         };
-        let served = graceful.watch(builder.serve_connection(io, service));
-        tokio::select! {
-            result = served => {
-                if let Err(error) = result {
-                    tracing::debug!(peer = %self.peer, %error, "connection ended with an error");
-                }
+        let peer = self.peer;
+        // The TLS handshake happens here, in the connection's own task and under its header
+        // deadline: a client that connects and never says hello is closed like one that never
+        // sends its request.
+        let served = async {
+            match &self.tls {
+                None => serve_io(stream, &builder, service, &activity, graceful).await,
+                Some(tls) => match tls.acceptor().accept(stream).await {
+                    Ok(stream) => serve_io(stream, &builder, service, &activity, graceful).await,
+                    Err(error) => {
+                        tracing::debug!(%peer, %error, "TLS handshake failed");
+                    }
+                },
             }
+        };
+        tokio::select! {
+            () = served => {}
             // Dropped, the connection closes its socket without a word, as hyper's own header
             // timeout does: no request is in progress to answer or to announce (HTTP/2 GOAWAY).
             () = activity.expired() => {
-                tracing::debug!(peer = %self.peer, "closed a connection that kept signet waiting");
+                tracing::debug!(%peer, "closed a connection that kept signet waiting");
             }
         }
     }
 }
 
-/// The router, as seen from one connection: each request learns its peer's address
-/// (`ConnectInfo`) and counts as activity on the connection.
+/// HTTP over `stream` (a TCP socket, or the TLS session on one) until it ends.
+async fn serve_io<S>(
+    stream: S,
+    builder: &Builder<TokioExecutor>,
+    service: ConnectionService,
+    activity: &Arc<Activity>,
+    graceful: Watcher,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let peer = service.peer;
+    let io = TokioIo::new(WatchedIo::new(stream, Arc::clone(activity)));
+    if let Err(error) = graceful.watch(builder.serve_connection(io, service)).await {
+        tracing::debug!(%peer, %error, "connection ended with an error");
+    }
+}
+
+/// The router, as seen from one connection: each request learns where it comes from (its
+/// peer's address as `ConnectInfo`, its client as [`ClientOrigin`]) and counts as activity on
+/// the connection.
 #[derive(Clone)]
 struct ConnectionService {
     router: Router,
     peer: SocketAddr,
+    /// The connection is TLS: every response carries HSTS.
+    tls: bool,
+    proxies: Arc<TrustedProxies>,
     activity: Arc<Activity>,
 }
 
@@ -190,11 +260,18 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
 
     fn call(&self, mut req: Request<Incoming>) -> Self::Future {
         let in_progress = self.activity.request_started(req.version());
+        let origin = ClientOrigin::of(self.peer.ip(), self.tls, req.headers(), &self.proxies);
         req.extensions_mut().insert(ConnectInfo(self.peer));
+        req.extensions_mut().insert(origin);
         let router = self.router.clone();
+        let tls = self.tls;
         Box::pin(async move {
-            let res = router.oneshot(req).await;
+            let mut res = router.oneshot(req).await;
             drop(in_progress);
+            if tls && let Ok(res) = &mut res {
+                res.headers_mut()
+                    .insert(header::STRICT_TRANSPORT_SECURITY, HSTS);
+            }
             res
         })
     }
