@@ -1,6 +1,8 @@
 //! Wiring: settings → store → bootstrap → router, bound to a listener, served until a shutdown
 //! signal with in-flight requests finished.
 
+mod metrics;
+
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -30,6 +32,7 @@ use crate::time_util::Millis;
 
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     http_limits: HttpLimits,
     state: AppState,
     audit_writer: JoinHandle<()>,
@@ -51,6 +54,7 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let metrics_listener = metrics::bind(&settings.metrics).await?;
         let issuer = match settings.issuer {
             Some(issuer) => issuer,
             None => Issuer::parse(&format!("http://{}/", listener.local_addr()?))
@@ -112,9 +116,11 @@ impl Application {
             keys,
             tenant,
             readiness: crate::http::health::Readiness::new(),
+            metrics_public: metrics_listener.is_none(),
         };
         Ok(Self {
             listener,
+            metrics_listener,
             http_limits: settings.http,
             state,
             audit_writer,
@@ -167,9 +173,16 @@ impl Application {
                 tokio::time::sleep(drain).await;
             }
         };
+        let (shutdown, metrics_server) = metrics::serve_apart(
+            self.metrics_listener,
+            &self.state,
+            &self.http_limits,
+            shutdown,
+        );
         let router = build_router(self.state);
         let served =
             crate::http::server::serve(self.listener, router, &self.http_limits, shutdown).await;
+        metrics_server.finished().await;
         for task in maintenance {
             task.abort();
         }
@@ -246,6 +259,7 @@ async fn prune_expired(store: Store, retention: LogRetention, clock: SharedClock
         tick.tick().await;
         let now = clock.now();
         prune_in_batches(&store, Prunable::UsedJtis { now }).await;
+        metrics::count_used_jtis(&store).await;
         let by_age = now - retention.max_age.as_millis() as i64;
         let by_count =
             match crate::store::logs::date_beyond(store.pool(), retention.max_events).await {

@@ -1,6 +1,7 @@
 //! Server settings: flags and environment variables (CONTRACT.md), validated once at start.
 
 pub mod http;
+pub mod metrics;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use crate::domain::issuer::Issuer;
 use crate::jwks_uri::address::KeyUrlPolicy;
 use crate::rate_limit::{Limits, Rate};
 pub use http::{HttpArgs, HttpLimits};
+pub use metrics::{MetricsArgs, MetricsSettings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -98,6 +100,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub http: HttpArgs,
+
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// Rate limits (`crate::rate_limit`): `COUNT/s`, `COUNT/min`, `COUNT/h`, or `off`.
@@ -191,6 +196,7 @@ pub struct Settings {
     pub limits: Limits,
     pub log_retention: LogRetention,
     pub http: HttpLimits,
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -302,6 +308,7 @@ impl ServeArgs {
                 max_events: self.log_limits.log_max_events,
             },
             http: self.http.into(),
+            metrics: self.metrics.into(),
         })
     }
 }

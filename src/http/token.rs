@@ -62,7 +62,7 @@ async fn token(
     }
     let issued = match parse(req, &state, peer).await {
         Ok(request) => issuer.issue(request, now).await,
-        Err(e) => Err(e),
+        Err(e) => Err(crate::oauth::token::counted_refusal(e)),
     };
     match issued {
         Ok(issued) => {

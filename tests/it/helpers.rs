@@ -113,6 +113,7 @@ impl Database {
             limits: test_limits(),
             log_retention: Default::default(),
             http: HttpLimits::default(),
+            metrics: Default::default(),
         }
     }
 }
