@@ -1,6 +1,8 @@
 //! Wiring: settings → store → bootstrap → router, bound to a listener, served until a shutdown
 //! signal with in-flight requests finished.
 
+mod metrics;
+
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -32,6 +34,7 @@ use crate::time_util::Millis;
 
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     http_limits: HttpLimits,
     front: Front,
     state: AppState,
@@ -59,6 +62,7 @@ impl Application {
             .bind()
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let metrics_listener = metrics::bind(&settings.metrics).await?;
         let issuer = match settings.issuer {
             Some(issuer) => issuer,
             None => default_issuer(&settings.listen, listener.local_addr()?, tls.is_some())?,
@@ -126,9 +130,11 @@ impl Application {
             keys,
             tenant,
             readiness: crate::http::health::Readiness::new(),
+            metrics_public: metrics_listener.is_none(),
         };
         Ok(Self {
             listener,
+            metrics_listener,
             http_limits: settings.http,
             front: Front {
                 tls,
@@ -190,6 +196,12 @@ impl Application {
                 tokio::time::sleep(drain).await;
             }
         };
+        let (shutdown, metrics_server) = metrics::serve_apart(
+            self.metrics_listener,
+            &self.state,
+            &self.http_limits,
+            shutdown,
+        );
         let router = build_router(self.state);
         let served = crate::http::server::serve(
             self.listener,
@@ -199,6 +211,7 @@ impl Application {
             shutdown,
         )
         .await;
+        metrics_server.finished().await;
         for task in maintenance {
             task.abort();
         }
@@ -279,6 +292,7 @@ async fn prune_expired(store: Store, retention: LogRetention, clock: SharedClock
 
 async fn prune_once(store: &Store, retention: LogRetention, now: Millis) {
     prune_in_batches(store, Prunable::UsedJtis { now }).await;
+    metrics::count_used_jtis(store).await;
     let by_age = now - retention.max_age.as_millis() as i64;
     let by_count = match crate::store::logs::date_beyond(store.pool(), retention.max_events).await {
         Ok(date) => date,

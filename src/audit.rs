@@ -214,6 +214,16 @@ impl AuditLog {
         self.dropped_total.load(Ordering::Relaxed)
     }
 
+    /// Events queued and not yet taken by the writer.
+    pub fn queue_depth(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
+    /// Events the queue holds at most; beyond, they are dropped and counted.
+    pub fn queue_capacity(&self) -> usize {
+        self.queue.max_capacity()
+    }
+
     pub fn record(&self, entry: Entry, now: Millis) {
         let event = self.stamp(entry, now);
         if aggregates(&event.kind) && !self.absorb_repeat(&event, now) {
@@ -661,6 +671,9 @@ mod tests {
             );
         }
         assert_eq!(log.dropped_total(), 500);
+        // What `/metrics` shows of the queue: full.
+        assert_eq!(log.queue_capacity(), QUEUE);
+        assert_eq!(log.queue_depth(), QUEUE);
         drop(log);
         writer.await.unwrap();
         let all = logs::Filter::default();

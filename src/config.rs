@@ -1,6 +1,7 @@
 //! Server settings: flags and environment variables (CONTRACT.md), validated once at start.
 
 pub mod http;
+pub mod metrics;
 pub mod proxies;
 
 use std::net::{IpAddr, SocketAddr};
@@ -14,6 +15,7 @@ use crate::domain::issuer::Issuer;
 use crate::jwks_uri::address::KeyUrlPolicy;
 use crate::rate_limit::{Limits, Rate};
 pub use http::{HttpArgs, HttpLimits};
+pub use metrics::{MetricsArgs, MetricsSettings};
 pub use proxies::TrustedProxies;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -104,6 +106,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub http: HttpArgs,
+
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// How clients reach the server: TLS, and the proxies in front of it.
@@ -316,6 +321,7 @@ pub struct Settings {
     /// `None`: plain HTTP.
     pub tls: Option<TlsFiles>,
     pub trusted_proxies: TrustedProxies,
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -442,6 +448,7 @@ impl ServeArgs {
             http: self.http.into(),
             tls,
             trusted_proxies,
+            metrics: self.metrics.into(),
         })
     }
 }

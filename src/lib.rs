@@ -3,7 +3,7 @@
 //!
 //! Layers, each depending only on those below it (`docs/ARCHITECTURE.md`): `cli` → `app` →
 //! `http` → `oauth`, `admins`, `tenant`, `audit`, `rate_limit`, `config` → `store` → `domain`
-//! → `crypto`, `clock`, `time_util`.
+//! → `crypto`, `clock`, `time_util`, `metrics`.
 
 pub mod admins;
 pub mod app;
@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod jwks_uri;
+pub mod metrics;
 pub mod oauth;
 pub mod private_file;
 pub mod rate_limit;

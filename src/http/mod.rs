@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod management;
+pub mod metrics;
 pub mod rate_limit;
 pub mod server;
 pub mod token;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub discovery_document: Arc<serde_json::Value>,
     /// Turned off at the shutdown signal, so `/readyz` fails before the listener closes.
     pub readiness: Arc<health::Readiness>,
+    /// `/metrics` is served here, not on an address of its own (`--metrics-listen`).
+    pub metrics_public: bool,
 }
 
 pub fn build_router(state: AppState) -> Router {
@@ -51,11 +54,17 @@ pub fn build_router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(
             rate_limit::management_rate_headers,
         ))
-        .layer(axum::middleware::from_fn(extract::refuse_unstorable_uri));
+        .layer(axum::middleware::from_fn(extract::refuse_unstorable_uri))
+        .layer(axum::middleware::from_fn(
+            metrics::count_management_requests,
+        ));
     Router::new()
         .merge(discovery::router())
         .merge(health::router())
-        .merge(token::router())
+        .merge(token::router().route_layer(axum::middleware::from_fn(
+            metrics::time_token_requests,
+        )))
+        .merge(metrics::public_route(&state))
         .nest("/api/v2", management)
         .merge(dashboard::router())
         .fallback(not_found)

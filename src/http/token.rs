@@ -59,7 +59,7 @@ async fn token(State(state): State<AppState>, origin: ClientOrigin, req: Request
     }
     let issued = match parse(req, &state, origin.ip).await {
         Ok(request) => issuer.issue(request, now).await,
-        Err(e) => Err(e),
+        Err(e) => Err(crate::oauth::token::counted_refusal(e)),
     };
     match issued {
         Ok(issued) => {

@@ -51,6 +51,21 @@ pub enum FetchError {
     Body(String),
 }
 
+impl FetchError {
+    /// The failure's kind, as `signet_jwks_fetches_total` counts it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Refused(_) => "refused",
+            Self::Timeout => "timeout",
+            Self::Connect(_) => "connect",
+            Self::Redirect(_) => "redirect",
+            Self::Status(_) => "status",
+            Self::TooLarge => "too_large",
+            Self::Body(_) => "body",
+        }
+    }
+}
+
 /// Builds the one HTTP client all key-set fetches share.
 pub fn client(policy: KeyUrlPolicy) -> reqwest::Client {
     let redirects = redirect::Policy::custom(move |attempt| {

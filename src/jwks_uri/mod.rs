@@ -340,12 +340,17 @@ impl KeySets {
             Ok(fetched) => {
                 let now = self.clock.now();
                 let fresh_until = now.saturating_add(millis(fetched.fresh_for));
-                KeySet::parse(&fetched.body, now, fresh_until)
+                let parsed = KeySet::parse(&fetched.body, now, fresh_until);
+                crate::metrics::jwks_fetch(if parsed.is_ok() { "ok" } else { "invalid_set" });
+                parsed
             }
-            Err(e) => Err(SetRefused {
-                holds_private_key: false,
-                message: e.to_string(),
-            }),
+            Err(e) => {
+                crate::metrics::jwks_fetch(e.kind());
+                Err(SetRefused {
+                    holds_private_key: false,
+                    message: e.to_string(),
+                })
+            }
         };
         let now = self.clock.now();
         let stored = {

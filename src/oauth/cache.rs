@@ -115,8 +115,10 @@ impl TokenCache {
         if let Some((stamp, entry)) = self.clients.get(client_id)
             && stamp == generation
         {
+            crate::metrics::cache_lookup(crate::metrics::Cache::Client, true);
             return Ok(entry);
         }
+        crate::metrics::cache_lookup(crate::metrics::Cache::Client, false);
         let mut conn = self.store.acquire().await?;
         let Some(client) = store::clients::get(&mut conn, &self.master_key, client_id).await?
         else {
@@ -159,8 +161,10 @@ impl TokenCache {
         if let Some((stamp, entry)) = self.grants.get(&key)
             && stamp == generation
         {
+            crate::metrics::cache_lookup(crate::metrics::Cache::Grant, true);
             return Ok(entry);
         }
+        crate::metrics::cache_lookup(crate::metrics::Cache::Grant, false);
         let mut conn = self.store.acquire().await?;
         let entry = Arc::new(
             store::grants::for_token(&mut conn, &self.master_key, client_id, audience).await?,

@@ -65,12 +65,15 @@ impl ReplayGuard {
     /// concurrent calls with the same `(client_id, jti)` gets `true`, on this instance or any
     /// other sharing the database.
     pub async fn consume(&self, used: UsedJti) -> Result<bool, ReplayError> {
+        let started = std::time::Instant::now();
         let (fresh, answer) = oneshot::channel();
         self.queue
             .send(Pending { used, fresh })
             .await
             .map_err(|_| ReplayError::Stopped)?;
-        Ok(answer.await.map_err(|_| ReplayError::Stopped)??)
+        let answer = answer.await.map_err(|_| ReplayError::Stopped)?;
+        crate::metrics::replay_wait(started.elapsed());
+        Ok(answer?)
     }
 }
 
@@ -93,6 +96,7 @@ async fn write_batches(store: Store, mut requests: mpsc::Receiver<Pending>) {
             let _ = repeat.fresh.send(Ok(false));
         }
         let batch: Vec<UsedJti> = first_uses.iter().map(|p| p.used.clone()).collect();
+        crate::metrics::replay_batch(batch.len());
         let answers = consume_or_salvage(&store, &batch).await;
         for (pending, answer) in first_uses.into_iter().zip(answers) {
             let _ = pending.fresh.send(answer);

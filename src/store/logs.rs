@@ -120,6 +120,7 @@ pub async fn prune(conn: &mut Conn, before: Millis, batch: i64) -> Result<u64, S
             .bind(batch)
             .execute(conn)
             .await?;
+    crate::metrics::pruned(crate::metrics::Pruned::AuditEvents, done.rows_affected());
     Ok(done.rows_affected())
 }
 

@@ -50,18 +50,26 @@ pub enum StoreError {
     #[error("{0}")]
     Conflict(String),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
 }
 
+/// Every database error is counted as it enters the store's error type (`signet_db_errors_total`).
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        crate::metrics::database_error(&e);
+        Self::Database(e)
+    }
+}
+
 /// Turns a unique-constraint violation into a typed conflict at the store boundary (never a 500).
 pub(crate) fn conflict_on_unique(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what()),
-        _ => StoreError::Database(e),
+        _ => e.into(),
     }
 }
 

@@ -115,6 +115,7 @@ impl Database {
             http: HttpLimits::default(),
             tls: None,
             trusted_proxies: Default::default(),
+            metrics: Default::default(),
         }
     }
 }

@@ -15,6 +15,7 @@ mod hostile;
 mod hostile_http;
 mod jwks_uri;
 mod management;
+mod metrics;
 mod persistence;
 pub mod private_key_jwt;
 mod proxies;

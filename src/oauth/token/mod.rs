@@ -5,6 +5,7 @@
 
 mod authenticate;
 mod event;
+mod metrics;
 mod shape;
 
 use std::net::IpAddr;
@@ -14,6 +15,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::json;
 
+pub use metrics::counted_refusal;
 pub use shape::ASSERTION_TYPE_JWT_BEARER;
 
 use super::OAuthError;
@@ -174,7 +176,9 @@ impl TokenIssuer {
             },
             now_ms,
         );
-        Err(OAuthError::TooManyRequests(exceeded))
+        let refused = OAuthError::TooManyRequests(exceeded);
+        metrics::count_refused(None, &refused);
+        Err(refused)
     }
 
     /// Spends one failure of the source address's budget when `e` is the caller's fault (a
@@ -198,6 +202,7 @@ impl TokenIssuer {
             user_agent: req.user_agent.clone(),
         };
         let outcome = self.run(req, now_ms).await;
+        metrics::count(&outcome);
         self.record(&outcome, context, now_ms);
         outcome
             .map(|granted| granted.issued)
