@@ -10,7 +10,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, SerialNumber};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose, SerialNumber,
+};
 use reqwest::{StatusCode, Version};
 use serde_json::{Value, json};
 use signet::config::{HttpLimits, Settings, TlsFiles};
@@ -54,6 +57,12 @@ impl Pki {
     pub fn new() -> Self {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        // Names and usages OpenSSL's strict verification wants (Python's `ssl` uses it): a
+        // leaf that shared the CA's name would look self-signed.
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "signet test CA");
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
         Self {
             ca_pem: ca.pem(),
@@ -67,6 +76,11 @@ impl Pki {
         let mut params =
             CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
         params.serial_number = Some(SerialNumber::from(serial));
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        params.use_authority_key_identifier_extension = true;
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let cert = params.signed_by(&key, &self.ca).unwrap();
         Leaf {
             cert_pem: cert.pem(),
@@ -608,4 +622,74 @@ fn signal(child: &Child, which: &str) {
         .status()
         .expect("kill(1) runs");
     assert!(status.success(), "kill {which} {}", child.id());
+}
+
+/// Auth0's Python SDK over HTTPS with the test CA trusted: `.ci/run` installs `auth0-python`;
+/// elsewhere the test skips with a message when Python or the SDK is missing.
+#[tokio::test]
+async fn auth0_python_sdk_gets_tokens_over_https() {
+    let sdk = Command::new("python3")
+        .args(["-c", "import auth0.authentication, auth0.management"])
+        .output();
+    if !sdk.as_ref().is_ok_and(|o| o.status.success()) {
+        assert!(
+            !crate::helpers::in_ci(),
+            "auth0-python is required under CI=true (pip install auth0-python)"
+        );
+        eprintln!("SKIPPED: Auth0 Python SDK over HTTPS (pip install auth0-python)");
+        return;
+    }
+    let pki = Pki::new();
+    let cert = CertFiles::new(&pki.leaf(1));
+    let Some(app) = start_with_tls(Db::Sqlite, &cert.files, &pki).await else {
+        return;
+    };
+    let client_id = key_app(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+    let domain = app
+        .issuer
+        .strip_prefix("https://")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .expect("an https issuer")
+        .to_owned();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/sdk/auth0_python_https.py"
+    );
+    let mut run = Command::new("python3");
+    run.arg(script)
+        .env("REQUESTS_CA_BUNDLE", &ca_file)
+        .env("SSL_CERT_FILE", &ca_file)
+        .env("SIGNET_DOMAIN", &domain)
+        .env("SIGNET_BOOTSTRAP_ID", crate::helpers::BOOTSTRAP_ID)
+        .env("SIGNET_BOOTSTRAP_SECRET", crate::helpers::BOOTSTRAP_SECRET)
+        .env("SIGNET_KEY_CLIENT_ID", &client_id)
+        .env("SIGNET_KEY_FILE", KEY)
+        .env("SIGNET_API", API);
+    let out = tokio::task::spawn_blocking(move || run.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids = answer["client_ids"].as_array().unwrap();
+    assert!(ids.iter().any(|id| id == &json!(client_id)), "{answer}");
+    assert_eq!(answer["token_type"], "Bearer");
+
+    // The token the SDK got names the application and the API, signed by the tenant.
+    let token = answer["access_token"].as_str().unwrap();
+    let claims: Value = {
+        use base64::Engine;
+        let payload = token.split('.').nth(1).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    assert_eq!(claims["aud"], API);
+    assert_eq!(claims["sub"], format!("{client_id}@clients"));
+    assert_eq!(claims["iss"], app.issuer);
 }
