@@ -14,5 +14,6 @@ fn main() -> std::process::ExitCode {
         Command::Assertion(args) => signet::cli::assertion::run(args),
         Command::Token(args) => signet::cli::token::run(args),
         Command::Backup(args) => signet::cli::backup::run(args),
+        Command::Openapi(args) => signet::cli::openapi::run(args),
     }
 }

@@ -5,6 +5,7 @@ pub mod backup;
 pub mod client_args;
 pub mod key_material;
 pub mod keygen;
+pub mod openapi;
 pub mod serve;
 pub mod token;
 
@@ -33,4 +34,6 @@ pub enum Command {
     Token(token::TokenArgs),
     /// Copy a SQLite database consistently while the server runs (PostgreSQL: use pg_dump).
     Backup(backup::BackupArgs),
+    /// Print the OpenAPI 3.1 document of the HTTP API (as served at /api/v2/openapi.json).
+    Openapi(openapi::OpenApiArgs),
 }

@@ -10,7 +10,7 @@ use super::public_key::{KeyKind, PublicKeyInfo};
 
 /// Signature algorithms a credential may use (BEHAVIOUR B.4). Nothing else ever reaches key lookup.
 /// ES256, ES384 and EdDSA are a signet extension: Auth0 takes the RSA ones only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum AssertionAlg {
     RS256,
     RS384,

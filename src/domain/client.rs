@@ -8,7 +8,7 @@ use super::{Invalid, check_len};
 use crate::crypto::secret::Secret;
 use crate::time_util::Millis;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AppType {
     NonInteractive,
@@ -64,7 +64,7 @@ impl AppType {
 
 /// Auth0's `token_endpoint_auth_method` values. `private_key_jwt` is not one of them: Private
 /// Key JWT lives in `client_authentication_methods` (BEHAVIOUR B.11).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenEndpointAuthMethod {
     None,
@@ -96,7 +96,7 @@ impl TokenEndpointAuthMethod {
 }
 
 /// Algorithms Auth0 accepts in `jwt_configuration.alg`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum JwtConfigAlg {
     HS256,
     RS256,

@@ -14,12 +14,14 @@ use crate::time_util::Millis;
 pub const MAX_QUOTA: i64 = 2_147_483_647;
 
 /// `{"per_hour", "per_day", "enforce"}` as stored and as Auth0 writes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenQuota {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 2_147_483_647)]
     pub per_hour: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 2_147_483_647)]
     pub per_day: Option<i64>,
     /// Auth0's default is `true`.
     #[serde(default = "enforce_by_default")]

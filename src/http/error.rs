@@ -1,10 +1,10 @@
 //! The Management API's error shape (Auth0's `{"statusCode","error","message","errorCode"}`),
 //! chosen here and nowhere else. A 5xx logs its cause and answers a fixed message.
 
+use super::openapi::ManagementErrorBody;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use crate::domain::Invalid;
 use crate::rate_limit::Exceeded;
@@ -123,12 +123,12 @@ impl From<ManagementError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "statusCode": self.status.as_u16(),
-            "error": self.status.canonical_reason().unwrap_or("Error"),
-            "message": self.message,
-            "errorCode": self.error_code,
-        });
+        let body = ManagementErrorBody {
+            statusCode: self.status.as_u16(),
+            error: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            message: self.message,
+            errorCode: self.error_code.to_owned(),
+        };
         let mut res = (self.status, Json(body)).into_response();
         if let Some(exceeded) = &self.rate_limited {
             super::rate_limit::insert_exceeded_headers(

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 
@@ -53,12 +53,18 @@ pub enum NotReady {
     NoSigningKey,
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    description = "Liveness: the database answers.",
+    responses((status = 200, description = "`ok`", content_type = "text/plain", body = String),
+              (status = 503, description = "`database unreachable`", content_type = "text/plain",
+               body = String)),
+    extensions(("x-signet-extension" = json!(true))))]
 async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     match state.tenant.store.ping().await {
         Ok(()) => (StatusCode::OK, "ok\n"),
@@ -69,6 +75,14 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     }
 }
 
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    description = "Readiness: the database answers in time, its migrations are applied, a \
+                   signing key is loaded, and the server is not shutting down.",
+    responses((status = 200, description = "`ready`", content_type = "text/plain", body = String),
+              (status = 503, description = "One line saying why not: `shutting down`, \
+                   `database unreachable`, `migrations not applied`, `no signing key loaded`",
+               content_type = "text/plain", body = String)),
+    extensions(("x-signet-extension" = json!(true))))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
     match check(&state).await {
         Ok(()) => (StatusCode::OK, "ready\n".into()),

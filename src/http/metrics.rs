@@ -10,9 +10,11 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
+use super::openapi::ManagementErrorBody;
 use crate::audit::AuditLog;
 use crate::clock::SharedClock;
 use crate::domain::signing_key::KeyState;
@@ -81,6 +83,14 @@ impl Scrape {
     }
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "metrics",
+    description = "Prometheus text format (docs/METRICS.md). With `--metrics-listen` it is served \
+                   only on that address, and this one answers 404.",
+    responses((status = 200, description = "The metrics", content_type = "text/plain; version=0.0.4",
+               body = String),
+              (status = 404, description = "Served on the `--metrics-listen` address instead",
+               body = ManagementErrorBody)),
+    extensions(("x-signet-extension" = json!(true))))]
 async fn metrics(State(scrape): State<Scrape>) -> Response {
     scrape.sample().await;
     (
@@ -93,20 +103,22 @@ async fn metrics(State(scrape): State<Scrape>) -> Response {
         .into_response()
 }
 
+/// `/metrics` and its documentation, wherever it is served.
+pub fn documented_route() -> OpenApiRouter<Scrape> {
+    OpenApiRouter::new().routes(routes!(metrics))
+}
+
 /// `/metrics` on the public router, unless it is served on an address of its own.
 pub fn public_route(state: &AppState) -> Router<AppState> {
     if !state.metrics_public {
         return Router::new();
     }
-    Router::new()
-        .route("/metrics", get(metrics))
-        .with_state(Scrape::of(state))
+    Router::from(documented_route()).with_state(Scrape::of(state))
 }
 
 /// The router of the `--metrics-listen` address: `/metrics` and nothing else.
 pub fn router(scrape: Scrape) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
+    Router::from(documented_route())
         .fallback(super::not_found)
         .method_not_allowed_fallback(super::method_not_allowed)
         .with_state(scrape)

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod health;
 pub mod management;
 pub mod metrics;
+pub mod openapi;
 pub mod rate_limit;
 pub mod server;
 pub mod token;
@@ -48,7 +49,7 @@ pub struct AppState {
 }
 
 pub fn build_router(state: AppState) -> Router {
-    let management = management::router()
+    let management = Router::from(management::router().merge(openapi::route()))
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(
@@ -59,9 +60,9 @@ pub fn build_router(state: AppState) -> Router {
             metrics::count_management_requests,
         ));
     Router::new()
-        .merge(discovery::router())
-        .merge(health::router())
-        .merge(token::router().route_layer(axum::middleware::from_fn(
+        .merge(Router::from(discovery::router()))
+        .merge(Router::from(health::router()))
+        .merge(Router::from(token::router()).route_layer(axum::middleware::from_fn(
             metrics::time_token_requests,
         )))
         .merge(metrics::public_route(&state))

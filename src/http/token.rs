@@ -3,17 +3,19 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Bytes;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::client_origin::ClientOrigin;
+use super::openapi::OAuthErrorBody;
 use crate::domain::token_quota::{self, BucketState};
 use crate::oauth::OAuthError;
 use crate::oauth::error::AuthFailure;
@@ -22,13 +24,61 @@ use crate::oauth::token::TokenRequest;
 use crate::rate_limit::Exceeded;
 use crate::time_util::Millis;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/oauth/token",
-        post(token)
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(token).map(|method_router| {
+        method_router
             .fallback(method_not_allowed)
-            .layer(DefaultBodyLimit::max(MAX_BODY)),
-    )
+            .layer(DefaultBodyLimit::max(MAX_BODY))
+    }))
+}
+
+/// A token request (RFC 6749 §4.4, RFC 7523 §2.2), form-encoded or JSON. Unknown parameters
+/// are ignored, as RFC 6749 §3.2 asks; a parameter given twice is refused.
+#[derive(Serialize, ToSchema)]
+#[allow(
+    dead_code,
+    reason = "documentation only: `TokenParams` reads the request"
+)]
+struct TokenRequestBody {
+    /// `client_credentials`.
+    grant_type: String,
+    /// The API's identifier: what the token is for.
+    audience: String,
+    /// RFC 8707's name for `audience` (one of the two).
+    #[schema(nullable = false)]
+    resource: Option<String>,
+    /// Space-separated scopes; absent for every granted one.
+    #[schema(nullable = false)]
+    scope: Option<String>,
+    /// Required with a secret; optional with an assertion (its `sub` names the client).
+    #[schema(nullable = false)]
+    client_id: Option<String>,
+    /// `client_secret_post`.
+    #[schema(nullable = false)]
+    client_secret: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` for Private Key JWT.
+    #[schema(nullable = false)]
+    client_assertion_type: Option<String>,
+    /// The signed assertion (Private Key JWT).
+    #[schema(nullable = false)]
+    client_assertion: Option<String>,
+}
+
+/// An issued access token.
+#[derive(Serialize, ToSchema)]
+#[allow(
+    dead_code,
+    reason = "documentation only: `TokenResponse` is the answer"
+)]
+struct TokenResponseBody {
+    /// A JWT signed by one of the keys in `/.well-known/jwks.json` (or HS256 with the API's secret).
+    access_token: String,
+    /// The granted scopes, space-separated; absent when none.
+    #[schema(nullable = false)]
+    scope: Option<String>,
+    expires_in: i64,
+    /// `Bearer`.
+    token_type: String,
 }
 
 async fn method_not_allowed() -> Response {
@@ -50,6 +100,29 @@ pub(in crate::http) fn request_timeout() -> Response {
     res
 }
 
+#[utoipa::path(post, path = "/oauth/token", tag = "token",
+    description = "The client credentials grant. The client authenticates with Private Key JWT \
+                   (`client_assertion`), a secret in the body (`client_secret_post`), or HTTP \
+                   Basic (`client_secret_basic`).",
+    request_body(content(
+        (TokenRequestBody = "application/x-www-form-urlencoded"),
+        (TokenRequestBody = "application/json"),
+    )),
+    responses(
+        (status = 200, body = TokenResponseBody,
+         headers(("Auth0-Client-Quota-Limit" = String, description = "With a token quota"))),
+        (status = 400, description = "`invalid_request`, `unsupported_grant_type`",
+         body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
+        (status = 403, description = "`unauthorized_client`, `access_denied`",
+         body = OAuthErrorBody),
+        (status = 405, description = "Not POST", body = OAuthErrorBody),
+        (status = 408, description = "The body did not arrive in time", body = OAuthErrorBody),
+        (status = 413, description = "The body is over its limit", body = OAuthErrorBody),
+        (status = 429, description = "`too_many_requests`: a rate limit or the token quota",
+         body = OAuthErrorBody),
+    ),
+    security((), ("client_secret_basic" = [])))]
 async fn token(State(state): State<AppState>, origin: ClientOrigin, req: Request) -> Response {
     let now = state.clock.now();
     let issuer = &state.token_issuer;
@@ -152,7 +225,10 @@ fn error_response(e: OAuthError, now: Millis) -> Response {
         }
         OAuthError::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    let body = json!({"error": e.code(), "error_description": e.description()});
+    let body = OAuthErrorBody {
+        error: e.code().to_owned(),
+        error_description: e.description().into_owned(),
+    };
     let mut res = (status, no_store(), axum::Json(body)).into_response();
     match &e {
         OAuthError::InvalidClient { basic: true, .. } => {

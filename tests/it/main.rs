@@ -16,6 +16,7 @@ mod hostile_http;
 mod jwks_uri;
 mod management;
 mod metrics;
+mod openapi;
 mod persistence;
 pub mod private_key_jwt;
 mod proxies;

@@ -3,19 +3,26 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::credentials::CredentialView;
 use super::dto::{ClientBody, ClientPatchBody};
 use super::{listing, parse_page, select_fields};
-use crate::domain::client::Client;
+use crate::domain::client::{AppType, Client, JwtConfigAlg, TokenEndpointAuthMethod};
 use crate::domain::client_change::{ClientPatch, NewClient};
 use crate::domain::credential::Credential;
+use crate::domain::token_quota::TokenQuota;
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiQuery, Principal};
+use crate::http::openapi::ManagementErrors;
 use crate::store::key_sets::StoredKeySet;
 use crate::tenant::{clients, credentials};
 
@@ -35,11 +42,11 @@ fn reveal_for(principal: &Principal, scopes: &[&str]) -> Reveal {
     }
 }
 
-pub fn router() -> axum::Router<AppState> {
-    Router::new()
-        .route("/clients", get(list).post(create))
-        .route("/clients/{id}", get(read).patch(update).delete(remove))
-        .route("/clients/{id}/rotate-secret", post(rotate_secret))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, remove))
+        .routes(routes!(rotate_secret))
 }
 
 /// What a response may reveal of a client's authentication (BEHAVIOUR A.2: only with the key scopes).
@@ -50,66 +57,169 @@ pub enum Reveal {
     Keys,
 }
 
+/// Auth0's client object, as every route answers it. Fields filtered out by `fields` are
+/// left out, so none is required.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Client)]
+pub struct ClientView {
+    #[schema(required = false)]
+    client_id: String,
+    #[schema(required = false)]
+    name: String,
+    #[schema(required = false)]
+    description: String,
+    #[schema(required = false)]
+    app_type: AppType,
+    #[schema(required = false)]
+    is_first_party: bool,
+    /// `null` while Private Key JWT is the application's method.
+    #[schema(required = false)]
+    token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
+    #[schema(required = false)]
+    grant_types: Vec<String>,
+    #[schema(required = false)]
+    jwt_configuration: JwtConfigurationView,
+    #[schema(required = false)]
+    client_metadata: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    token_quota: Option<QuotaView>,
+    /// Only with `read:client_keys` or `read:client_credentials`, and only while a secret
+    /// method is in use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    client_secret: Option<String>,
+    /// Only with `read:client_keys` or `read:client_credentials`, and only while Private Key
+    /// JWT is in use: the credentials as `[{"id"}]`, or whole where they were just created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    client_authentication_methods: Option<AuthMethodsView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ClientJwtConfiguration)]
+struct JwtConfigurationView {
+    alg: JwtConfigAlg,
+    lifetime_in_seconds: i64,
+    secret_encoded: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ClientTokenQuota)]
+struct QuotaView {
+    client_credentials: TokenQuota,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ClientAuthenticationMethods)]
+struct AuthMethodsView {
+    private_key_jwt: PrivateKeyJwtView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ClientPrivateKeyJwt)]
+struct PrivateKeyJwtView {
+    credentials: Vec<CredentialEntry>,
+}
+
+/// A credential reference (`{"id"}`), or the whole credential in a creation's answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+#[schema(as = ClientCredentialEntry)]
+enum CredentialEntry {
+    Whole(CredentialView),
+    Reference(CredentialRefView),
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CredentialReference)]
+struct CredentialRefView {
+    id: String,
+}
+
 /// The Auth0 client object. `client_secret` is left out while Private Key JWT is on; the
 /// associated credentials appear as `[{"id"}]` unless `full` carries the created objects.
 pub fn view(c: &Client, reveal: Reveal, full: Option<(&[Credential], &[StoredKeySet])>) -> Value {
-    let mut v = json!({
-        "client_id": c.client_id,
-        "name": c.name,
-        "description": c.description,
-        "app_type": c.app_type.as_str(),
-        "is_first_party": c.is_first_party,
-        "token_endpoint_auth_method": c.token_endpoint_auth_method.map(|m| m.as_str()),
-        "grant_types": c.grant_types,
-        "jwt_configuration": {
-            "alg": c.jwt_configuration.alg,
-            "lifetime_in_seconds": c.jwt_configuration.lifetime_in_seconds,
-            "secret_encoded": false,
-        },
-        "client_metadata": c.client_metadata,
-    });
-    if let Some(q) = &c.token_quota {
-        v["token_quota"] = json!({"client_credentials": q});
-    }
-    if reveal == Reveal::Keys {
-        if c.uses_private_key_jwt() {
-            let credentials: Vec<Value> = match full {
-                Some((list, key_sets)) => list
-                    .iter()
-                    .map(|cred| super::credentials::view(cred, key_sets))
-                    .collect(),
-                None => c
-                    .credential_ids
-                    .iter()
-                    .map(|id| json!({"id": id}))
-                    .collect(),
-            };
-            v["client_authentication_methods"] =
-                json!({"private_key_jwt": {"credentials": credentials}});
-        } else {
-            v["client_secret"] = json!(c.secret.expose());
+    let keys = reveal == Reveal::Keys;
+    let credentials = || -> Vec<CredentialEntry> {
+        match full {
+            Some((list, key_sets)) => list
+                .iter()
+                .map(|cred| CredentialEntry::Whole(super::credentials::typed_view(cred, key_sets)))
+                .collect(),
+            None => c
+                .credential_ids
+                .iter()
+                .map(|id| CredentialEntry::Reference(CredentialRefView { id: id.clone() }))
+                .collect(),
         }
-    }
-    v
+    };
+    let typed = ClientView {
+        client_id: c.client_id.clone(),
+        name: c.name.clone(),
+        description: c.description.clone(),
+        app_type: c.app_type,
+        is_first_party: c.is_first_party,
+        token_endpoint_auth_method: c.token_endpoint_auth_method,
+        grant_types: c.grant_types.clone(),
+        jwt_configuration: JwtConfigurationView {
+            alg: c.jwt_configuration.alg,
+            lifetime_in_seconds: c.jwt_configuration.lifetime_in_seconds,
+            secret_encoded: false,
+        },
+        client_metadata: c.client_metadata.clone(),
+        token_quota: c.token_quota.map(|q| QuotaView {
+            client_credentials: q,
+        }),
+        client_secret: (keys && !c.uses_private_key_jwt()).then(|| c.secret.expose().to_owned()),
+        client_authentication_methods: (keys && c.uses_private_key_jwt()).then(|| {
+            AuthMethodsView {
+                private_key_jwt: PrivateKeyJwtView {
+                    credentials: credentials(),
+                },
+            }
+        }),
+    };
+    super::to_json(&typed)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// The page, from 0.
+    #[param(minimum = 0, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i64>,
+    /// Answer with a page object holding the total instead of a plain array.
     include_totals: Option<bool>,
+    /// Comma-separated properties to include (or, with `include_fields=false`, to leave out).
     fields: Option<String>,
+    /// Whether `fields` lists the properties to include (default) or to leave out.
     include_fields: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct FieldsQuery {
+    /// Comma-separated properties to include (or, with `include_fields=false`, to leave out).
     fields: Option<String>,
+    /// Whether `fields` lists the properties to include (default) or to leave out.
     include_fields: Option<bool>,
 }
 
+list_schema!(ClientList, ClientPage, clients, ClientView);
+
+#[utoipa::path(get, path = "/clients", tag = "clients",
+    description = "Lists applications, a page at a time.",
+    params(ListQuery),
+    responses((status = 200, description = "A plain array, or with `include_totals` a page object",
+               body = ClientList), ManagementErrors),
+    security(("management_token" = ["read:clients"]), ("management_token" = ["read:client_keys"]),
+             ("management_token" = ["read:client_credentials"]), ("management_token" = ["read:client_summary"])))]
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -125,6 +235,11 @@ async fn list(
     })))
 }
 
+#[utoipa::path(get, path = "/clients/{id}", tag = "clients",
+    params(("id" = String, Path, description = "The application's client_id"), FieldsQuery),
+    responses((status = 200, body = ClientView), ManagementErrors),
+    security(("management_token" = ["read:clients"]), ("management_token" = ["read:client_keys"]),
+             ("management_token" = ["read:client_credentials"]), ("management_token" = ["read:client_summary"])))]
 async fn read(
     State(state): State<AppState>,
     principal: Principal,
@@ -141,6 +256,13 @@ async fn read(
     )))
 }
 
+#[utoipa::path(post, path = "/clients", tag = "clients",
+    description = "Creates an application. Credentials in `client_authentication_methods` also \
+                   need `create:client_credentials`. The answer carries the secret or the created \
+                   credentials once.",
+    request_body = ClientBody,
+    responses((status = 201, body = ClientView), ManagementErrors),
+    security(("management_token" = ["create:clients"])))]
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -164,6 +286,13 @@ async fn create(
     ))
 }
 
+#[utoipa::path(patch, path = "/clients/{id}", tag = "clients",
+    description = "Changes an application. Setting `client_secret` needs `update:client_keys`; \
+                   changing `client_authentication_methods` needs `update:client_credentials`.",
+    params(("id" = String, Path, description = "The application's client_id")),
+    request_body = ClientPatchBody,
+    responses((status = 200, body = ClientView), ManagementErrors),
+    security(("management_token" = ["update:clients"]), ("management_token" = ["update:client_keys"])))]
 async fn update(
     State(state): State<AppState>,
     principal: Principal,
@@ -184,6 +313,10 @@ async fn update(
     Ok(Json(view(&c, reveal_for(&principal, READ_KEYS), None)))
 }
 
+#[utoipa::path(delete, path = "/clients/{id}", tag = "clients",
+    params(("id" = String, Path, description = "The application's client_id")),
+    responses((status = 204, description = "Deleted"), ManagementErrors),
+    security(("management_token" = ["delete:clients"])))]
 async fn remove(
     State(state): State<AppState>,
     principal: Principal,
@@ -194,6 +327,11 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/clients/{id}/rotate-secret", tag = "clients",
+    description = "Replaces the application's secret; callers using the old one start failing.",
+    params(("id" = String, Path, description = "The application's client_id")),
+    responses((status = 200, body = ClientView), ManagementErrors),
+    security(("management_token" = ["update:client_keys"])))]
 async fn rotate_secret(
     State(state): State<AppState>,
     principal: Principal,

@@ -1,69 +1,116 @@
 //! `/api/v2/clients/{id}/credentials`: an application's Private Key JWT credentials (BEHAVIOUR A.1).
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::dto::{CredentialBody, CredentialPatchBody};
+use crate::crypto::alg::AssertionAlg;
 use crate::domain::credential::{Credential, CredentialKey, CredentialPatch};
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, Principal};
+use crate::http::openapi::ManagementErrors;
 use crate::store::key_sets::StoredKeySet;
 use crate::tenant::credentials;
 use crate::time_util::format_millis;
 
-pub fn router() -> axum::Router<AppState> {
-    Router::new()
-        .route("/clients/{id}/credentials", get(list).post(create))
-        .route(
-            "/clients/{id}/credentials/{credential_id}",
-            get(read).patch(update).delete(remove),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, remove))
 }
 
 /// Auth0's credential object; never the key material. A `jwks_uri` credential (a signet
 /// extension) shows its URL and how its set was last fetched instead of a kid and alg.
-pub fn view(c: &Credential, key_sets: &[StoredKeySet]) -> Value {
-    let mut v = json!({
-        "id": c.id,
-        "name": c.name,
-        "credential_type": c.key.credential_type(),
-        "created_at": format_millis(c.created_at),
-        "updated_at": format_millis(c.updated_at),
-        "expires_at": c.expires_at.map(format_millis),
-        // An extra field (Auth0's SDKs ignore unknown ones), updated at most once a minute.
-        "last_used_at": c.last_used_at.map(format_millis),
-    });
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Credential)]
+pub struct CredentialView {
+    id: String,
+    name: String,
+    /// `public_key`, `x509_cert`, or (a signet extension) `jwks_uri`.
+    credential_type: &'static str,
+    created_at: String,
+    updated_at: String,
+    expires_at: Option<String>,
+    /// When the credential last signed an accepted assertion, to the minute.
+    #[schema(extensions(("x-signet-extension" = json!(true))))]
+    last_used_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    kid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    alg: Option<AssertionAlg>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, extensions(("x-signet-extension" = json!(true))))]
+    jwks_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, extensions(("x-signet-extension" = json!(true))))]
+    jwks: Option<KeySetView>,
+}
+
+/// How a `jwks_uri` credential's set was last fetched: when, the kids it held, and the last
+/// error if the last fetch failed.
+#[derive(Debug, Default, Serialize, ToSchema)]
+#[schema(as = CredentialKeySet)]
+struct KeySetView {
+    fetched_at: Option<String>,
+    fresh_until: Option<String>,
+    kids: Vec<String>,
+    last_error: Option<String>,
+    last_error_at: Option<String>,
+}
+
+pub fn typed_view(c: &Credential, key_sets: &[StoredKeySet]) -> CredentialView {
+    let mut v = CredentialView {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        credential_type: c.key.credential_type(),
+        created_at: format_millis(c.created_at),
+        updated_at: format_millis(c.updated_at),
+        expires_at: c.expires_at.map(format_millis),
+        last_used_at: c.last_used_at.map(format_millis),
+        kid: None,
+        alg: None,
+        jwks_uri: None,
+        jwks: None,
+    };
     match &c.key {
         CredentialKey::Uploaded(key) => {
-            v["kid"] = json!(key.kid);
-            v["alg"] = json!(key.alg.as_str());
+            v.kid = Some(key.kid.clone());
+            v.alg = Some(key.alg);
         }
         CredentialKey::JwksUri(uri) => {
-            v["jwks_uri"] = json!(uri);
-            v["jwks"] = key_set_view(key_sets.iter().find(|s| s.credential_id == c.id));
+            v.jwks_uri = Some(uri.clone());
+            v.jwks = Some(key_set_view(
+                key_sets.iter().find(|s| s.credential_id == c.id),
+            ));
         }
     }
     v
 }
 
-/// How the set was last fetched: when, the kids it held, and the last error if the last fetch
-/// failed.
-fn key_set_view(state: Option<&StoredKeySet>) -> Value {
+fn view(c: &Credential, key_sets: &[StoredKeySet]) -> Value {
+    super::to_json(&typed_view(c, key_sets))
+}
+
+fn key_set_view(state: Option<&StoredKeySet>) -> KeySetView {
     match state {
-        None => json!({"fetched_at": null, "fresh_until": null, "kids": [],
-                       "last_error": null, "last_error_at": null}),
-        Some(s) => json!({
-            "fetched_at": s.fetched_at.map(format_millis),
-            "fresh_until": s.fresh_until.map(format_millis),
-            "kids": s.kids,
-            "last_error": s.last_error,
-            "last_error_at": s.last_error_at.map(format_millis),
-        }),
+        None => KeySetView::default(),
+        Some(s) => KeySetView {
+            fetched_at: s.fetched_at.map(format_millis),
+            fresh_until: s.fresh_until.map(format_millis),
+            kids: s.kids.clone(),
+            last_error: s.last_error.clone(),
+            last_error_at: s.last_error_at.map(format_millis),
+        },
     }
 }
 
@@ -80,6 +127,13 @@ async fn key_sets_for(
     }
 }
 
+#[utoipa::path(post, path = "/clients/{id}/credentials", tag = "credentials",
+    description = "Adds a credential to the application. It is not used until associated through \
+                   the application's `client_authentication_methods`.",
+    params(("id" = String, Path, description = "The application's client_id")),
+    request_body = CredentialBody,
+    responses((status = 201, body = CredentialView), ManagementErrors),
+    security(("management_token" = ["create:client_credentials"])))]
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -92,6 +146,10 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&c, &key_sets))))
 }
 
+#[utoipa::path(get, path = "/clients/{id}/credentials", tag = "credentials",
+    params(("id" = String, Path, description = "The application's client_id")),
+    responses((status = 200, body = Vec<CredentialView>), ManagementErrors),
+    security(("management_token" = ["read:client_credentials"])))]
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -105,6 +163,10 @@ async fn list(
     )))
 }
 
+#[utoipa::path(get, path = "/clients/{id}/credentials/{credential_id}", tag = "credentials",
+    params(("id" = String, Path, description = "The application's client_id"), ("credential_id" = String, Path, description = "The credential's id")),
+    responses((status = 200, body = CredentialView), ManagementErrors),
+    security(("management_token" = ["read:client_credentials"])))]
 async fn read(
     State(state): State<AppState>,
     principal: Principal,
@@ -116,6 +178,12 @@ async fn read(
     Ok(Json(view(&c, &key_sets)))
 }
 
+#[utoipa::path(patch, path = "/clients/{id}/credentials/{credential_id}", tag = "credentials",
+    description = "Changes a credential's `expires_at`, the only field that can change.",
+    params(("id" = String, Path, description = "The application's client_id"), ("credential_id" = String, Path, description = "The credential's id")),
+    request_body = CredentialPatchBody,
+    responses((status = 200, body = CredentialView), ManagementErrors),
+    security(("management_token" = ["update:client_credentials"])))]
 async fn update(
     State(state): State<AppState>,
     principal: Principal,
@@ -130,6 +198,10 @@ async fn update(
     Ok(Json(view(&c, &key_sets)))
 }
 
+#[utoipa::path(delete, path = "/clients/{id}/credentials/{credential_id}", tag = "credentials",
+    params(("id" = String, Path, description = "The application's client_id"), ("credential_id" = String, Path, description = "The credential's id")),
+    responses((status = 204, description = "Deleted"), ManagementErrors),
+    security(("management_token" = ["delete:client_credentials"])))]
 async fn remove(
     State(state): State<AppState>,
     principal: Principal,

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::crypto::secret::Secret;
 use crate::domain::Invalid;
@@ -44,25 +45,35 @@ const EXCLUSIVE: &str = "token_endpoint_auth_method and client_authentication_me
 // ---- Credentials ----------------------------------------------------------------------------
 
 /// A credential: `POST /clients/{id}/credentials`, or inside `POST /clients`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CredentialCreate)]
 pub struct CredentialBody {
+    /// `public_key` (a PEM public key or X.509 certificate in `pem`), or the signet extension
+    /// `jwks_uri`.
+    #[schema(value_type = CredentialType)]
     pub credential_type: String,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_length = 128)]
     pub name: Option<String>,
     /// Required for `public_key`; `jwks_uri` credentials have none.
     #[serde(default)]
     pub pem: String,
     /// A signet extension: with `credential_type: jwks_uri`, where the keys are published.
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, extensions(("x-signet-extension" = json!(true))))]
     pub jwks_uri: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub alg: Option<AssertionAlg>,
+    /// RFC 3339 date-time in the future; `null` or absent for no expiry.
     #[serde(default)]
     pub expires_at: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub parse_expiry_from_cert: Option<bool>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub kid: Option<String>,
 }
 
@@ -82,9 +93,11 @@ impl From<CredentialBody> for CredentialUpload {
 }
 
 /// `PATCH /clients/{id}/credentials/{credential_id}`: only `expires_at` may change.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CredentialPatch)]
 pub struct CredentialPatchBody {
+    /// RFC 3339 date-time in the future, or `null` for no expiry.
     #[serde(default, deserialize_with = "nullable")]
     pub expires_at: Option<Option<String>>,
 }
@@ -107,14 +120,18 @@ impl TryFrom<CredentialPatchBody> for CredentialPatch {
 // ---- Applications ---------------------------------------------------------------------------
 
 /// `jwt_configuration` as a request may carry it (every field optional).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = JwtConfiguration)]
 pub struct JwtConfigurationBody {
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub alg: Option<JwtConfigAlg>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, minimum = 1, maximum = 2_592_000)]
     pub lifetime_in_seconds: Option<i64>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub secret_encoded: Option<bool>,
 }
 
@@ -129,68 +146,87 @@ impl From<JwtConfigurationBody> for JwtConfigurationPatch {
 }
 
 /// Auth0's wrapper around a quota: `{"client_credentials": {...}}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TokenQuotaWrapper)]
 pub struct QuotaBody {
     pub client_credentials: TokenQuota,
 }
 
 /// `client_authentication_methods` in `POST /clients`: full credential objects.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ClientAuthenticationMethodsCreate)]
 pub struct CreateAuthMethods {
     pub private_key_jwt: CreatePrivateKeyJwt,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PrivateKeyJwtCreate)]
 pub struct CreatePrivateKeyJwt {
+    #[schema(max_items = 2)]
     pub credentials: Vec<CredentialBody>,
 }
 
 /// `client_authentication_methods` in `PATCH /clients/{id}`: references only (`[{"id"}]`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ClientAuthenticationMethodsPatch)]
 pub struct PatchAuthMethods {
     pub private_key_jwt: PatchPrivateKeyJwt,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PrivateKeyJwtPatch)]
 pub struct PatchPrivateKeyJwt {
+    #[schema(max_items = 2)]
     pub credentials: Vec<CredentialRef>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CredentialRefBody)]
 pub struct CredentialRef {
     pub id: String,
 }
 
 /// `POST /api/v2/clients`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ClientCreate)]
 pub struct ClientBody {
+    #[schema(min_length = 1, max_length = 255)]
     pub name: String,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_length = 140)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub app_type: Option<AppType>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub is_first_party: Option<bool>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub grant_types: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub jwt_configuration: Option<JwtConfigurationBody>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub client_metadata: Option<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = String)]
     pub client_secret: Option<Secret>,
     #[serde(default)]
     pub client_authentication_methods: Option<CreateAuthMethods>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub token_quota: Option<QuotaBody>,
 }
 
@@ -230,26 +266,35 @@ impl TryFrom<ClientBody> for NewClient {
 }
 
 /// `PATCH /api/v2/clients/{id}`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ClientUpdate)]
 pub struct ClientPatchBody {
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 1, max_length = 255)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_length = 140)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub app_type: Option<AppType>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub is_first_party: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
     pub token_endpoint_auth_method: Option<Option<TokenEndpointAuthMethod>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub grant_types: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub jwt_configuration: Option<JwtConfigurationBody>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub client_metadata: Option<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = String)]
     pub client_secret: Option<Secret>,
     #[serde(default, deserialize_with = "nullable")]
     pub client_authentication_methods: Option<Option<PatchAuthMethods>>,
@@ -312,11 +357,14 @@ impl TryFrom<ClientPatchBody> for ClientPatch {
 // ---- APIs, grants, tenant settings -----------------------------------------------------------
 
 /// A scope as a request carries it (`description` optional).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ScopeDefinition)]
 pub struct ScopeBody {
+    #[schema(min_length = 1, max_length = 280)]
     pub value: String,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_length = 500)]
     pub description: Option<String>,
 }
 
@@ -330,21 +378,30 @@ fn scopes(list: Vec<ScopeBody>) -> Vec<ScopeDefinition> {
 }
 
 /// `POST /api/v2/resource-servers`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ResourceServerCreate)]
 pub struct ResourceServerBody {
+    /// The audience tokens for the API carry; it cannot change later.
+    #[schema(min_length = 1, max_length = 600)]
     pub identifier: String,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_items = 1000)]
     pub scopes: Option<Vec<ScopeBody>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = AccessTokenSigningAlg)]
     pub signing_alg: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = String, max_length = 512)]
     pub signing_secret: Option<Secret>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = TokenDialect)]
     pub token_dialect: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, minimum = 1, maximum = 2_592_000)]
     pub token_lifetime: Option<i64>,
 }
 
@@ -363,20 +420,27 @@ impl From<ResourceServerBody> for NewResourceServer {
 }
 
 /// `PATCH /api/v2/resource-servers/{id}` (`identifier` is immutable).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ResourceServerUpdate)]
 pub struct ResourceServerPatchBody {
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_items = 1000)]
     pub scopes: Option<Vec<ScopeBody>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = AccessTokenSigningAlg)]
     pub signing_alg: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = String, max_length = 512)]
     pub signing_secret: Option<Secret>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = TokenDialect)]
     pub token_dialect: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, minimum = 1, maximum = 2_592_000)]
     pub token_lifetime: Option<i64>,
 }
 
@@ -394,8 +458,9 @@ impl From<ResourceServerPatchBody> for ResourceServerPatch {
 }
 
 /// `POST /api/v2/client-grants`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ClientGrantCreate)]
 pub struct GrantBody {
     pub client_id: String,
     pub audience: String,
@@ -413,8 +478,9 @@ impl From<GrantBody> for NewGrant {
 }
 
 /// `PATCH /api/v2/client-grants/{id}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ClientGrantUpdate)]
 pub struct GrantPatchBody {
     pub scope: Vec<String>,
 }
@@ -426,20 +492,23 @@ impl From<GrantPatchBody> for GrantPatch {
 }
 
 /// `default_token_quota` as a request carries it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = DefaultTokenQuotaUpdate)]
 pub struct DefaultTokenQuotaBody {
     #[serde(default, deserialize_with = "nullable")]
     pub clients: Option<Option<QuotaBody>>,
     /// Auth0 has organization quotas too; signet has no organizations, so a value is refused
     /// by name rather than ignored.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub organizations: Option<serde_json::Value>,
 }
 
 /// `PATCH /api/v2/tenants/settings`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TenantSettingsUpdate)]
 pub struct TenantSettingsBody {
     #[serde(default, deserialize_with = "nullable")]
     pub default_token_quota: Option<Option<DefaultTokenQuotaBody>>,
@@ -465,4 +534,36 @@ impl TryFrom<TenantSettingsBody> for TenantSettingsPatch {
             default_client_quota,
         })
     }
+}
+
+// ---- Values the domain checks as text, documented as the enums they are ------------------------
+
+/// `credential_type` of a new credential.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code, reason = "documentation only: the domain checks the text")]
+pub enum CredentialType {
+    PublicKey,
+    /// A signet extension.
+    JwksUri,
+}
+
+/// An API's `signing_alg`.
+#[derive(ToSchema)]
+#[allow(dead_code, reason = "documentation only: the domain checks the text")]
+pub enum AccessTokenSigningAlg {
+    RS256,
+    PS256,
+    HS256,
+}
+
+/// An API's `token_dialect`.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code, reason = "documentation only: the domain checks the text")]
+pub enum TokenDialect {
+    AccessToken,
+    AccessTokenAuthz,
+    Rfc9068Profile,
+    Rfc9068ProfileAuthz,
 }

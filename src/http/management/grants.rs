@@ -1,12 +1,14 @@
 //! `/api/v2/client-grants`: which application may get tokens for which API.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::dto::{GrantBody, GrantPatchBody};
 use super::{listing, parse_page};
@@ -15,36 +17,58 @@ use crate::domain::grant::GrantFilter as Filter;
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiQuery, Principal};
+use crate::http::openapi::ManagementErrors;
 use crate::tenant::grants;
 
-pub fn router() -> axum::Router<AppState> {
-    Router::new()
-        .route("/client-grants", get(list).post(create))
-        .route(
-            "/client-grants/{id}",
-            get(read).patch(update).delete(remove),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, remove))
 }
 
+/// Auth0's client grant: an application may get tokens for an API, with these scopes.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ClientGrant)]
+struct GrantView {
+    id: String,
+    client_id: String,
+    audience: String,
+    scope: Vec<String>,
+}
+
+list_schema!(GrantList, GrantPage, client_grants, GrantView);
+
 fn view(g: &ClientGrant) -> Value {
-    json!({
-        "id": g.id,
-        "client_id": g.client_id,
-        "audience": g.audience,
-        "scope": g.scope,
+    super::to_json(&GrantView {
+        id: g.id.clone(),
+        client_id: g.client_id.clone(),
+        audience: g.audience.clone(),
+        scope: g.scope.clone(),
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// The page, from 0.
+    #[param(minimum = 0, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i64>,
+    /// Answer with a page object holding the total instead of a plain array.
     include_totals: Option<bool>,
+    /// Only grants for this API identifier.
     audience: Option<String>,
+    /// Only grants of this application.
     client_id: Option<String>,
 }
 
+#[utoipa::path(get, path = "/client-grants", tag = "client-grants",
+    params(ListQuery),
+    responses((status = 200, body = GrantList), ManagementErrors),
+    security(("management_token" = ["read:client_grants"])))]
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -66,6 +90,10 @@ async fn list(
     Ok(Json(listing(found, page, "client_grants", view)))
 }
 
+#[utoipa::path(get, path = "/client-grants/{id}", tag = "client-grants",
+    params(("id" = String, Path, description = "The grant's id")),
+    responses((status = 200, body = GrantView), ManagementErrors),
+    security(("management_token" = ["read:client_grants"])))]
 async fn read(
     State(state): State<AppState>,
     principal: Principal,
@@ -75,6 +103,10 @@ async fn read(
     Ok(Json(view(&grants::get(&state.tenant, &id).await?)))
 }
 
+#[utoipa::path(post, path = "/client-grants", tag = "client-grants",
+    request_body = GrantBody,
+    responses((status = 201, body = GrantView), ManagementErrors),
+    security(("management_token" = ["create:client_grants"])))]
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -85,6 +117,11 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&g))))
 }
 
+#[utoipa::path(patch, path = "/client-grants/{id}", tag = "client-grants",
+    params(("id" = String, Path, description = "The grant's id")),
+    request_body = GrantPatchBody,
+    responses((status = 200, body = GrantView), ManagementErrors),
+    security(("management_token" = ["update:client_grants"])))]
 async fn update(
     State(state): State<AppState>,
     principal: Principal,
@@ -97,6 +134,10 @@ async fn update(
     )))
 }
 
+#[utoipa::path(delete, path = "/client-grants/{id}", tag = "client-grants",
+    params(("id" = String, Path, description = "The grant's id")),
+    responses((status = 204, description = "Deleted"), ManagementErrors),
+    security(("management_token" = ["delete:client_grants"])))]
 async fn remove(
     State(state): State<AppState>,
     principal: Principal,

@@ -1,5 +1,33 @@
 //! The Management API (`/api/v2/…`): Auth0's routes, shapes, status codes and scopes.
 
+// Before the modules: they use it.
+/// Documents a list answer: a plain array, or with `include_totals=true` Auth0's page object
+/// `{"total","start","limit","<name>":[…]}` ([`listing`] writes both).
+macro_rules! list_schema {
+    ($list:ident, $page:ident, $name:ident, $item:ty) => {
+        /// A plain array, or with `include_totals=true` a page object.
+        #[derive(serde::Serialize, utoipa::ToSchema)]
+        #[serde(untagged)]
+        #[allow(dead_code, reason = "documentation only: `listing` writes the answer")]
+        enum $list {
+            Plain(Vec<$item>),
+            Paged($page),
+        }
+
+        #[derive(serde::Serialize, utoipa::ToSchema)]
+        #[allow(dead_code, reason = "documentation only: `listing` writes the answer")]
+        struct $page {
+            /// How many items match, over all pages.
+            total: i64,
+            /// The offset of the first item shown.
+            start: i64,
+            /// The page size.
+            limit: i64,
+            $name: Vec<$item>,
+        }
+    };
+}
+
 mod clients;
 mod credentials;
 mod dto;
@@ -9,17 +37,17 @@ mod resource_servers;
 mod signing_keys;
 mod tenant_settings;
 
-use axum::Router;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use utoipa_axum::router::OpenApiRouter;
 
 use super::AppState;
 use super::error::ApiError;
 use crate::domain::paging::Page;
 use crate::tenant::Listing;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(clients::router())
         .merge(credentials::router())
         .merge(resource_servers::router())
@@ -30,11 +58,17 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `page`, `per_page`, `include_totals` as every list endpoint takes them.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// The page, from 0.
+    #[param(minimum = 0, maximum = 1_000_000)]
     pub page: Option<i64>,
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<i64>,
+    /// Answer with a page object holding the total instead of a plain array.
     pub include_totals: Option<bool>,
 }
 
@@ -62,6 +96,11 @@ fn listing<T>(listing: Listing<T>, page: Page, name: &str, view: impl Fn(&T) -> 
             name: items,
         }),
     }
+}
+
+/// A typed view as JSON, for `fields` to filter and `listing` to wrap.
+fn to_json(view: &impl Serialize) -> Value {
+    serde_json::to_value(view).expect("views hold only strings, numbers, booleans and maps")
 }
 
 /// Auth0's `fields` + `include_fields`: keep (or drop) the named top-level properties.

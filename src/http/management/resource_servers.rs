@@ -1,11 +1,14 @@
 //! `/api/v2/resource-servers`: APIs.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::dto::{ResourceServerBody, ResourceServerPatchBody};
 use super::{PageQuery, listing};
@@ -13,38 +16,84 @@ use crate::domain::resource_server::ResourceServer;
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiQuery, Principal};
+use crate::http::openapi::ManagementErrors;
 use crate::tenant::resource_servers;
 
-pub fn router() -> axum::Router<AppState> {
-    Router::new()
-        .route("/resource-servers", get(list).post(create))
-        .route(
-            "/resource-servers/{id}",
-            get(read).patch(update).delete(remove),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, remove))
 }
 
 /// Who may see an API's HS256 `signing_secret` (BEHAVIOUR A.10): the caller that created it or
 /// just set it, and otherwise only a token that may read secrets.
 const READ_SECRETS: &str = "read:client_keys";
 
-fn view(rs: &ResourceServer, show_secret: bool) -> Value {
-    let mut v = json!({
-        "id": rs.id,
-        "name": rs.name,
-        "identifier": rs.identifier,
-        "scopes": rs.scopes,
-        "signing_alg": rs.signing_alg.as_str(),
-        "token_dialect": rs.token_dialect.as_str(),
-        "token_lifetime": rs.token_lifetime,
-        "is_system": rs.is_system,
-    });
-    if show_secret && let Some(secret) = &rs.signing_secret {
-        v["signing_secret"] = secret.expose().into();
-    }
-    v
+/// Auth0's resource server (API) object.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ResourceServer)]
+struct ResourceServerView {
+    id: String,
+    name: String,
+    /// The audience tokens for this API carry.
+    identifier: String,
+    scopes: Vec<ScopeView>,
+    /// `RS256`, `PS256` or `HS256`.
+    signing_alg: &'static str,
+    /// `access_token` or `access_token_authz`.
+    token_dialect: &'static str,
+    token_lifetime: i64,
+    /// The built-in Management API: not deletable, identifier and scopes fixed.
+    is_system: bool,
+    /// HS256's key: shown to the caller that set it, and otherwise only with `read:client_keys`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    signing_secret: Option<String>,
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ResourceServerScope)]
+struct ScopeView {
+    value: String,
+    description: String,
+}
+
+list_schema!(
+    ResourceServerList,
+    ResourceServerPage,
+    resource_servers,
+    ResourceServerView
+);
+
+fn view(rs: &ResourceServer, show_secret: bool) -> Value {
+    super::to_json(&ResourceServerView {
+        id: rs.id.clone(),
+        name: rs.name.clone(),
+        identifier: rs.identifier.clone(),
+        scopes: rs
+            .scopes
+            .iter()
+            .map(|s| ScopeView {
+                value: s.value.clone(),
+                description: s.description.clone(),
+            })
+            .collect(),
+        signing_alg: rs.signing_alg.as_str(),
+        token_dialect: rs.token_dialect.as_str(),
+        token_lifetime: rs.token_lifetime,
+        is_system: rs.is_system,
+        signing_secret: rs
+            .signing_secret
+            .as_ref()
+            .filter(|_| show_secret)
+            .map(|s| s.expose().to_owned()),
+    })
+}
+
+#[utoipa::path(get, path = "/resource-servers", tag = "resource-servers",
+    params(PageQuery),
+    responses((status = 200, body = ResourceServerList), ManagementErrors),
+    security(("management_token" = ["read:resource_servers"])))]
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -60,6 +109,10 @@ async fn list(
     })))
 }
 
+#[utoipa::path(get, path = "/resource-servers/{id}", tag = "resource-servers",
+    params(("id" = String, Path, description = "The API's id")),
+    responses((status = 200, body = ResourceServerView), ManagementErrors),
+    security(("management_token" = ["read:resource_servers"])))]
 async fn read(
     State(state): State<AppState>,
     principal: Principal,
@@ -72,6 +125,10 @@ async fn read(
     )))
 }
 
+#[utoipa::path(post, path = "/resource-servers", tag = "resource-servers",
+    request_body = ResourceServerBody,
+    responses((status = 201, body = ResourceServerView), ManagementErrors),
+    security(("management_token" = ["create:resource_servers"])))]
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -82,6 +139,11 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&rs, true))))
 }
 
+#[utoipa::path(patch, path = "/resource-servers/{id}", tag = "resource-servers",
+    params(("id" = String, Path, description = "The API's id")),
+    request_body = ResourceServerPatchBody,
+    responses((status = 200, body = ResourceServerView), ManagementErrors),
+    security(("management_token" = ["update:resource_servers"])))]
 async fn update(
     State(state): State<AppState>,
     principal: Principal,
@@ -94,6 +156,10 @@ async fn update(
     Ok(Json(view(&rs, sets_secret || principal.has(READ_SECRETS))))
 }
 
+#[utoipa::path(delete, path = "/resource-servers/{id}", tag = "resource-servers",
+    params(("id" = String, Path, description = "The API's id")),
+    responses((status = 204, description = "Deleted"), ManagementErrors),
+    security(("management_token" = ["delete:resource_servers"])))]
 async fn remove(
     State(state): State<AppState>,
     principal: Principal,
