@@ -9,12 +9,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::dto::{ClientBody, ClientPatchBody};
-use super::{listing, parse_page, select_fields};
-use crate::domain::client::Client;
+use super::{listing, parse_page, refuse_unsupported, select_fields};
+use crate::domain::client::{Client, ClientFilter};
 use crate::domain::client_change::{ClientPatch, NewClient};
 use crate::domain::credential::Credential;
 use crate::http::AppState;
-use crate::http::error::ApiResult;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery, Principal};
 use crate::store::key_sets::StoredKeySet;
 use crate::tenant::{clients, credentials};
@@ -101,6 +101,15 @@ struct ListQuery {
     include_totals: Option<bool>,
     fields: Option<String>,
     include_fields: Option<bool>,
+    /// Comma-separated Auth0 application types.
+    app_type: Option<String>,
+    is_global: Option<bool>,
+    is_first_party: Option<bool>,
+    /// Auth0 parameters signet refuses (see `list`).
+    q: Option<String>,
+    from: Option<String>,
+    take: Option<i64>,
+    client_ids: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,8 +125,30 @@ async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     principal.require_any(READ)?;
+    // Auth0's `q` only searches client grants' organizations, and its `from`/`take` page that
+    // search: signet has no organizations.
+    let no_organizations = "it searches applications by organization (client_grant.organization_id, \
+         client_grant.allow_any_organization), and signet has no organizations";
+    refuse_unsupported("q", q.q.is_some(), no_organizations)?;
+    let checkpoint =
+        "Auth0 pages applications by checkpoint only together with q; use page and per_page";
+    refuse_unsupported("from", q.from.is_some(), checkpoint)?;
+    refuse_unsupported("take", q.take.is_some(), checkpoint)?;
+    refuse_unsupported(
+        "client_ids",
+        q.client_ids.is_some(),
+        "read applications one by one with GET /api/v2/clients/{id}",
+    )?;
     let page = parse_page(q.page, q.per_page)?;
-    let found = clients::list(&state.tenant, page, q.include_totals.unwrap_or(false)).await?;
+    let filter = ClientFilter::parse(q.app_type.as_deref(), q.is_global, q.is_first_party)
+        .map_err(|e| ApiError::invalid_query(format!("Query validation error: {e}")))?;
+    let found = clients::list(
+        &state.tenant,
+        &filter,
+        page,
+        q.include_totals.unwrap_or(false),
+    )
+    .await?;
     let reveal = reveal_for(&principal, READ_KEYS);
     let include = q.include_fields.unwrap_or(true);
     Ok(Json(listing(found, page, "clients", |c| {

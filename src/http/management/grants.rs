@@ -9,11 +9,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::dto::{GrantBody, GrantPatchBody};
-use super::{listing, parse_page};
-use crate::domain::grant::ClientGrant;
+use super::{listing, parse_page, refuse_unsupported};
 use crate::domain::grant::GrantFilter as Filter;
+use crate::domain::grant::{ClientGrant, subject_type_matches};
+use crate::domain::paging::parse_take;
 use crate::http::AppState;
-use crate::http::error::ApiResult;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery, Principal};
 use crate::tenant::grants;
 
@@ -43,6 +44,14 @@ struct ListQuery {
     include_totals: Option<bool>,
     audience: Option<String>,
     client_id: Option<String>,
+    /// Only `client` matches: every signet grant lets an application act as itself.
+    subject_type: Option<String>,
+    /// Checkpoint paging: grants after this grant id (Auth0's opaque `next`).
+    from: Option<String>,
+    take: Option<i64>,
+    /// Auth0 parameters signet refuses (see `list`).
+    allow_any_organization: Option<String>,
+    default_for: Option<String>,
 }
 
 async fn list(
@@ -51,11 +60,54 @@ async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     principal.require_any(&["read:client_grants"])?;
-    let page = parse_page(q.page, q.per_page)?;
+    refuse_unsupported(
+        "allow_any_organization",
+        q.allow_any_organization.is_some(),
+        "signet has no organizations",
+    )?;
+    refuse_unsupported(
+        "default_for",
+        q.default_for.is_some(),
+        "signet has no default grants; every grant names its application",
+    )?;
+    let matches = match q.subject_type.as_deref() {
+        None => true,
+        Some(t) => subject_type_matches(t)
+            .map_err(|e| ApiError::invalid_query(format!("Query validation error: {e}")))?,
+    };
     let filter = Filter {
         audience: q.audience,
         client_id: q.client_id,
+        nothing: !matches,
     };
+    if q.from.is_some() || q.take.is_some() {
+        let paged = [
+            ("page", q.page.is_some()),
+            ("per_page", q.per_page.is_some()),
+            ("include_totals", q.include_totals.is_some()),
+        ];
+        if let Some((name, _)) = paged.iter().find(|(_, present)| *present) {
+            return Err(ApiError::invalid_query(format!(
+                "Query validation error: from and take (checkpoint paging) cannot be combined \
+                 with {name}"
+            )));
+        }
+        let take = parse_take(q.take).map_err(|e| ApiError::invalid_query(e.to_string()))?;
+        let from = q.from.as_deref().filter(|f| !f.is_empty());
+        let Some((items, next)) = grants::list_after(&state.tenant, &filter, from, take).await?
+        else {
+            return Err(ApiError::invalid_query(format!(
+                "Query validation error: from names no client grant ({:?})",
+                from.unwrap_or_default()
+            )));
+        };
+        let mut body = json!({"client_grants": items.iter().map(view).collect::<Vec<_>>()});
+        if let Some(next) = next {
+            body["next"] = next.into();
+        }
+        return Ok(Json(body));
+    }
+    let page = parse_page(q.page, q.per_page)?;
     let found = grants::list(
         &state.tenant,
         &filter,
