@@ -535,9 +535,14 @@ mod tests {
 
     async fn events(store: &Store) -> Vec<LogEvent> {
         let page = crate::domain::paging::Page::parse(Some(0), Some(100)).unwrap();
-        logs::list(store.pool(), &logs::Filter::default(), page)
-            .await
-            .unwrap()
+        logs::list(
+            store.pool(),
+            &logs::Filter::default(),
+            logs::LogOrder::NewestFirst,
+            page,
+        )
+        .await
+        .unwrap()
     }
 
     #[test]
@@ -686,7 +691,9 @@ mod tests {
             ..logs::Filter::default()
         };
         let page = crate::domain::paging::Page::parse(Some(0), Some(10)).unwrap();
-        let reported = logs::list(store.pool(), &dropped, page).await.unwrap();
+        let reported = logs::list(store.pool(), &dropped, logs::LogOrder::NewestFirst, page)
+            .await
+            .unwrap();
         assert_eq!(reported.len(), 1);
         assert_eq!(reported[0].details["dropped"], 500);
     }

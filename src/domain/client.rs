@@ -178,6 +178,84 @@ impl Client {
     }
 }
 
+/// Every `app_type` Auth0 knows, signet's four and the ones it never creates (SSO
+/// integrations and the like): filtering by the latter is valid and matches nothing.
+pub const AUTH0_APP_TYPES: &[&str] = &[
+    "native",
+    "spa",
+    "regular_web",
+    "non_interactive",
+    "resource_server",
+    "express_configuration",
+    "rms",
+    "box",
+    "cloudbees",
+    "concur",
+    "dropbox",
+    "mscrm",
+    "echosign",
+    "egnyte",
+    "newrelic",
+    "office365",
+    "salesforce",
+    "sentry",
+    "sharepoint",
+    "slack",
+    "springcm",
+    "zendesk",
+    "zoom",
+    "sso_integration",
+    "oag",
+];
+
+/// Which applications `GET /api/v2/clients` lists; the default matches all.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ClientFilter {
+    /// Auth0's `app_type`: one of these types.
+    pub app_types: Option<Vec<String>>,
+    /// Auth0's `is_first_party`.
+    pub is_first_party: Option<bool>,
+    /// Auth0's `is_global=true` asks for the tenant's global client, which signet does not
+    /// have: nothing matches.
+    pub nothing: bool,
+}
+
+impl ClientFilter {
+    /// From Auth0's parameters; `app_type` is a comma-separated list.
+    pub fn parse(
+        app_type: Option<&str>,
+        is_global: Option<bool>,
+        is_first_party: Option<bool>,
+    ) -> Result<Self, Invalid> {
+        let app_types = match app_type.map(str::trim).filter(|t| !t.is_empty()) {
+            None => None,
+            Some(list) => {
+                let mut types = Vec::new();
+                for t in list.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                    if !AUTH0_APP_TYPES.contains(&t) {
+                        return Err(Invalid::found_in(
+                            "app_type",
+                            format!(
+                                "{t:?} is not an application type (one of {})",
+                                AUTH0_APP_TYPES.join(", ")
+                            ),
+                        ));
+                    }
+                    if !types.iter().any(|k: &String| k == t) {
+                        types.push(t.to_owned());
+                    }
+                }
+                Some(types)
+            }
+        };
+        Ok(Self {
+            app_types,
+            is_first_party,
+            nothing: is_global == Some(true),
+        })
+    }
+}
+
 /// Client ids are what assertions carry in `iss`/`sub` (≤ 64 characters, BEHAVIOUR A.6).
 pub fn validate_client_id(id: &str) -> Result<(), String> {
     if !(8..=64).contains(&id.len()) {
@@ -294,5 +372,33 @@ mod tests {
         assert!(validate_client_id("short").is_err());
         assert!(validate_client_id(&"a".repeat(65)).is_err());
         assert!(validate_client_id("has space1").is_err());
+    }
+
+    #[test]
+    fn client_filters_take_auth0_app_types_and_refuse_others() {
+        let f = ClientFilter::parse(Some("non_interactive, spa,,spa"), None, Some(true)).unwrap();
+        assert_eq!(
+            f.app_types,
+            Some(vec!["non_interactive".into(), "spa".into()])
+        );
+        assert_eq!(f.is_first_party, Some(true));
+        assert!(!f.nothing);
+        assert!(ClientFilter::parse(Some("sso_integration"), None, None).is_ok());
+        assert_eq!(
+            ClientFilter::parse(Some(""), None, None).unwrap(),
+            ClientFilter::default()
+        );
+        let refused = ClientFilter::parse(Some("spa,m2m"), None, None).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("\"m2m\" is not an application type")
+        );
+        assert!(ClientFilter::parse(None, Some(true), None).unwrap().nothing);
+        assert!(
+            !ClientFilter::parse(None, Some(false), None)
+                .unwrap()
+                .nothing
+        );
     }
 }

@@ -30,6 +30,26 @@ pub struct GrantPatch {
 pub struct GrantFilter {
     pub audience: Option<String>,
     pub client_id: Option<String>,
+    /// Auth0's `subject_type` other than `client`: every signet grant lets an application act
+    /// as itself (`client`), so nothing matches.
+    pub nothing: bool,
+}
+
+/// Auth0's `subject_type` values.
+const SUBJECT_TYPES: &[&str] = &["client", "user", "anonymous_user"];
+
+/// Whether Auth0's `subject_type` filter leaves signet's grants (all of type `client`) in.
+pub fn subject_type_matches(subject_type: &str) -> Result<bool, Invalid> {
+    if !SUBJECT_TYPES.contains(&subject_type) {
+        return Err(Invalid::found_in(
+            "subject_type",
+            format!(
+                "{subject_type:?} is not a subject type (one of {})",
+                SUBJECT_TYPES.join(", ")
+            ),
+        ));
+    }
+    Ok(subject_type == "client")
 }
 
 /// Every granted scope must be defined by the API; duplicates collapse (order kept).
@@ -113,5 +133,13 @@ mod tests {
             token_scopes(&api, &v(&["read"]), Some("read write")).unwrap_err(),
             v(&["write"])
         );
+    }
+
+    #[test]
+    fn every_grant_is_a_client_grant() {
+        assert!(subject_type_matches("client").unwrap());
+        assert!(!subject_type_matches("user").unwrap());
+        assert!(!subject_type_matches("anonymous_user").unwrap());
+        assert!(subject_type_matches("robot").is_err());
     }
 }

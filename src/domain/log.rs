@@ -1,5 +1,7 @@
 //! Audit events (Auth0's logs, BEHAVIOUR A.8) as the rest of the product sees them.
 
+use super::Invalid;
+use super::log_query::LogQuery;
 use crate::time_util::Millis;
 
 /// One event: a token request's outcome, a rate limit's refusals, a quota warning, a count of
@@ -26,4 +28,29 @@ pub struct LogEvent {
 pub struct LogFilter {
     pub kind: Option<String>,
     pub client_id: Option<String>,
+    /// Auth0's `q`, parsed: conditions that must hold as well.
+    pub query: LogQuery,
+}
+
+/// Auth0's `sort` of a log search: by date only (`date:-1`, the default, or `date:1`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum LogOrder {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
+
+impl LogOrder {
+    pub fn parse(sort: &str) -> Result<Self, Invalid> {
+        match sort {
+            "date:-1" => Ok(Self::NewestFirst),
+            "date:1" => Ok(Self::OldestFirst),
+            other => Err(Invalid::field(
+                "sort",
+                format!(
+                    "{other:?} is not supported; signet sorts logs by date only: date:-1 or date:1"
+                ),
+            )),
+        }
+    }
 }

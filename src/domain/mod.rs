@@ -7,6 +7,7 @@ pub mod credential;
 pub mod grant;
 pub mod issuer;
 pub mod log;
+pub mod log_query;
 pub mod paging;
 pub mod resource_server;
 pub mod scope;

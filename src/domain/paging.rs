@@ -32,6 +32,22 @@ impl Page {
     }
 }
 
+/// Auth0's checkpoint paging (`from` + `take`): `take` items at most per call (1–100, 50 by
+/// default).
+pub const MAX_TAKE: i64 = 100;
+pub const DEFAULT_TAKE: i64 = 50;
+
+pub fn parse_take(take: Option<i64>) -> Result<i64, Invalid> {
+    let take = take.unwrap_or(DEFAULT_TAKE);
+    if !(1..=MAX_TAKE).contains(&take) {
+        return Err(Invalid::field(
+            "take",
+            format!("must be between 1 and {MAX_TAKE}"),
+        ));
+    }
+    Ok(take)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -169,6 +169,36 @@ pub const MIN_SIGNING_SECRET_LEN: usize = 32;
 pub const MAX_SIGNING_SECRET_LEN: usize = 512;
 
 /// A fresh HS256 secret: 32 random bytes, base64url (43 characters).
+/// Auth0's `identifiers` filter of `GET /api/v2/resource-servers`: at most this many.
+pub const MAX_IDENTIFIERS: usize = 10;
+
+/// Which APIs a listing shows; the default matches all.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ResourceServerFilter {
+    /// One of these identifiers (Auth0's repeatable `identifiers`).
+    pub identifiers: Option<Vec<String>>,
+}
+
+impl ResourceServerFilter {
+    pub fn parse(identifiers: Vec<String>) -> Result<Self, Invalid> {
+        if identifiers.is_empty() {
+            return Ok(Self::default());
+        }
+        if identifiers.len() > MAX_IDENTIFIERS {
+            return Err(Invalid::field(
+                "identifiers",
+                format!("may be given at most {MAX_IDENTIFIERS} times"),
+            ));
+        }
+        if identifiers.iter().any(String::is_empty) {
+            return Err(Invalid::field("identifiers", "must not be empty"));
+        }
+        Ok(Self {
+            identifiers: Some(identifiers),
+        })
+    }
+}
+
 pub fn generate_signing_secret() -> Secret {
     Secret::new(crate::crypto::random::base64url(32))
 }
@@ -298,5 +328,18 @@ mod tests {
         assert!(validate_identifier("https://api.example.com/").is_ok());
         assert!(validate_identifier("").is_err());
         assert!(validate_identifier(&"x".repeat(601)).is_err());
+    }
+
+    #[test]
+    fn identifier_filters_are_capped_and_never_empty() {
+        assert_eq!(
+            ResourceServerFilter::parse(vec![]).unwrap(),
+            ResourceServerFilter::default()
+        );
+        let two = ResourceServerFilter::parse(vec!["a".into(), "b".into()]).unwrap();
+        assert_eq!(two.identifiers, Some(vec!["a".into(), "b".into()]));
+        assert!(ResourceServerFilter::parse(vec!["".into()]).is_err());
+        let eleven = (0..=MAX_IDENTIFIERS).map(|i| i.to_string()).collect();
+        assert!(ResourceServerFilter::parse(eleven).is_err());
     }
 }

@@ -16,7 +16,7 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
 
 pub struct ApiJson<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned + utoipa::ToSchema, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -38,7 +38,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "Content-Type must be application/json",
             ));
         }
-        parse_json(&bytes).map(ApiJson)
+        let parsed = parse_json(&bytes)?;
+        refuse_misplaced_array::<T>(&bytes)?;
+        Ok(ApiJson(parsed))
     }
 }
 
@@ -71,6 +73,26 @@ fn find_unstorable(value: &serde_json::Value, path: &mut String) -> bool {
             found
         }),
         _ => false,
+    }
+}
+
+/// An array where the body's documented schema wants an object is refused, though serde
+/// would read it (see [`crate::http::openapi::misplaced_array`]). Bodies without an array
+/// where one could hide skip the second parse.
+fn refuse_misplaced_array<T: utoipa::ToSchema>(bytes: &[u8]) -> Result<(), ApiError> {
+    if !bytes.contains(&b'[') {
+        return Ok(());
+    }
+    let document: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::invalid_body(format!("Malformed JSON body: {e}")))?;
+    match crate::http::openapi::misplaced_array(&T::name(), &document) {
+        None => Ok(()),
+        Some(path) if path.is_empty() => Err(ApiError::invalid_body(
+            "Payload validation error: the body must be a JSON object, not an array",
+        )),
+        Some(path) => Err(ApiError::invalid_body(format!(
+            "Payload validation error: expected an object, got an array (property {path})"
+        ))),
     }
 }
 

@@ -231,3 +231,78 @@ pub enum ManagementErrors {
     #[response(status = 429)]
     TooManyRequests(ManagementErrorBody),
 }
+
+/// Where `value` holds an array in a place the schema named `schema` wants an object, as a
+/// property path (`default_token_quota`, `scopes[0]`), `""` for the whole document.
+///
+/// serde's derived structs also read a JSON array, as the fields in order: without this,
+/// `{"jwt_configuration": ["RS256", 60]}` would be taken for an object the document forbids.
+pub fn misplaced_array(schema: &str, value: &serde_json::Value) -> Option<String> {
+    let components = &document()["components"]["schemas"];
+    let root = components.get(schema)?;
+    let mut path = String::new();
+    find_misplaced_array(root, value, components, &mut path).then_some(path)
+}
+
+fn find_misplaced_array(
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    components: &serde_json::Value,
+    path: &mut String,
+) -> bool {
+    use serde_json::Value;
+    if let Some(target) = schema["$ref"].as_str() {
+        let name = target.trim_start_matches("#/components/schemas/");
+        return components
+            .get(name)
+            .is_some_and(|s| find_misplaced_array(s, value, components, path));
+    }
+    if let Some(choices) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
+        // Misplaced only if no choice takes the value.
+        let len = path.len();
+        let misplaced = choices.iter().all(|choice| {
+            path.truncate(len);
+            find_misplaced_array(choice, value, components, path)
+        });
+        if !misplaced {
+            path.truncate(len);
+        }
+        return misplaced;
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    match value {
+        // serde reads arrays into structs only (no type here has tuples): a type that is known
+        // and not "array" means a struct, or a choice (`null`) that does not take one.
+        Value::Array(_) if !types.is_empty() && !types.contains(&"array") => true,
+        Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            let found = find_misplaced_array(&schema["items"], item, components, path);
+            if !found {
+                path.truncate(len);
+            }
+            found
+        }),
+        Value::Object(map) => map.iter().any(|(key, item)| {
+            let property = match schema["properties"].get(key) {
+                Some(p) => p,
+                None => &schema["additionalProperties"],
+            };
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(key);
+            let found = find_misplaced_array(property, item, components, path);
+            if !found {
+                path.truncate(len);
+            }
+            found
+        }),
+        _ => false,
+    }
+}

@@ -4,10 +4,11 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::conditions::Conditions;
 use super::{Conn, StoreError, conflict_on_unique, corrupt, sql};
 use crate::crypto::sealing::MasterKey;
 use crate::crypto::secret::Secret;
-use crate::domain::client::{AppType, Client, TokenEndpointAuthMethod};
+use crate::domain::client::{AppType, Client, ClientFilter, TokenEndpointAuthMethod};
 use crate::domain::paging::Page;
 use crate::time_util::Millis;
 
@@ -150,14 +151,37 @@ pub async fn get(
     Ok(Some(client))
 }
 
-pub async fn list(conn: &mut Conn, key: &MasterKey, page: Page) -> Result<Vec<Client>, StoreError> {
-    let rows = sqlx::query(sql(format!(
-        "SELECT {COLUMNS} FROM clients ORDER BY created_at, client_id LIMIT $1 OFFSET $2"
-    )))
-    .bind(page.per_page)
-    .bind(page.offset())
-    .fetch_all(&mut *conn)
-    .await?;
+/// The filter as SQL conditions, values bound.
+fn conditions(filter: &ClientFilter) -> Conditions {
+    let mut c = Conditions::default();
+    if filter.nothing {
+        c.push("1 = 0".into());
+    }
+    if let Some(types) = &filter.app_types {
+        c.any_of("app_type", types);
+    }
+    if let Some(first_party) = filter.is_first_party {
+        let p = c.int(i64::from(first_party));
+        c.push(format!("is_first_party = {p}"));
+    }
+    c
+}
+
+pub async fn list(
+    conn: &mut Conn,
+    key: &MasterKey,
+    filter: &ClientFilter,
+    page: Page,
+) -> Result<Vec<Client>, StoreError> {
+    let mut c = conditions(filter);
+    let limit = c.int(page.per_page);
+    let offset = c.int(page.offset());
+    let text = format!(
+        "SELECT {COLUMNS} FROM clients {} ORDER BY created_at, client_id \
+         LIMIT {limit} OFFSET {offset}",
+        c.where_sql()
+    );
+    let rows = c.bind(sqlx::query(sql(text))).fetch_all(&mut *conn).await?;
     let mut clients = rows
         .iter()
         .map(|r| from_row(key, r))
@@ -168,8 +192,10 @@ pub async fn list(conn: &mut Conn, key: &MasterKey, page: Page) -> Result<Vec<Cl
     Ok(clients)
 }
 
-pub async fn count(conn: &mut Conn) -> Result<i64, StoreError> {
-    Ok(sqlx::query("SELECT COUNT(*) AS n FROM clients")
+pub async fn count(conn: &mut Conn, filter: &ClientFilter) -> Result<i64, StoreError> {
+    let c = conditions(filter);
+    let text = format!("SELECT COUNT(*) AS n FROM clients {}", c.where_sql());
+    Ok(c.bind(sqlx::query(sql(text)))
         .fetch_one(&mut *conn)
         .await?
         .try_get("n")?)

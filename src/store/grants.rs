@@ -4,6 +4,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::conditions::Conditions;
 use super::{Conn, StoreError, conflict_on_unique, corrupt, sql};
 use crate::domain::grant::ClientGrant;
 pub use crate::domain::grant::GrantFilter as Filter;
@@ -98,36 +99,81 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<ClientGrant>, Store
     row.as_ref().map(from_row).transpose()
 }
 
-const FILTER: &str =
-    "WHERE ($1 IS NULL OR rs.identifier = $1) AND ($2 IS NULL OR g.client_id = $2)";
+/// The filter as SQL conditions, values bound.
+fn conditions(filter: &Filter) -> Conditions {
+    let mut c = Conditions::default();
+    if filter.nothing {
+        c.push("1 = 0".into());
+    }
+    if let Some(audience) = &filter.audience {
+        c.any_of("rs.identifier", std::slice::from_ref(audience));
+    }
+    if let Some(client_id) = &filter.client_id {
+        c.any_of("g.client_id", std::slice::from_ref(client_id));
+    }
+    c
+}
 
 pub async fn list(
     conn: &mut Conn,
     filter: &Filter,
     page: Page,
 ) -> Result<Vec<ClientGrant>, StoreError> {
-    let rows = sqlx::query(sql(format!(
-        "{SELECT} {FILTER} ORDER BY g.created_at, g.id LIMIT $3 OFFSET $4"
-    )))
-    .bind(filter.audience.as_deref())
-    .bind(filter.client_id.as_deref())
-    .bind(page.per_page)
-    .bind(page.offset())
-    .fetch_all(&mut *conn)
-    .await?;
+    let mut c = conditions(filter);
+    let limit = c.int(page.per_page);
+    let offset = c.int(page.offset());
+    let text = format!(
+        "{SELECT} {} ORDER BY g.created_at, g.id LIMIT {limit} OFFSET {offset}",
+        c.where_sql()
+    );
+    let rows = c.bind(sqlx::query(sql(text))).fetch_all(&mut *conn).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Where a grant stands in the listing order (for checkpoint paging), if it exists.
+pub async fn position_of(conn: &mut Conn, id: &str) -> Result<Option<Millis>, StoreError> {
+    let row = sqlx::query("SELECT created_at FROM client_grants WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(|r| r.try_get("created_at")).transpose()?)
+}
+
+/// Up to `take` grants the filter matches that come after the grant `(created_at, id)` in
+/// the listing order (from the first without one).
+pub async fn list_after(
+    conn: &mut Conn,
+    filter: &Filter,
+    after: Option<(Millis, &str)>,
+    take: i64,
+) -> Result<Vec<ClientGrant>, StoreError> {
+    let mut c = conditions(filter);
+    if let Some((created_at, id)) = after {
+        let (at, at_again, id) = (c.int(created_at), c.int(created_at), c.text(id));
+        c.push(format!(
+            "(g.created_at > {at} OR (g.created_at = {at_again} AND g.id > {id}))"
+        ));
+    }
+    let limit = c.int(take);
+    let text = format!(
+        "{SELECT} {} ORDER BY g.created_at, g.id LIMIT {limit}",
+        c.where_sql()
+    );
+    let rows = c.bind(sqlx::query(sql(text))).fetch_all(&mut *conn).await?;
     rows.iter().map(from_row).collect()
 }
 
 pub async fn count(conn: &mut Conn, filter: &Filter) -> Result<i64, StoreError> {
-    Ok(sqlx::query(sql(format!(
+    let c = conditions(filter);
+    let text = format!(
         "SELECT COUNT(*) AS n FROM client_grants g \
-         JOIN resource_servers rs ON rs.id = g.resource_server_id {FILTER}"
-    )))
-    .bind(filter.audience.as_deref())
-    .bind(filter.client_id.as_deref())
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get("n")?)
+         JOIN resource_servers rs ON rs.id = g.resource_server_id {}",
+        c.where_sql()
+    );
+    Ok(c.bind(sqlx::query(sql(text)))
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?)
 }
 
 pub async fn update_scope(conn: &mut Conn, id: &str, scope: &[String]) -> Result<bool, StoreError> {

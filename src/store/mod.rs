@@ -14,6 +14,7 @@
 pub mod admin_sessions;
 pub mod admins;
 pub mod clients;
+mod conditions;
 pub mod credentials;
 pub mod grants;
 pub mod key_sets;

@@ -3,11 +3,14 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::conditions::Conditions;
 use super::{Conn, StoreError, conflict_on_unique, corrupt, sql};
 use crate::crypto::sealing::MasterKey;
 use crate::crypto::secret::Secret;
 use crate::domain::paging::Page;
-use crate::domain::resource_server::{AccessTokenAlg, ResourceServer, TokenDialect};
+use crate::domain::resource_server::{
+    AccessTokenAlg, ResourceServer, ResourceServerFilter, TokenDialect,
+};
 
 const COLUMNS: &str = "id, identifier, name, scopes, signing_alg, signing_secret, token_dialect, \
      token_lifetime, is_system, created_at, updated_at";
@@ -168,24 +171,40 @@ pub async fn get_system(
     row.as_ref().map(|r| from_row(r, key)).transpose()
 }
 
+/// The filter as SQL conditions, values bound.
+fn conditions(filter: &ResourceServerFilter) -> Conditions {
+    let mut c = Conditions::default();
+    if let Some(identifiers) = &filter.identifiers {
+        c.any_of("identifier", identifiers);
+    }
+    c
+}
+
 pub async fn list(
     conn: &mut Conn,
     key: &MasterKey,
+    filter: &ResourceServerFilter,
     page: Page,
 ) -> Result<Vec<ResourceServer>, StoreError> {
-    let rows = sqlx::query(sql(format!(
-        "SELECT {COLUMNS} FROM resource_servers ORDER BY is_system IS NULL, created_at, id \
-         LIMIT $1 OFFSET $2"
-    )))
-    .bind(page.per_page)
-    .bind(page.offset())
-    .fetch_all(&mut *conn)
-    .await?;
+    let mut c = conditions(filter);
+    let limit = c.int(page.per_page);
+    let offset = c.int(page.offset());
+    let text = format!(
+        "SELECT {COLUMNS} FROM resource_servers {} ORDER BY is_system IS NULL, created_at, id \
+         LIMIT {limit} OFFSET {offset}",
+        c.where_sql()
+    );
+    let rows = c.bind(sqlx::query(sql(text))).fetch_all(&mut *conn).await?;
     rows.iter().map(|r| from_row(r, key)).collect()
 }
 
-pub async fn count(conn: &mut Conn) -> Result<i64, StoreError> {
-    Ok(sqlx::query("SELECT COUNT(*) AS n FROM resource_servers")
+pub async fn count(conn: &mut Conn, filter: &ResourceServerFilter) -> Result<i64, StoreError> {
+    let c = conditions(filter);
+    let text = format!(
+        "SELECT COUNT(*) AS n FROM resource_servers {}",
+        c.where_sql()
+    );
+    Ok(c.bind(sqlx::query(sql(text)))
         .fetch_one(&mut *conn)
         .await?
         .try_get("n")?)

@@ -4,7 +4,7 @@
 
 use super::{Listing, ManagementError, Tenant, credentials};
 use crate::crypto::{random, secret::Secret};
-use crate::domain::client::{AppType, Client, JwtConfiguration};
+use crate::domain::client::{AppType, Client, ClientFilter, JwtConfiguration};
 use crate::domain::client_change::{
     AuthEffect, ClientPatch, NewClient, NewClientAuth, check_credential_count, check_jwt_alg,
 };
@@ -91,13 +91,14 @@ pub async fn get(tenant: &Tenant, client_id: &str) -> Result<Client, ManagementE
 
 pub async fn list(
     tenant: &Tenant,
+    filter: &ClientFilter,
     page: Page,
     include_totals: bool,
 ) -> Result<Listing<Client>, ManagementError> {
     let mut conn = tenant.store.acquire().await?;
-    let items = store::clients::list(&mut conn, &tenant.master_key, page).await?;
+    let items = store::clients::list(&mut conn, &tenant.master_key, filter, page).await?;
     let total = if include_totals {
-        Some(store::clients::count(&mut conn).await?)
+        Some(store::clients::count(&mut conn, filter).await?)
     } else {
         None
     };

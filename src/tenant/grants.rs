@@ -83,6 +83,34 @@ pub async fn list(
     Ok(Listing { items, total })
 }
 
+/// Auth0's checkpoint paging of grants: up to `take` grants after the grant `from` (from the
+/// first without it), and the cursor of the next page when there may be one. `None` when
+/// `from` names no grant.
+pub async fn list_after(
+    tenant: &Tenant,
+    filter: &Filter,
+    from: Option<&str>,
+    take: i64,
+) -> Result<Option<(Vec<ClientGrant>, Option<String>)>, ManagementError> {
+    let mut conn = tenant.store.acquire().await?;
+    let after = match from {
+        None => None,
+        Some(id) => match store::grants::position_of(&mut conn, id).await? {
+            Some(created_at) => Some((created_at, id)),
+            None => return Ok(None),
+        },
+    };
+    // One more than asked tells whether a next page exists.
+    let mut items = store::grants::list_after(&mut conn, filter, after, take + 1).await?;
+    let next = if items.len() as i64 > take {
+        items.truncate(take as usize);
+        items.last().map(|g| g.id.clone())
+    } else {
+        None
+    };
+    Ok(Some((items, next)))
+}
+
 pub async fn update(
     tenant: &Tenant,
     id: &str,

@@ -5,7 +5,7 @@ use crate::crypto::random;
 use crate::domain::paging::Page;
 use crate::domain::resource_server::{
     self as rs, AccessTokenAlg, DEFAULT_TOKEN_LIFETIME, NewResourceServer, ResourceServer,
-    ResourceServerPatch, ScopeDefinition, TokenDialect,
+    ResourceServerFilter, ResourceServerPatch, ScopeDefinition, TokenDialect,
 };
 use crate::domain::scope::MANAGEMENT_SCOPES;
 use crate::store;
@@ -91,13 +91,14 @@ pub async fn get(tenant: &Tenant, id: &str) -> Result<ResourceServer, Management
 
 pub async fn list(
     tenant: &Tenant,
+    filter: &ResourceServerFilter,
     page: Page,
     include_totals: bool,
 ) -> Result<Listing<ResourceServer>, ManagementError> {
     let mut conn = tenant.store.acquire().await?;
-    let items = store::resource_servers::list(&mut conn, &tenant.master_key, page).await?;
+    let items = store::resource_servers::list(&mut conn, &tenant.master_key, filter, page).await?;
     let total = if include_totals {
-        Some(store::resource_servers::count(&mut conn).await?)
+        Some(store::resource_servers::count(&mut conn, filter).await?)
     } else {
         None
     };

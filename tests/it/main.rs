@@ -14,6 +14,7 @@ mod ec_keys;
 mod hostile;
 mod hostile_http;
 mod jwks_uri;
+mod list_filters;
 mod management;
 mod metrics;
 mod openapi;

@@ -313,3 +313,56 @@ fn readme_route_table_matches_the_document() {
     documented.sort();
     assert_eq!(listed, documented, "README table vs OpenAPI document");
 }
+
+/// serde would read a JSON array into a struct, field by field; the document says object, so
+/// the server refuses it, at the top and inside (schemathesis found the nested case).
+#[tokio::test]
+async fn arrays_are_refused_where_objects_are_documented() {
+    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+    let token = app.management_token().await;
+    for (path, body, named) in [
+        (
+            "/api/v2/clients",
+            serde_json::json!(["a name"]),
+            "not an array",
+        ),
+        (
+            "/api/v2/clients",
+            serde_json::json!({"name": "a", "jwt_configuration": ["RS256", 60]}),
+            "(property jwt_configuration)",
+        ),
+        (
+            "/api/v2/resource-servers",
+            serde_json::json!({"identifier": "https://x.example/", "scopes": [["read:x", "d"]]}),
+            "(property scopes[0])",
+        ),
+    ] {
+        let res = app.post_json(&token, path, &body).await;
+        let err = crate::helpers::assert_api_error(res, 400, "invalid_body").await;
+        assert!(err["message"].as_str().unwrap().contains(named), "{err}");
+    }
+    let res = app
+        .patch_json(
+            &token,
+            "/api/v2/tenants/settings",
+            &serde_json::json!({"default_token_quota": [null]}),
+        )
+        .await;
+    let err = crate::helpers::assert_api_error(res, 400, "invalid_body").await;
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("default_token_quota"),
+        "{err}"
+    );
+    // Arrays where the document has them still work.
+    let res = app
+        .post_json(
+            &token,
+            "/api/v2/clients",
+            &serde_json::json!({"name": "b", "grant_types": ["client_credentials"]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+}

@@ -17,8 +17,8 @@ use super::{Admin, DashError};
 use crate::domain::grant::ClientGrant;
 use crate::domain::grant::GrantFilter as Filter;
 use crate::domain::grant::{GrantPatch, NewGrant};
-use crate::domain::resource_server::ResourceServer;
 use crate::domain::resource_server::{NewResourceServer, ResourceServerPatch, ScopeDefinition};
+use crate::domain::resource_server::{ResourceServer, ResourceServerFilter};
 use crate::domain::scope::validate_scope_value;
 use crate::http::AppState;
 use crate::http::dashboard::forms::{FieldErrors, split_scopes};
@@ -42,13 +42,17 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn all_apis(state: &AppState) -> Result<Vec<ResourceServer>, DashError> {
-    Ok(every_page(|page| resource_servers::list(&state.tenant, page, false)).await?)
+    let every = ResourceServerFilter::default();
+    Ok(every_page(|page| resource_servers::list(&state.tenant, &every, page, false)).await?)
 }
 
 /// One page of the APIs, oldest first (as the Management API lists them).
 async fn apis_page(state: &AppState, page: i64) -> Result<(Vec<ApiView>, Pager), DashError> {
-    let (apis, more) =
-        page_and_more(page, |p| resource_servers::list(&state.tenant, p, false)).await?;
+    let every = ResourceServerFilter::default();
+    let (apis, more) = page_and_more(page, |p| {
+        resource_servers::list(&state.tenant, &every, p, false)
+    })
+    .await?;
     let pager = Pager::new(page, apis.len(), more, "/dashboard/apis".into());
     Ok((apis.iter().map(ApiView::of).collect(), pager))
 }
@@ -309,8 +313,8 @@ async fn delete(
 
 async fn grants_of(state: &AppState, client_id: &str) -> Result<Vec<ClientGrant>, DashError> {
     let filter = Filter {
-        audience: None,
         client_id: Some(client_id.to_owned()),
+        ..Filter::default()
     };
     Ok(every_page(|page| grants::list(&state.tenant, &filter, page, false)).await?)
 }

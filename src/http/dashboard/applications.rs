@@ -11,9 +11,10 @@ use super::form::{Done, FormFields};
 use super::paging::{Pager, page_and_more, page_in, parse_page};
 use super::views::{AppLogsPage, AppSettingsPage, AppView, ApplicationsPage, Ctx, LogRow, page};
 use super::{Admin, DashError};
+use crate::domain::client::ClientFilter;
 use crate::domain::client::{AppType, Client};
 use crate::domain::client_change::{ClientPatch, NewClient};
-use crate::domain::log::LogFilter as Filter;
+use crate::domain::log::{LogFilter as Filter, LogOrder};
 use crate::http::AppState;
 use crate::http::dashboard::forms::FieldErrors;
 use crate::tenant::clients;
@@ -36,7 +37,9 @@ pub fn router() -> Router<AppState> {
 
 /// One page of the applications, oldest first (as the Management API lists them).
 async fn apps_page(state: &AppState, page: i64) -> Result<(Vec<AppView>, Pager), DashError> {
-    let (apps, more) = page_and_more(page, |p| clients::list(&state.tenant, p, false)).await?;
+    let every = ClientFilter::default();
+    let (apps, more) =
+        page_and_more(page, |p| clients::list(&state.tenant, &every, p, false)).await?;
     let pager = Pager::new(page, apps.len(), more, "/dashboard/applications".into());
     Ok((apps.iter().map(AppView::of).collect(), pager))
 }
@@ -316,9 +319,12 @@ async fn log_tab(
     let filter = Filter {
         kind: view.show.event_type().map(str::to_owned),
         client_id: Some(id),
+        ..Filter::default()
     };
-    let (events, older) =
-        page_and_more(view.page, |p| logs::list(&state.tenant, &filter, p, false)).await?;
+    let (events, older) = page_and_more(view.page, |p| {
+        logs::list(&state.tenant, &filter, LogOrder::NewestFirst, p, false)
+    })
+    .await?;
     let logs_url = format!("/dashboard/applications/{}/logs", c.client_id);
     let show = view.show.as_str();
     page(

@@ -14,13 +14,13 @@ use utoipa_axum::routes;
 
 use super::credentials::CredentialView;
 use super::dto::{ClientBody, ClientPatchBody};
-use super::{listing, parse_page, select_fields};
-use crate::domain::client::{AppType, Client, JwtConfigAlg, TokenEndpointAuthMethod};
+use super::{listing, parse_page, refuse_unsupported, select_fields};
+use crate::domain::client::{AppType, Client, ClientFilter, JwtConfigAlg, TokenEndpointAuthMethod};
 use crate::domain::client_change::{ClientPatch, NewClient};
 use crate::domain::credential::Credential;
 use crate::domain::token_quota::TokenQuota;
 use crate::http::AppState;
-use crate::http::error::ApiResult;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery, Principal};
 use crate::http::openapi::ManagementErrors;
 use crate::store::key_sets::StoredKeySet;
@@ -199,6 +199,20 @@ struct ListQuery {
     fields: Option<String>,
     /// Whether `fields` lists the properties to include (default) or to leave out.
     include_fields: Option<bool>,
+    /// Comma-separated Auth0 application types (`non_interactive,regular_web`).
+    app_type: Option<String>,
+    /// `true` matches nothing: signet has no global client.
+    is_global: Option<bool>,
+    /// Only first-party (or, with `false`, third-party) applications.
+    is_first_party: Option<bool>,
+    /// Refused: Auth0's `q` here searches organizations, which signet does not have.
+    q: Option<String>,
+    /// Refused: Auth0 uses `from`/`take` here only with `q`.
+    from: Option<String>,
+    /// Refused, with `from`.
+    take: Option<i64>,
+    /// Refused: not supported by signet.
+    client_ids: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -226,8 +240,30 @@ async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     principal.require_any(READ)?;
+    // Auth0's `q` only searches client grants' organizations, and its `from`/`take` page that
+    // search: signet has no organizations.
+    let no_organizations = "it searches applications by organization (client_grant.organization_id, \
+         client_grant.allow_any_organization), and signet has no organizations";
+    refuse_unsupported("q", q.q.is_some(), no_organizations)?;
+    let checkpoint =
+        "Auth0 pages applications by checkpoint only together with q; use page and per_page";
+    refuse_unsupported("from", q.from.is_some(), checkpoint)?;
+    refuse_unsupported("take", q.take.is_some(), checkpoint)?;
+    refuse_unsupported(
+        "client_ids",
+        q.client_ids.is_some(),
+        "read applications one by one with GET /api/v2/clients/{id}",
+    )?;
     let page = parse_page(q.page, q.per_page)?;
-    let found = clients::list(&state.tenant, page, q.include_totals.unwrap_or(false)).await?;
+    let filter = ClientFilter::parse(q.app_type.as_deref(), q.is_global, q.is_first_party)
+        .map_err(|e| ApiError::invalid_query(format!("Query validation error: {e}")))?;
+    let found = clients::list(
+        &state.tenant,
+        &filter,
+        page,
+        q.include_totals.unwrap_or(false),
+    )
+    .await?;
     let reveal = reveal_for(&principal, READ_KEYS);
     let include = q.include_fields.unwrap_or(true);
     Ok(Json(listing(found, page, "clients", |c| {

@@ -5,17 +5,18 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::dto::{GrantBody, GrantPatchBody};
-use super::{listing, parse_page};
-use crate::domain::grant::ClientGrant;
+use super::{listing, parse_page, refuse_unsupported};
 use crate::domain::grant::GrantFilter as Filter;
+use crate::domain::grant::{ClientGrant, subject_type_matches};
+use crate::domain::paging::parse_take;
 use crate::http::AppState;
-use crate::http::error::ApiResult;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery, Principal};
 use crate::http::openapi::ManagementErrors;
 use crate::tenant::grants;
@@ -37,6 +38,27 @@ struct GrantView {
 }
 
 list_schema!(GrantList, GrantPage, client_grants, GrantView);
+
+/// What `GET /client-grants` answers: a list, or with `from`/`take` a checkpoint page.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code, reason = "documentation only: `list` writes the answer")]
+enum GrantListAnswer {
+    Listed(GrantList),
+    Checkpoint(GrantCheckpoint),
+}
+
+/// A checkpoint page: the grants after `from`, and where the next page starts.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "documentation only: `list` writes the answer")]
+struct GrantCheckpoint {
+    client_grants: Vec<GrantView>,
+    /// Pass as `from` for the next page; absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    next: Option<String>,
+}
 
 fn view(g: &ClientGrant) -> Value {
     super::to_json(&GrantView {
@@ -63,11 +85,21 @@ struct ListQuery {
     audience: Option<String>,
     /// Only grants of this application.
     client_id: Option<String>,
+    /// Only `client` matches: every signet grant lets an application act as itself.
+    subject_type: Option<String>,
+    /// Checkpoint paging: grants after this grant id (Auth0's opaque `next`).
+    from: Option<String>,
+    /// Checkpoint page size (1–100, default 50).
+    take: Option<i64>,
+    /// Refused: signet has no organizations.
+    allow_any_organization: Option<String>,
+    /// Refused: signet has no default grants.
+    default_for: Option<String>,
 }
 
 #[utoipa::path(get, path = "/client-grants", tag = "client-grants",
     params(ListQuery),
-    responses((status = 200, body = GrantList), ManagementErrors),
+    responses((status = 200, body = GrantListAnswer), ManagementErrors),
     security(("management_token" = ["read:client_grants"])))]
 async fn list(
     State(state): State<AppState>,
@@ -75,11 +107,54 @@ async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     principal.require_any(&["read:client_grants"])?;
-    let page = parse_page(q.page, q.per_page)?;
+    refuse_unsupported(
+        "allow_any_organization",
+        q.allow_any_organization.is_some(),
+        "signet has no organizations",
+    )?;
+    refuse_unsupported(
+        "default_for",
+        q.default_for.is_some(),
+        "signet has no default grants; every grant names its application",
+    )?;
+    let matches = match q.subject_type.as_deref() {
+        None => true,
+        Some(t) => subject_type_matches(t)
+            .map_err(|e| ApiError::invalid_query(format!("Query validation error: {e}")))?,
+    };
     let filter = Filter {
         audience: q.audience,
         client_id: q.client_id,
+        nothing: !matches,
     };
+    if q.from.is_some() || q.take.is_some() {
+        let paged = [
+            ("page", q.page.is_some()),
+            ("per_page", q.per_page.is_some()),
+            ("include_totals", q.include_totals.is_some()),
+        ];
+        if let Some((name, _)) = paged.iter().find(|(_, present)| *present) {
+            return Err(ApiError::invalid_query(format!(
+                "Query validation error: from and take (checkpoint paging) cannot be combined \
+                 with {name}"
+            )));
+        }
+        let take = parse_take(q.take).map_err(|e| ApiError::invalid_query(e.to_string()))?;
+        let from = q.from.as_deref().filter(|f| !f.is_empty());
+        let Some((items, next)) = grants::list_after(&state.tenant, &filter, from, take).await?
+        else {
+            return Err(ApiError::invalid_query(format!(
+                "Query validation error: from names no client grant ({:?})",
+                from.unwrap_or_default()
+            )));
+        };
+        let mut body = json!({"client_grants": items.iter().map(view).collect::<Vec<_>>()});
+        if let Some(next) = next {
+            body["next"] = next.into();
+        }
+        return Ok(Json(body));
+    }
+    let page = parse_page(q.page, q.per_page)?;
     let found = grants::list(
         &state.tenant,
         &filter,

@@ -37,7 +37,7 @@ mod resource_servers;
 mod signing_keys;
 mod tenant_settings;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -57,31 +57,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tenant_settings::router())
 }
 
-/// `page`, `per_page`, `include_totals` as every list endpoint takes them.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// The page, from 0.
-    #[param(minimum = 0, maximum = 1_000_000)]
-    pub page: Option<i64>,
-    /// Items per page (default 50).
-    #[param(minimum = 1, maximum = 100)]
-    pub per_page: Option<i64>,
-    /// Answer with a page object holding the total instead of a plain array.
-    pub include_totals: Option<bool>,
-}
-
-impl PageQuery {
-    fn page(&self) -> Result<Page, ApiError> {
-        parse_page(self.page, self.per_page)
-    }
-}
-
 // Query structs list these fields themselves: `#[serde(flatten)]` would turn numbers into
 // strings under serde_urlencoded and cannot be combined with `deny_unknown_fields`.
 fn parse_page(page: Option<i64>, per_page: Option<i64>) -> Result<Page, ApiError> {
     Page::parse(page, per_page).map_err(|e| ApiError::invalid_query(e.to_string()))
+}
+
+/// Refuses an Auth0 parameter signet does not implement, naming it and saying why, rather than
+/// answering as if it had been applied (or with serde's "unknown field").
+fn refuse_unsupported(parameter: &str, present: bool, why: &str) -> Result<(), ApiError> {
+    if present {
+        return Err(ApiError::invalid_query(format!(
+            "Query validation error: signet does not support the parameter {parameter}: {why}"
+        )));
+    }
+    Ok(())
 }
 
 /// A list answer: a plain array, or Auth0's `{"total","start","limit","<name>":[…]}`.

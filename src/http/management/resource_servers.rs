@@ -1,21 +1,21 @@
 //! `/api/v2/resource-servers`: APIs.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::dto::{ResourceServerBody, ResourceServerPatchBody};
-use super::{PageQuery, listing};
-use crate::domain::resource_server::ResourceServer;
+use super::{listing, parse_page};
+use crate::domain::resource_server::{ResourceServer, ResourceServerFilter};
 use crate::http::AppState;
-use crate::http::error::ApiResult;
-use crate::http::extract::{ApiJson, ApiQuery, Principal};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiJson, Principal};
 use crate::http::openapi::ManagementErrors;
 use crate::tenant::resource_servers;
 
@@ -90,19 +90,69 @@ fn view(rs: &ResourceServer, show_secret: bool) -> Value {
     })
 }
 
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ListQuery {
+    /// The page, from 0.
+    #[param(minimum = 0, maximum = 1_000_000)]
+    page: Option<i64>,
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    per_page: Option<i64>,
+    /// Answer with a page object holding the total instead of a plain array.
+    include_totals: Option<bool>,
+    /// Auth0 documents it for this call, without a `fields` to apply it to: accepted, and
+    /// nothing to do.
+    #[serde(rename = "include_fields")]
+    _include_fields: Option<bool>,
+    /// Repeatable (`identifiers=a&identifiers=b`), which serde_urlencoded cannot collect:
+    /// gathered by [`ListQuery::parse`].
+    #[serde(skip)]
+    identifiers: Vec<String>,
+}
+
+impl ListQuery {
+    fn parse(query: &str) -> Result<Self, ApiError> {
+        let mut identifiers = Vec::new();
+        let mut others = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            if key == "identifiers" {
+                identifiers.push(value.into_owned());
+            } else {
+                others.append_pair(&key, &value);
+            }
+        }
+        let mut q: Self = serde_urlencoded::from_str(&others.finish())
+            .map_err(|e| ApiError::invalid_query(format!("Query validation error: {e}")))?;
+        q.identifiers = identifiers;
+        Ok(q)
+    }
+}
+
 #[utoipa::path(get, path = "/resource-servers", tag = "resource-servers",
-    params(PageQuery),
+    params(ListQuery,
+           ("identifiers" = Option<Vec<String>>, Query, explode,
+            description = "Only these API identifiers; repeat the parameter for each (at most 10)")),
     responses((status = 200, body = ResourceServerList), ManagementErrors),
     security(("management_token" = ["read:resource_servers"])))]
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     principal.require_any(&["read:resource_servers"])?;
-    let page = q.page()?;
-    let found =
-        resource_servers::list(&state.tenant, page, q.include_totals.unwrap_or(false)).await?;
+    let q = ListQuery::parse(raw.as_deref().unwrap_or_default())?;
+    let page = parse_page(q.page, q.per_page)?;
+    let filter = ResourceServerFilter::parse(q.identifiers)
+        .map_err(|e| ApiError::invalid_query(format!("Query validation error: {e}")))?;
+    let found = resource_servers::list(
+        &state.tenant,
+        &filter,
+        page,
+        q.include_totals.unwrap_or(false),
+    )
+    .await?;
     let show = principal.has(READ_SECRETS);
     Ok(Json(listing(found, page, "resource_servers", |rs| {
         view(rs, show)
