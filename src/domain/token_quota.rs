@@ -17,11 +17,13 @@ pub const MAX_QUOTA: i64 = 2_147_483_647;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenQuota {
+    /// `null` is taken as absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, minimum = 1, maximum = 2_147_483_647)]
+    #[schema(minimum = 1, maximum = 2_147_483_647)]
     pub per_hour: Option<i64>,
+    /// `null` is taken as absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, minimum = 1, maximum = 2_147_483_647)]
+    #[schema(minimum = 1, maximum = 2_147_483_647)]
     pub per_day: Option<i64>,
     /// Auth0's default is `true`.
     #[serde(default = "enforce_by_default")]

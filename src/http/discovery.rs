@@ -101,7 +101,8 @@ async fn openid_configuration(State(state): State<AppState>) -> impl IntoRespons
 
 #[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "discovery",
     description = "RFC 8414's name for the same document.",
-    responses((status = 200, body = DiscoveryDocument)))]
+    responses((status = 200, body = DiscoveryDocument)),
+    extensions(("x-signet-extension" = json!(true))))]
 async fn oauth_authorization_server(State(state): State<AppState>) -> impl IntoResponse {
     discovery(&state)
 }

@@ -45,7 +45,7 @@ struct TokenRequestBody {
     /// The API's identifier: what the token is for.
     audience: String,
     /// RFC 8707's name for `audience` (one of the two).
-    #[schema(nullable = false)]
+    #[schema(nullable = false, extensions(("x-signet-extension" = json!(true))))]
     resource: Option<String>,
     /// Space-separated scopes; absent for every granted one.
     #[schema(nullable = false)]

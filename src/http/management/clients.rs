@@ -127,7 +127,7 @@ struct PrivateKeyJwtView {
 #[serde(untagged)]
 #[schema(as = ClientCredentialEntry)]
 enum CredentialEntry {
-    Whole(CredentialView),
+    Whole(Box<CredentialView>),
     Reference(CredentialRefView),
 }
 
@@ -145,7 +145,9 @@ pub fn view(c: &Client, reveal: Reveal, full: Option<(&[Credential], &[StoredKey
         match full {
             Some((list, key_sets)) => list
                 .iter()
-                .map(|cred| CredentialEntry::Whole(super::credentials::typed_view(cred, key_sets)))
+                .map(|cred| {
+                    CredentialEntry::Whole(Box::new(super::credentials::typed_view(cred, key_sets)))
+                })
                 .collect(),
             None => c
                 .credential_ids
