@@ -255,8 +255,11 @@ async fn schemathesis_finds_no_contract_violations() {
 /// One schemathesis run (at most two and a half minutes, so both stay within five): whether it
 /// passed, its output, and its summary.
 async fn schemathesis(app: &TestApp, token: &str, filter: &[&str]) -> (bool, String, String) {
+    // schemathesis keeps a cache in its working directory: not in the checkout.
+    let scratch = tempfile::tempdir().unwrap();
     let mut run = Command::new("timeout");
-    run.args(["150", "schemathesis", "run"])
+    run.current_dir(scratch.path())
+        .args(["150", "schemathesis", "run"])
         .arg(app.url("/api/v2/openapi.json"))
         .args(["--url", &app.base])
         .args(["--header", &format!("Authorization: Bearer {token}")])
@@ -273,6 +276,7 @@ async fn schemathesis(app: &TestApp, token: &str, filter: &[&str]) -> (bool, Str
         .await
         .unwrap()
         .expect("timeout(1) and schemathesis run");
+    drop(scratch);
     let stdout = format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
