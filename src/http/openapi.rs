@@ -26,9 +26,6 @@ pub const MANAGEMENT_TOKEN: &str = "management_token";
 /// HTTP Basic client authentication at the token endpoint (`client_secret_basic`).
 pub const CLIENT_SECRET_BASIC: &str = "client_secret_basic";
 
-/// The extension that marks what signet has and Auth0's Management API has not.
-pub const SIGNET_EXTENSION: &str = "x-signet-extension";
-
 /// Every documented route, as the public router serves them. `http::build_router` takes the
 /// routers apart for their layers; this puts the same routers together for their documents.
 pub fn document() -> &'static serde_json::Value {
