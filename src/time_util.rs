@@ -31,6 +31,15 @@ pub fn parse_iso8601(text: &str) -> Option<Millis> {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
+/// `1 minute`, `5 minutes`: a count and its unit, in words a person would write.
+pub fn count_of(n: i64, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
 pub fn from_datetime(t: OffsetDateTime) -> Millis {
     (t.unix_timestamp_nanos() / 1_000_000) as Millis
 }
@@ -38,6 +47,13 @@ pub fn from_datetime(t: OffsetDateTime) -> Millis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_read_as_words() {
+        assert_eq!(count_of(1, "minute"), "1 minute");
+        assert_eq!(count_of(5, "minute"), "5 minutes");
+        assert_eq!(count_of(0, "second"), "0 seconds");
+    }
 
     #[test]
     fn formats_with_milliseconds_and_z() {

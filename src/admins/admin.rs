@@ -138,7 +138,7 @@ pub async fn ensure(
 pub enum LoginError {
     #[error("The email or password is not correct.")]
     BadCredentials,
-    #[error("Too many failed sign-ins for this account. Try again in {} minute(s).", (.retry_after_secs + 59) / 60)]
+    #[error("Too many failed sign-ins for this account. Try again in {}.", crate::time_util::count_of((.retry_after_secs + 59) / 60, "minute"))]
     Locked { retry_after_secs: i64 },
     #[error("Too many sign-ins are being checked right now. Try again in a few seconds.")]
     Busy,

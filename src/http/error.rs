@@ -37,8 +37,11 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_requests",
                 format!(
-                    "Too many requests: retry in {} second(s)",
-                    exceeded.retry_after_secs()
+                    "Too many requests: retry in {}",
+                    crate::time_util::count_of(
+                        i64::try_from(exceeded.retry_after_secs()).unwrap_or(i64::MAX),
+                        "second"
+                    )
                 ),
             )
         }

@@ -91,7 +91,7 @@ pub fn build_router(state: AppState) -> Router {
         ]))
 }
 
-async fn not_found() -> impl IntoResponse {
+pub(crate) async fn not_found() -> impl IntoResponse {
     ApiError::new(StatusCode::NOT_FOUND, "inexistent_route", "Not Found")
 }
 

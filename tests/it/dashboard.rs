@@ -478,8 +478,16 @@ async fn the_seed_flows_work_as_form_posts(db: Db) {
         .await;
     assert_eq!(
         res.headers()[LOCATION].to_str().unwrap(),
-        format!("{tab}?done=needs-credential")
+        format!("{tab}?done=needs-credential#notice")
     );
+    // Waiting for its first key, the form offers to switch at once; otherwise it never does.
+    let waiting = text(s.get(&app, &format!("{tab}?done=needs-credential")).await).await;
+    assert!(
+        waiting.contains("id=\"enable-credential\" aria-describedby=\"enable-warning\" checked")
+    );
+    let plain = text(s.get(&app, &tab).await).await;
+    assert!(plain.contains("id=\"enable-credential\" aria-describedby=\"enable-warning\">"));
+    assert!(plain.contains("save the secret first") || plain.contains("Save the secret first"));
 
     // An invalid upload: the error is next to the key field, the name is kept.
     let res = s
@@ -560,7 +568,7 @@ async fn the_seed_flows_work_as_form_posts(db: Db) {
         .post(
             &app,
             &format!("{tab}/{cred_id}/edit"),
-            &[("set_expiry", "1"), ("expiry_date", "2001-01-01")],
+            &[("expiry_date", "2001-01-01")],
         )
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -573,7 +581,7 @@ async fn the_seed_flows_work_as_form_posts(db: Db) {
         .post(
             &app,
             &format!("{tab}/{cred_id}/edit"),
-            &[("set_expiry", "1"), ("expiry_date", "2031-06-30")],
+            &[("expiry_date", "2031-06-30")],
         )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -620,12 +628,32 @@ async fn the_seed_flows_work_as_form_posts(db: Db) {
         .unwrap();
     assert_eq!(grants[0]["scope"], serde_json::json!(["read:invoices"]));
 
-    // Switch back to Client Secret (Post): the same secret is shown again, and it works.
+    // Switch back to Client Secret (Post): asked first, saying what breaks; nothing changes
+    // until confirmed. Then the same secret is shown again, and it works.
+    let method = format!("/dashboard/applications/{id}/method");
+    let res = s
+        .post(&app, &method, &[("method", "client_secret_post")])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let question = text(res).await;
+    assert!(question.contains("Switch Billing worker to Client Secret (Post)?"));
+    assert!(
+        question.contains("Assertions signed with the application&#39;s keys are refused"),
+        "{question}"
+    );
+    assert!(question.contains("name=\"method\" value=\"client_secret_post\""));
+    let client: Value = app
+        .get(&mgmt, &format!("/api/v2/clients/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(client["token_endpoint_auth_method"].is_null(), "{client}");
     let res = s
         .post(
             &app,
-            &format!("/dashboard/applications/{id}/method"),
-            &[("method", "client_secret_post")],
+            &method,
+            &[("method", "client_secret_post"), ("confirm", "yes")],
         )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -654,8 +682,17 @@ async fn the_seed_flows_work_as_form_posts(db: Db) {
     }
     assert!(logs.contains("seccft"), "{logs}");
 
-    // Rotation: enable the old credential again, add a second one, then retire the first.
-    let res = s.post(&app, &format!("{tab}/{cred_id}/enable"), &[]).await;
+    // Rotation: enable the old credential again (on a secret method that is a switch, so it is
+    // asked first), add a second one, then retire the first.
+    let enable = format!("{tab}/{cred_id}/enable");
+    let res = s.post(&app, &enable, &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        text(res)
+            .await
+            .contains("get invalid_client from the moment you confirm")
+    );
+    let res = s.post(&app, &enable, &[("confirm", "yes")]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let res = s
         .add_credential(
@@ -682,7 +719,15 @@ async fn the_seed_flows_work_as_form_posts(db: Db) {
         html.contains("PS256") && !html.contains("Add Credential</button>"),
         "two is the limit"
     );
-    let res = s.post(&app, &format!("{tab}/{cred_id}/disable"), &[]).await;
+    let disable = format!("{tab}/{cred_id}/disable");
+    let res = s.post(&app, &disable, &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let question = text(res).await;
+    assert!(
+        question.contains(&cred_id) && question.contains(&kid),
+        "{question}"
+    );
+    let res = s.post(&app, &disable, &[("confirm", "yes")]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let client: Value = app
         .get(&mgmt, &format!("/api/v2/clients/{id}"))
@@ -698,8 +743,8 @@ async fn the_seed_flows_work_as_form_posts(db: Db) {
     let res = s
         .post(
             &app,
-            &format!("/dashboard/applications/{id}/method"),
-            &[("method", "client_secret_basic")],
+            &method,
+            &[("method", "client_secret_basic"), ("confirm", "yes")],
         )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -711,8 +756,28 @@ async fn the_seed_flows_work_as_form_posts(db: Db) {
         .unwrap();
     assert_eq!(client["token_endpoint_auth_method"], "client_secret_basic");
 
-    // Now the credential can be deleted, then the application, once its name is typed.
+    // Now the credential can be deleted (once confirmed), then the application, once its name
+    // is typed.
     let res = s.post(&app, &format!("{tab}/{cred_id}/delete"), &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(text(res).await.contains("this cannot be undone"));
+    assert_eq!(
+        app.get(
+            &mgmt,
+            &format!("/api/v2/clients/{id}/credentials/{cred_id}")
+        )
+        .await
+        .status(),
+        StatusCode::OK,
+        "not deleted before the confirmation"
+    );
+    let res = s
+        .post(
+            &app,
+            &format!("{tab}/{cred_id}/delete"),
+            &[("confirm", "yes")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let delete = format!("/dashboard/applications/{id}/delete");
     for typed in ["", "Billing", "billing worker"] {
@@ -826,7 +891,7 @@ fn list_rows(html: &str, table: &str) -> usize {
             t.split("</table>")
                 .next()
                 .unwrap()
-                .matches("<tr><td>")
+                .matches("<tr><td")
                 .count()
         })
 }
@@ -1184,7 +1249,94 @@ async fn apis_are_created_edited_and_deleted(db: Db) {
     );
 }
 
+/// The server's root: a browser is taken to the dashboard; an API client still gets the JSON 404
+/// every unknown address gives, whatever the method.
+async fn the_root_leads_browsers_to_the_dashboard(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let http = browser_like();
+    let page = http
+        .get(app.url("/"))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(page.headers()[LOCATION], "/dashboard");
+    for (method, accept) in [
+        (reqwest::Method::GET, "application/json"),
+        (reqwest::Method::GET, "*/*"),
+        (reqwest::Method::POST, "text/html"),
+    ] {
+        let res = http
+            .request(method.clone(), app.url("/"))
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method} {accept}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["errorCode"], "inexistent_route", "{method} {accept}");
+    }
+}
+
+/// A Private Key JWT application whose only key expired: its tabs say every request fails, and
+/// why, instead of showing a green "active" state nowhere.
+async fn an_application_without_a_usable_key_says_so(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let mgmt = app.management_token().await;
+    let client = app.create_client(&mgmt, "Expiring").await;
+    let id = client["client_id"].as_str().unwrap();
+    let now = signet::clock::Clock::now(&*app.clock);
+    let soon = signet::time_util::format_millis(now + 60_000);
+    let cred: Value = app
+        .post_json(
+            &mgmt,
+            &format!("/api/v2/clients/{id}/credentials"),
+            &serde_json::json!({"credential_type": "public_key", "pem": PUB_2048,
+                                "alg": "RS256", "expires_at": soon}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let switched = app
+        .patch_json(
+            &mgmt,
+            &format!("/api/v2/clients/{id}"),
+            &serde_json::json!({"token_endpoint_auth_method": null,
+                "client_authentication_methods": {"private_key_jwt": {"credentials": [{"id": cred["id"]}]}}}),
+        )
+        .await;
+    assert_eq!(switched.status(), StatusCode::OK);
+    let s = Session::sign_in(&app).await;
+    let tab = format!("/dashboard/applications/{id}/credentials");
+    let integration = format!("/dashboard/applications/{id}/integration");
+    let before = text(s.get(&app, &tab).await).await;
+    assert!(!before.contains("id=\"no-usable-credential\""), "{before}");
+    assert!(
+        text(s.get(&app, &integration).await)
+            .await
+            .contains("id=\"integration-kids\"")
+    );
+
+    app.clock.advance(std::time::Duration::from_secs(120));
+    let after = text(s.get(&app, &tab).await).await;
+    assert!(after.contains("id=\"no-usable-credential\""), "{after}");
+    assert!(after.contains("<strong>No usable credential.</strong>"));
+    assert!(
+        text(s.get(&app, &integration).await)
+            .await
+            .contains("id=\"integration-no-keys\"")
+    );
+}
+
 on_both_databases!(
+    an_application_without_a_usable_key_says_so,
+    the_root_leads_browsers_to_the_dashboard,
     apis_are_created_edited_and_deleted,
     sign_in_sets_a_strict_http_only_cookie_and_pages_carry_security_headers,
     pages_need_a_session,

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::StatusCode;
@@ -379,7 +380,6 @@ async fn the_seed_dashboard_steps_work_in_a_browser() {
         .await;
     b.click("#credentials a.button").await;
     b.wait_text("h2", "Edit Credential").await;
-    b.click("#set-expiry").await;
     let date = b.find("#expiry-date").await;
     b.client
         .execute(
@@ -400,9 +400,17 @@ async fn the_seed_dashboard_steps_work_in_a_browser() {
         .unwrap();
     assert_eq!(listed[0]["expires_at"], "2031-06-30T23:59:59.999Z");
 
-    // Switch to Client Secret (Post): the secret is back, masked until revealed.
+    // Switch to Client Secret (Post): asked first, then the secret is back, masked until
+    // revealed.
     b.click("#method-client_secret_post").await;
     b.click("#save-method").await;
+    b.wait_text(
+        "#consequences",
+        "Assertions signed with the application's keys",
+    )
+    .await;
+    b.shot("09-confirm-switch").await;
+    b.click("#confirm-button").await;
     b.wait_text("#notice", "Authentication method saved").await;
     b.wait_text("#current-method", "Client Secret (Post)").await;
     let shown = b.find("#client-secret").await;
@@ -525,5 +533,458 @@ async fn refusals_are_shown_in_the_page() {
     );
     b.find("#no-credentials").await;
     b.shot("12-invalid-upload").await;
+    b.finish().await;
+}
+
+impl Browser {
+    /// Whether the whole element is inside the visible part of the page.
+    async fn in_viewport(&self, css: &str) -> bool {
+        let e = self.find(css).await;
+        self.client
+            .execute(
+                "const r = arguments[0].getBoundingClientRect(); \
+                 return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0;",
+                vec![serde_json::to_value(&e).unwrap()],
+            )
+            .await
+            .unwrap()
+            .as_bool()
+            .unwrap()
+    }
+
+    /// Sets a date input the way a date picker does (typing into one depends on the locale).
+    async fn set_value(&self, css: &str, value: &str) {
+        let e = self.find(css).await;
+        self.client
+            .execute(
+                "arguments[0].value = arguments[1];",
+                vec![serde_json::to_value(&e).unwrap(), json!(value)],
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn text_of(&self, css: &str) -> String {
+        self.find(css).await.text().await.unwrap()
+    }
+
+    async fn viewport(&self, width: u32, height: u32) {
+        self.client.set_window_size(width, height).await.unwrap();
+    }
+}
+
+async fn secret_of(app: &TestApp, mgmt: &str, client_id: &str) -> String {
+    app.get(mgmt, &format!("/api/v2/clients/{client_id}"))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["client_secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn credentials_of(app: &TestApp, mgmt: &str, client_id: &str) -> Vec<Value> {
+    app.get(mgmt, &format!("/api/v2/clients/{client_id}/credentials"))
+        .await
+        .json::<Vec<Value>>()
+        .await
+        .unwrap()
+}
+
+/// The on-call points: refusals in view, questions before breaking changes, ids and kids that
+/// match the logs, one expiry control, the enable-now warning, the integration values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_guards_breaking_changes_and_shows_what_callers_need() {
+    let _one = BROWSER_LOCK.lock().await;
+    let Some(app) = TestApp::spawn(Db::Sqlite).await else {
+        return;
+    };
+    let Some(b) = Browser::start(false).await else {
+        return;
+    };
+    let mgmt = app.management_token().await;
+    b.viewport(1280, 900).await;
+
+    // `GET /` in a browser leads to the dashboard, not to a JSON 404.
+    b.goto(&app.url("/")).await;
+    b.find("#sign-in").await;
+    b.sign_in(&app, ADMIN_PASSWORD).await;
+    b.wait_text("h1", "Applications").await;
+    b.type_into("#app-name-input", "On-call demo").await;
+    b.click("#create-app").await;
+    b.wait_text("#notice", "Application created").await;
+    let client_id = b.text_of("#client-id").await;
+    let secret = secret_of(&app, &mgmt, &client_id).await;
+
+    // "Enable it now" is off by default on a client-secret application, with its warning.
+    let enable = b.find("#enable-credential").await;
+    assert!(!enable.is_selected().await.unwrap());
+    assert!(
+        b.text_of("#enable-warning")
+            .await
+            .contains("Save the secret first")
+    );
+
+    // A refused upload: the page comes back at the form, with a summary linking to the field.
+    b.type_into("#credential-name", "too-small").await;
+    b.find("#pem-file")
+        .await
+        .send_keys(fixture("rsa1024.pub.pem").to_str().unwrap())
+        .await
+        .unwrap();
+    b.click("#add-credential-button").await;
+    b.wait_text("#credential-errors", "1024 bits").await;
+    assert!(
+        b.in_viewport("#credential-errors").await,
+        "the refusal is in view"
+    );
+    assert_eq!(
+        b.find("#credential-errors a")
+            .await
+            .attr("href")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("#pem-file")
+    );
+    b.shot("20-refused-upload-in-view").await;
+
+    // Rotate secret asks first; Cancel changes nothing.
+    b.goto(&app.url(&format!("/dashboard/applications/{client_id}/credentials")))
+        .await;
+    b.click("#rotate-secret").await;
+    b.wait_text("#confirm-title", "Rotate the client secret")
+        .await;
+    assert!(b.text_of("#consequences").await.contains("invalid_client"));
+    b.shot("21-confirm-rotate").await;
+    b.click("#confirm-cancel").await;
+    b.find("#credential-form").await;
+    assert_eq!(secret_of(&app, &mgmt, &client_id).await, secret);
+    b.click("#rotate-secret").await;
+    b.click("#confirm-button").await;
+    b.wait_text("#notice", "new client secret").await;
+    assert_ne!(secret_of(&app, &mgmt, &client_id).await, secret);
+
+    // One expiry control. A certificate without a date expires with the certificate.
+    b.type_into("#credential-name", "from-cert").await;
+    b.find("#pem-file")
+        .await
+        .send_keys(fixture("rsa3072.cert.pem").to_str().unwrap())
+        .await
+        .unwrap();
+    b.click("#add-credential-button").await;
+    b.wait_text("#notice", "not enabled").await;
+    let not_after = signet::crypto::public_key::parse_public_key_pem(include_str!(
+        "../fixtures/keys/rsa3072.cert.pem"
+    ))
+    .unwrap()
+    .certificate_not_after
+    .unwrap();
+    let cert_day = format!(
+        "{:04}-{:02}-{:02}",
+        not_after.year(),
+        u8::from(not_after.month()),
+        not_after.day()
+    );
+    // A key with a picked date expires at the end of that day; nothing else to tick.
+    b.type_into("#credential-name", "dated").await;
+    b.find("#pem-file")
+        .await
+        .send_keys(fixture("rsa2048.pub.pem").to_str().unwrap())
+        .await
+        .unwrap();
+    b.set_value("#expiry-date", "2031-06-30").await;
+    b.click("#add-credential-button").await;
+    b.wait_text("#notice", "not enabled").await;
+    let creds = credentials_of(&app, &mgmt, &client_id).await;
+    let by_name = |name: &str| {
+        creds
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no credential {name}: {creds:?}"))
+            .clone()
+    };
+    let (cert, dated) = (by_name("from-cert"), by_name("dated"));
+    assert!(
+        cert["expires_at"].as_str().unwrap().starts_with(&cert_day),
+        "{cert}"
+    );
+    assert_eq!(dated["expires_at"], "2031-06-30T23:59:59.999Z");
+    // Ids and kids are on the rows, as the logs name them.
+    let dated_id = dated["id"].as_str().unwrap().to_owned();
+    let dated_kid = dated["kid"].as_str().unwrap().to_owned();
+    let row = format!("#credential-{dated_id}");
+    assert_eq!(b.text_of(&format!("{row} code.cred-id")).await, dated_id);
+    assert_eq!(b.text_of(&format!("{row} code.kid")).await, dated_kid);
+    b.wait_text(
+        &format!("#credential-{} td.expires", cert["id"].as_str().unwrap()),
+        &cert_day,
+    )
+    .await;
+    b.wait_text(&format!("{row} td.expires"), "2031-06-30")
+        .await;
+
+    // Enabling a key of a client-secret application is a switch: asked first.
+    b.click(&format!("{row} form[action$='/enable'] button"))
+        .await;
+    b.wait_text("#confirm-title", "switch On-call demo to Private Key JWT")
+        .await;
+    assert!(b.text_of("#consequences").await.contains(&dated_kid));
+    b.click("#confirm-button").await;
+    b.wait_text("#notice", "Credential enabled").await;
+    b.wait_text("#current-method", "Private Key JWT").await;
+
+    // The Integration tab shows the server's own values.
+    let discovery: Value = app
+        .http
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    b.click("#tab-integration").await;
+    assert_eq!(b.text_of("#issuer").await, discovery["issuer"]);
+    assert_eq!(
+        b.text_of("#token-endpoint").await,
+        discovery["token_endpoint"]
+    );
+    assert_eq!(b.text_of("#assertion-aud").await, discovery["issuer"]);
+    assert_eq!(b.text_of("#assertion-iss").await, client_id);
+    assert!(b.text_of("#integration-kids").await.contains(&dated_kid));
+    let snippet = b.text_of("#snippet-signet").await;
+    assert!(snippet.contains(&client_id), "{snippet}");
+    assert!(
+        snippet.contains(discovery["issuer"].as_str().unwrap()),
+        "{snippet}"
+    );
+    b.shot("22-integration").await;
+
+    // Scopes: "all" in one press; none at all is saved with a warning.
+    app.create_api(&mgmt, API, &["read:invoices", "write:invoices"])
+        .await;
+    let api_id = app.resource_server_id(&mgmt, API).await;
+    b.goto(&app.url(&format!("/dashboard/applications/{client_id}/apis")))
+        .await;
+    b.click(&format!("#all-scopes-{api_id}")).await;
+    b.wait_text("#notice", "Authorization saved").await;
+    let grants: Value = app
+        .get(
+            &mgmt,
+            &format!("/api/v2/client-grants?client_id={client_id}"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        grants[0]["scope"],
+        json!(["read:invoices", "write:invoices"])
+    );
+    for scope in ["read:invoices", "write:invoices"] {
+        b.click(&format!("#grant-{api_id} input[value='{scope}']"))
+            .await;
+    }
+    b.click(&format!("#grant-{api_id} button.primary")).await;
+    b.wait_text("#notice", "no scopes").await;
+    assert!(
+        b.text_of("#notice")
+            .await
+            .starts_with("Saved without scopes"),
+        "the warning says so in words, not only in colour"
+    );
+
+    // An unknown page keeps the navigation.
+    b.goto(&app.url("/dashboard/nothing-here")).await;
+    b.wait_text("h1", "Not found").await;
+    b.find("nav a[href='/dashboard/apis']").await;
+    b.finish().await;
+}
+
+/// What a page must not do at 390 px: spill sideways. Returns the offending elements.
+const OVERFLOW_JS: &str = r#"
+const width = document.documentElement.clientWidth;
+const out = [];
+if (document.documentElement.scrollWidth > width + 1) out.push('page scrolls sideways: ' + document.documentElement.scrollWidth + ' > ' + width);
+for (const e of document.querySelectorAll('body *')) {
+  if (e.closest('.skip, .visually-hidden, thead, pre, option, optgroup')) continue;
+  const r = e.getBoundingClientRect();
+  if (r.width === 0 && r.height === 0) continue;
+  if (r.right > width + 1 || r.left < -1) {
+    out.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).replace(/ /g, '.') : '') + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
+  }
+}
+return out.slice(0, 10);
+"#;
+
+/// Accessibility basics: every control has a label; every state pill and notice says its state
+/// in words.
+const A11Y_JS: &str = r#"
+const out = [];
+for (const e of document.querySelectorAll('input, select, textarea')) {
+  if (e.type === 'hidden') continue;
+  const named = (e.labels && e.labels.length > 0) || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby');
+  if (!named) out.push('no label: ' + e.outerHTML.slice(0, 80));
+}
+for (const e of document.querySelectorAll('.state, .notice, .banner, .error-summary')) {
+  if (e.textContent.trim() === '') out.push('state without words: ' + e.outerHTML.slice(0, 80));
+}
+return out;
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_a_phone_and_is_screenshot_at_two_sizes() {
+    let _one = BROWSER_LOCK.lock().await;
+    let Some(app) = TestApp::spawn(Db::Sqlite).await else {
+        return;
+    };
+    let Some(b) = Browser::start(true).await else {
+        return;
+    };
+    let mgmt = app.management_token().await;
+
+    // A tenant with something on every page: an application on Private Key JWT with a
+    // credential, an API it is granted, successful and refused token requests.
+    let client = app
+        .create_client(&mgmt, "Nightly reconciliation worker")
+        .await;
+    let client_id = client["client_id"].as_str().unwrap().to_owned();
+    let cred: Value = app
+        .post_json(
+            &mgmt,
+            &format!("/api/v2/clients/{client_id}/credentials"),
+            &json!({"credential_type": "public_key", "name": "reconciliation-2026",
+                    "pem": include_str!("../fixtures/keys/rsa2048.pub.pem"), "alg": "RS256"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cred_id = cred["id"].as_str().unwrap().to_owned();
+    let kid = cred["kid"].as_str().unwrap().to_owned();
+    let switched = app
+        .patch_json(
+            &mgmt,
+            &format!("/api/v2/clients/{client_id}"),
+            &json!({"token_endpoint_auth_method": null,
+                    "client_authentication_methods": {"private_key_jwt": {"credentials": [{"id": cred_id}]}}}),
+        )
+        .await;
+    assert_eq!(switched.status(), StatusCode::OK);
+    app.create_api(&mgmt, API, &["read:invoices", "write:invoices"])
+        .await;
+    let api_id = app.resource_server_id(&mgmt, API).await;
+    app.grant(&mgmt, &client_id, API, &["read:invoices"]).await;
+    for issuer in [app.issuer.clone(), "https://elsewhere.example.com/".into()] {
+        app.http
+            .post(app.url("/oauth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                (
+                    "client_assertion",
+                    assertion(&client_id, &issuer, &kid).as_str(),
+                ),
+                ("audience", API),
+            ])
+            .send()
+            .await
+            .unwrap();
+    }
+
+    b.viewport(1280, 900).await;
+    b.sign_in(&app, ADMIN_PASSWORD).await;
+    b.wait_text("h1", "Applications").await;
+    let app_path = format!("/dashboard/applications/{client_id}");
+    let pages: Vec<(&str, String)> = vec![
+        ("applications", "/dashboard/applications".into()),
+        ("app-settings", app_path.clone()),
+        ("app-credentials", format!("{app_path}/credentials")),
+        ("app-integration", format!("{app_path}/integration")),
+        ("app-apis", format!("{app_path}/apis")),
+        ("app-logs", format!("{app_path}/logs")),
+        ("app-explain", format!("{app_path}/explain")),
+        (
+            "credential-edit",
+            format!("{app_path}/credentials/{cred_id}/edit"),
+        ),
+        ("apis", "/dashboard/apis".into()),
+        ("api", format!("/dashboard/apis/{api_id}")),
+        ("logs", "/dashboard/logs".into()),
+        ("signing-keys", "/dashboard/settings/signing-keys".into()),
+        ("not-found", "/dashboard/no-such-page".into()),
+    ];
+    let mut problems = Vec::new();
+    for (width, height) in [(1280, 900), (390, 844)] {
+        b.viewport(width, height).await;
+        for (name, path) in &pages {
+            b.goto(&app.url(path)).await;
+            b.find("main").await;
+            let title = b.text_of("h1").await;
+            if *name != "not-found" {
+                assert_ne!(title, "Not found", "{path} is a page");
+            }
+            b.shot(&format!("page-{name}-{width}")).await;
+            if width == 390 {
+                let spilled = b.client.execute(OVERFLOW_JS, vec![]).await.unwrap();
+                if spilled.as_array().is_some_and(|a| !a.is_empty()) {
+                    problems.push(format!("{path} at 390 px: {spilled}"));
+                }
+            }
+            let a11y = b.client.execute(A11Y_JS, vec![]).await.unwrap();
+            if a11y.as_array().is_some_and(|a| !a.is_empty()) {
+                problems.push(format!("{path}: {a11y}"));
+            }
+        }
+        // The question page before a breaking change, at both sizes.
+        b.goto(&app.url(&format!("{app_path}/credentials"))).await;
+        b.click("#method-client_secret_post").await;
+        b.click("#save-method").await;
+        b.find("#confirm-title").await;
+        b.shot(&format!("page-confirm-{width}")).await;
+        if width == 390 {
+            let spilled = b.client.execute(OVERFLOW_JS, vec![]).await.unwrap();
+            if spilled.as_array().is_some_and(|a| !a.is_empty()) {
+                problems.push(format!("confirm page at 390 px: {spilled}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    // At 390 px Sign out and every tab are on screen, not clipped.
+    b.goto(&app.url(&format!("{app_path}/credentials"))).await;
+    assert!(b.in_viewport("#sign-out").await);
+    assert!(b.in_viewport("#tab-explain").await);
+
+    // Focus is visible: the first Tab from the top lands on the skip link, which shows, and the
+    // next ones on links with an outline.
+    b.goto(&app.url("/dashboard/applications")).await;
+    b.find("main").await;
+    for _ in 0..3 {
+        let tab = char::from(Key::Tab);
+        b.client
+            .perform_actions(
+                KeyActions::new("keyboard".into())
+                    .then(KeyAction::Down { value: tab })
+                    .then(KeyAction::Up { value: tab }),
+            )
+            .await
+            .unwrap();
+        let outline = b
+            .client
+            .execute(
+                "const s = getComputedStyle(document.activeElement); \
+                 return [document.activeElement.tagName, s.outlineStyle, s.outlineWidth];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_ne!(outline[1], "none", "focus must be visible: {outline}");
+    }
     b.finish().await;
 }

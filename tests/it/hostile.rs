@@ -258,8 +258,9 @@ async fn concurrent_writes_to_one_record_lose_nothing(db: Db) {
     let (enable_a, enable_b) = (enable(&cred), enable(&second));
     for i in 0..30 {
         let (a, b) = tokio::join!(
-            session.post(&app, &enable_a, &[]),
-            session.post(&app, &enable_b, &[]),
+            // Confirmed: on a secret method, enabling a key is a switch, which is asked first.
+            session.post(&app, &enable_a, &[("confirm", "yes")]),
+            session.post(&app, &enable_b, &[("confirm", "yes")]),
         );
         assert_eq!(a.status(), StatusCode::SEE_OTHER, "pair {i}");
         assert_eq!(b.status(), StatusCode::SEE_OTHER, "pair {i}");

@@ -311,7 +311,10 @@ async fn delete(
     Ok(Redirect::to("/dashboard/apis?done=api-deleted").into_response())
 }
 
-async fn grants_of(state: &AppState, client_id: &str) -> Result<Vec<ClientGrant>, DashError> {
+pub(super) async fn grants_of(
+    state: &AppState,
+    client_id: &str,
+) -> Result<Vec<ClientGrant>, DashError> {
     let filter = Filter {
         client_id: Some(client_id.to_owned()),
         ..Filter::default()
@@ -385,7 +388,17 @@ async fn save_grant(
 ) -> Result<Response, DashError> {
     admin.check_csrf(form.csrf())?;
     let api = resource_servers::get(&state.tenant, &api_id).await?;
-    let scope = form.all("scope");
+    // "Grant all scopes" is a second submit button: it works without JavaScript.
+    let scope = if form.get("all_scopes") == "yes" {
+        api.scopes.iter().map(|s| s.value.clone()).collect()
+    } else {
+        form.all("scope")
+    };
+    let done = if scope.is_empty() && !api.scopes.is_empty() {
+        "grant-saved-no-scopes"
+    } else {
+        "grant-saved"
+    };
     let existing = grants_of(&state, &id)
         .await?
         .into_iter()
@@ -408,7 +421,7 @@ async fn save_grant(
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!(
-            "/dashboard/applications/{id}/apis?done=grant-saved"
+            "/dashboard/applications/{id}/apis?done={done}#notice"
         ))
         .into_response()),
         Err(e @ (ManagementError::Invalid(_) | ManagementError::Conflict(_))) => {

@@ -235,9 +235,28 @@ async fn rotate_secret(
     form: FormFields,
 ) -> Result<Response, DashError> {
     admin.check_csrf(form.csrf())?;
+    if !super::confirm::confirmed(&form) {
+        let c = clients::get(&state.tenant, &id).await?;
+        return super::confirm::ask(
+            &admin,
+            &c,
+            super::confirm::Question {
+                title: format!("Rotate the client secret of {}?", c.name),
+                consequences: vec![
+                    "A new secret is generated and the current one stops working at once: every \
+                     caller that sends it gets invalid_client until it is given the new one."
+                        .into(),
+                    "There is no grace period and no way back to the old secret.".into(),
+                ],
+                action: format!("/dashboard/applications/{id}/rotate-secret"),
+                fields: Vec::new(),
+                button: "Rotate secret",
+            },
+        );
+    }
     clients::rotate_secret(&state.tenant, &id, state.clock.now()).await?;
     Ok(Redirect::to(&format!(
-        "/dashboard/applications/{id}/credentials?done=secret-rotated"
+        "/dashboard/applications/{id}/credentials?done=secret-rotated#notice"
     ))
     .into_response())
 }

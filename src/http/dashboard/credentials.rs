@@ -9,12 +9,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
+use super::confirm::{Question, ask, confirmed};
 use super::form::{Done, FormFields};
 use super::views::{
     AppCredentialsPage, AppView, CredentialEditPage, CredentialFormView, CredentialRow, Ctx, page,
 };
 use super::{Admin, DashError};
 use crate::crypto::public_key::MAX_PEM_LEN;
+use crate::domain::client::{Client, TokenEndpointAuthMethod};
+use crate::domain::credential::Credential;
 use crate::domain::credential::MAX_PER_CLIENT;
 use crate::domain::credential::{CredentialPatch, ExpiresAt};
 use crate::http::AppState;
@@ -51,11 +54,76 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// Back to the tab after a change. The fragment takes the page to its notice: a form's own
+/// address carries one (`#add-credential`), which a redirect without one would inherit.
 fn back(id: &str, done: &str) -> Response {
     Redirect::to(&format!(
-        "/dashboard/applications/{id}/credentials?done={done}"
+        "/dashboard/applications/{id}/credentials?done={done}#notice"
     ))
     .into_response()
+}
+
+/// `YYYY-MM-DD` of `now`, UTC: the earliest day an expiry can be (the end of today).
+fn today(now: crate::time_util::Millis) -> String {
+    format_millis(now)[..10].to_owned()
+}
+
+/// How a person recognises a credential: its name, its id (which the logs show) and its key.
+fn described(c: &Credential) -> String {
+    match (c.key.uploaded(), c.key.jwks_uri()) {
+        (Some(k), _) => format!("\"{}\" ({}, kid {})", c.name, c.id, k.kid),
+        (None, Some(uri)) => format!("\"{}\" ({}, keys from {uri})", c.name, c.id),
+        (None, None) => format!("\"{}\" ({})", c.name, c.id),
+    }
+}
+
+fn secret_way(m: TokenEndpointAuthMethod) -> &'static str {
+    match m {
+        TokenEndpointAuthMethod::ClientSecretBasic => {
+            "in the Authorization header (Client Secret (Basic))"
+        }
+        _ => "in the request body (Client Secret (Post))",
+    }
+}
+
+/// What stops working when the application's method goes from `from` to `to`; `keys` are the
+/// credentials that will then be accepted.
+fn switch_consequences(from: Option<AuthChoice>, to: AuthChoice, keys: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    match from {
+        Some(AuthChoice::Secret(m)) => out.push(format!(
+            "Callers that send the client secret {} get invalid_client from the moment you \
+             confirm.",
+            secret_way(m)
+        )),
+        Some(AuthChoice::PrivateKeyJwt) => out.push(
+            "Assertions signed with the application's keys are refused (invalid_client) from the \
+             moment you confirm; its credentials stay, disabled."
+                .into(),
+        ),
+        None => out.push(
+            "Callers that send no client authentication are refused from the moment you confirm."
+                .into(),
+        ),
+    }
+    match to {
+        AuthChoice::PrivateKeyJwt => {
+            out.push(format!(
+                "Only assertions signed with {} are accepted.",
+                keys.join(" or ")
+            ));
+            out.push(
+                "The client secret is hidden while Private Key JWT is on: save it first if a \
+                 caller may need to switch back."
+                    .into(),
+            );
+        }
+        AuthChoice::Secret(m) => out.push(format!(
+            "Callers must send the client secret {}.",
+            secret_way(m)
+        )),
+    }
+    out
 }
 
 /// What the tab shows besides the stored data: a notice, or a refused form with its problems.
@@ -92,6 +160,8 @@ async fn render(
     let now = state.clock.now();
     let app = AppView::of(&c);
     let waiting = done == Some("needs-credential");
+    let no_usable_credential =
+        c.uses_private_key_jwt() && !list.iter().any(|cr| cr.associated && !cr.is_expired(now));
     page(
         status,
         &AppCredentialsPage {
@@ -108,9 +178,11 @@ async fn render(
                 .iter()
                 .map(|cr| CredentialRow::of(cr, now, &key_sets))
                 .collect(),
+            no_usable_credential,
             form,
             method_error,
             row_error,
+            min_date: today(now),
         },
     )
 }
@@ -121,6 +193,11 @@ async fn tab(
     Path(id): Path<String>,
     Done(done): Done,
 ) -> Result<Response, DashError> {
+    // Private Key JWT was just chosen and waits for its first key: adding one is the switch.
+    let form = CredentialFormView {
+        enable: done.as_deref() == Some("needs-credential"),
+        ..CredentialFormView::default()
+    };
     render(
         &state,
         &admin,
@@ -128,6 +205,7 @@ async fn tab(
         StatusCode::OK,
         Shown {
             done: done.as_deref(),
+            form,
             ..Shown::default()
         },
     )
@@ -154,7 +232,33 @@ async fn set_method(
         )
         .await;
     };
-    match auth_methods::set_method(&state.tenant, &id, choice, state.clock.now()).await {
+    let now = state.clock.now();
+    let client = clients::get(&state.tenant, &id).await?;
+    let current = AuthChoice::of(&client);
+    if current != Some(choice) && !confirmed(&form) {
+        let usable: Vec<String> = credentials::list(&state.tenant, &id)
+            .await?
+            .iter()
+            .filter(|cr| !cr.is_expired(now))
+            .map(described)
+            .collect();
+        // Private Key JWT without a usable key changes nothing yet: the tab asks for a key.
+        let takes_effect = !(choice == AuthChoice::PrivateKeyJwt && usable.is_empty());
+        if takes_effect {
+            return ask(
+                &admin,
+                &client,
+                Question {
+                    title: format!("Switch {} to {}?", client.name, choice_label(choice)),
+                    consequences: switch_consequences(current, choice, &usable),
+                    action: format!("/dashboard/applications/{id}/method"),
+                    fields: vec![("method", choice.as_str().to_owned())],
+                    button: "Switch method",
+                },
+            );
+        }
+    }
+    match auth_methods::set_method(&state.tenant, &id, choice, now).await {
         Ok(MethodOutcome::NeedsCredential) => Ok(back(&id, "needs-credential")),
         Ok(_) => Ok(back(&id, "method-saved")),
         Err(e @ ManagementError::Invalid(_)) => {
@@ -171,6 +275,14 @@ async fn set_method(
             .await
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+fn choice_label(choice: AuthChoice) -> &'static str {
+    match choice {
+        AuthChoice::PrivateKeyJwt => "Private Key JWT",
+        AuthChoice::Secret(TokenEndpointAuthMethod::ClientSecretBasic) => "Client Secret (Basic)",
+        AuthChoice::Secret(_) => "Client Secret (Post)",
     }
 }
 
@@ -248,7 +360,6 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, DashError> {
             "name" => up.form.name = value,
             "alg" => up.form.alg = value,
             "jwks_uri" => up.form.jwks_uri = value,
-            "set_expiry" => up.form.set_expiry = !value.is_empty(),
             "expiry_date" => up.form.expiry_date = value,
             "enable" => up.form.enable = !value.is_empty(),
             "pem_file" => file_text = value,
@@ -277,7 +388,6 @@ fn keep(form: &CredentialForm, errors: FieldErrors, pasted_shown: bool) -> Crede
         },
         jwks_uri: form.jwks_uri.clone(),
         alg: form.alg.clone(),
-        set_expiry: form.set_expiry,
         expiry_date: form.expiry_date.clone(),
         enable: form.enable,
         errors,
@@ -308,7 +418,8 @@ async fn add(
                 match auth_methods::add_credential(&state.tenant, &id, req, up.form.enable, now)
                     .await
                 {
-                    Ok(_) => return Ok(back(&id, "credential-added")),
+                    Ok(_) if up.form.enable => return Ok(back(&id, "credential-added")),
+                    Ok(_) => return Ok(back(&id, "credential-added-disabled")),
                     Err(e @ ManagementError::NotFound { .. }) => return Err(e.into()),
                     Err(e) => FieldErrors::from_management(&e, CREDENTIAL_FIELDS).ok_or(e)?,
                 }
@@ -336,23 +447,25 @@ async fn edit(
 ) -> Result<Response, DashError> {
     let c = clients::get(&state.tenant, &id).await?;
     let cred = credentials::get(&state.tenant, &id, &cid).await?;
+    let now = state.clock.now();
     page(
         StatusCode::OK,
         &CredentialEditPage {
             ctx: Ctx::new(&admin, "applications", None),
             app: AppView::of(&c),
             tab: "credentials",
-            set_expiry: cred.expires_at.is_some(),
             expiry_date: cred
                 .expires_at
                 .map(|t| format_millis(t)[..10].to_owned())
                 .unwrap_or_default(),
-            credential: CredentialRow::of(&cred, state.clock.now(), &[]),
+            credential: CredentialRow::of(&cred, now, &[]),
             errors: FieldErrors::default(),
+            min_date: today(now),
         },
     )
 }
 
+/// One control: a date sets the expiry, an empty field removes it.
 async fn save_edit(
     State(state): State<AppState>,
     admin: Admin,
@@ -361,12 +474,11 @@ async fn save_edit(
 ) -> Result<Response, DashError> {
     admin.check_csrf(form.csrf())?;
     let now = state.clock.now();
-    let set_expiry = !form.get("set_expiry").is_empty();
-    let expiry_date = form.get("expiry_date").to_owned();
-    let expires_at = if set_expiry {
-        forms::parse_expiry_date(&expiry_date, now).map(|t| Some(ExpiresAt::At(t)))
-    } else {
+    let expiry_date = form.get("expiry_date").trim().to_owned();
+    let expires_at = if expiry_date.is_empty() {
         Ok(None)
+    } else {
+        forms::parse_expiry_date(&expiry_date, now).map(|t| Some(ExpiresAt::At(t)))
     };
     let errors = match expires_at {
         Err(m) => FieldErrors::one("expiry_date", m),
@@ -388,9 +500,9 @@ async fn save_edit(
             app: AppView::of(&c),
             tab: "credentials",
             credential: CredentialRow::of(&cred, now, &[]),
-            set_expiry,
             expiry_date,
             errors,
+            min_date: today(now),
         },
     )
 }
@@ -422,6 +534,22 @@ async fn row_action(
     }
 }
 
+/// The application and the credential a row action is about.
+async fn row_subject(
+    state: &AppState,
+    id: &str,
+    cid: &str,
+) -> Result<(Client, Credential, Vec<Credential>), DashError> {
+    let client = clients::get(&state.tenant, id).await?;
+    let all = credentials::list(&state.tenant, id).await?;
+    let Some(target) = all.iter().find(|c| c.id == cid).cloned() else {
+        // The same answer as the Management API's for a credential of another application.
+        credentials::get(&state.tenant, id, cid).await?;
+        return Err(DashError::NotFound("There is no such credential.".into()));
+    };
+    Ok((client, target, all))
+}
+
 async fn enable(
     State(state): State<AppState>,
     admin: Admin,
@@ -429,7 +557,30 @@ async fn enable(
     form: FormFields,
 ) -> Result<Response, DashError> {
     admin.check_csrf(form.csrf())?;
-    let r = auth_methods::enable_credential(&state.tenant, &id, &cid, state.clock.now()).await;
+    let now = state.clock.now();
+    let (client, target, _) = row_subject(&state, &id, &cid).await?;
+    // Enabling a key of an application on a client secret switches it to Private Key JWT.
+    if !client.uses_private_key_jwt() && !target.is_expired(now) && !confirmed(&form) {
+        return ask(
+            &admin,
+            &client,
+            Question {
+                title: format!(
+                    "Enable this key and switch {} to Private Key JWT?",
+                    client.name
+                ),
+                consequences: switch_consequences(
+                    AuthChoice::of(&client),
+                    AuthChoice::PrivateKeyJwt,
+                    &[described(&target)],
+                ),
+                action: format!("/dashboard/applications/{id}/credentials/{cid}/enable"),
+                fields: Vec::new(),
+                button: "Enable and switch",
+            },
+        );
+    }
+    let r = auth_methods::enable_credential(&state.tenant, &id, &cid, now).await;
     row_action(&state, &admin, &id, r, "credential-enabled").await
 }
 
@@ -440,6 +591,29 @@ async fn disable(
     form: FormFields,
 ) -> Result<Response, DashError> {
     admin.check_csrf(form.csrf())?;
+    let (client, target, all) = row_subject(&state, &id, &cid).await?;
+    // The only enabled key cannot be disabled: the rule says so without a question first.
+    let only_one = all.iter().filter(|c| c.associated).count() <= 1;
+    if target.associated && !only_one && !confirmed(&form) {
+        return ask(
+            &admin,
+            &client,
+            Question {
+                title: format!("Disable {}?", target.name),
+                consequences: vec![
+                    format!(
+                        "Assertions signed with {} are refused (invalid_client) from the moment \
+                         you confirm.",
+                        described(&target)
+                    ),
+                    "The credential stays: enable it again to accept its key.".into(),
+                ],
+                action: format!("/dashboard/applications/{id}/credentials/{cid}/disable"),
+                fields: Vec::new(),
+                button: "Disable credential",
+            },
+        );
+    }
     let r = auth_methods::disable_credential(&state.tenant, &id, &cid, state.clock.now()).await;
     row_action(&state, &admin, &id, r, "credential-disabled").await
 }
@@ -451,6 +625,24 @@ async fn delete(
     form: FormFields,
 ) -> Result<Response, DashError> {
     admin.check_csrf(form.csrf())?;
+    let (client, target, _) = row_subject(&state, &id, &cid).await?;
+    // An enabled credential cannot be deleted: the refusal comes without a question first.
+    if !target.associated && !confirmed(&form) {
+        return ask(
+            &admin,
+            &client,
+            Question {
+                title: format!("Delete {}?", target.name),
+                consequences: vec![
+                    format!("{} is deleted; this cannot be undone.", described(&target)),
+                    "To accept its key again, the public key must be uploaded again.".into(),
+                ],
+                action: format!("/dashboard/applications/{id}/credentials/{cid}/delete"),
+                fields: Vec::new(),
+                button: "Delete credential",
+            },
+        );
+    }
     let r = match credentials::delete(&state.tenant, &id, &cid, state.clock.now()).await {
         // The Management API's wording names its JSON field; say it the dashboard's way.
         Err(ManagementError::Conflict(_)) => Err(ManagementError::Conflict(
@@ -461,4 +653,27 @@ async fn delete(
         other => other,
     };
     row_action(&state, &admin, &id, r, "credential-deleted").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_switch_says_who_breaks_and_what_is_accepted_next() {
+        let post = AuthChoice::Secret(TokenEndpointAuthMethod::ClientSecretPost);
+        let basic = AuthChoice::Secret(TokenEndpointAuthMethod::ClientSecretBasic);
+        let keys = ["\"k\" (cred_1, kid abc)".to_owned()];
+        let to_jwt = switch_consequences(Some(post), AuthChoice::PrivateKeyJwt, &keys);
+        assert!(to_jwt[0].contains("in the request body"));
+        assert!(to_jwt[0].contains("invalid_client"));
+        assert!(to_jwt[1].contains("cred_1, kid abc"));
+        assert!(to_jwt[2].contains("save it first"));
+        let to_secret = switch_consequences(Some(AuthChoice::PrivateKeyJwt), basic, &[]);
+        assert!(to_secret[0].contains("Assertions"));
+        assert!(to_secret[1].contains("Authorization header"));
+        let between = switch_consequences(Some(basic), post, &[]);
+        assert!(between[0].contains("Authorization header"));
+        assert!(between[1].contains("request body"));
+    }
 }

@@ -17,6 +17,14 @@ pub struct FieldErrors(pub BTreeMap<&'static str, String>);
 
 pub const FORM: &str = "form";
 
+/// One line of a form's error summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorLink {
+    pub message: String,
+    /// The input it is about, linked from the summary; `None` for the whole form.
+    pub field_id: Option<&'static str>,
+}
+
 impl FieldErrors {
     pub fn one(field: &'static str, message: impl Into<String>) -> Self {
         let mut e = Self::default();
@@ -34,6 +42,40 @@ impl FieldErrors {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The summary at the top of the form `form` (a name in `inputs_of`), for the templates.
+    /// Only the fields of that form: a page with two forms shows each its own problems.
+    pub fn links(&self, form: &str) -> Vec<ErrorLink> {
+        let ids = inputs_of(form);
+        let mut own = Self::default();
+        for (field, message) in &self.0 {
+            if *field == FORM || ids.iter().any(|(f, _)| f == field) {
+                own.0.insert(field, message.clone());
+            }
+        }
+        own.summary(ids)
+    }
+
+    /// The form's problems for the summary at its top, each linking to its field: `ids` maps
+    /// a field name to the id of its input. Problems of the whole form come first, unlinked.
+    pub fn summary(&self, ids: &[(&str, &'static str)]) -> Vec<ErrorLink> {
+        let id_of = |field: &str| ids.iter().find(|(f, _)| *f == field).map(|(_, id)| *id);
+        let mut links: Vec<ErrorLink> = self
+            .0
+            .iter()
+            .map(|(field, message)| ErrorLink {
+                message: message.clone(),
+                field_id: id_of(field),
+            })
+            .collect();
+        // Fields in the order the form shows them; unknown ones (the whole form's) first.
+        links.sort_by_key(|l| {
+            l.field_id
+                .and_then(|id| ids.iter().position(|(_, i)| *i == id))
+                .map_or(0, |p| p + 1)
+        });
+        links
     }
 
     /// Places a Management refusal next to the field it concerns: `fields` maps the request's
@@ -95,7 +137,7 @@ pub struct CredentialForm {
     /// A signet extension: the URL the application publishes its keys at, instead of a key.
     pub jwks_uri: String,
     pub alg: String,
-    pub set_expiry: bool,
+    /// One control for the expiry: a date, or empty for none (a certificate's own notAfter).
     pub expiry_date: String,
     pub enable: bool,
 }
@@ -156,6 +198,9 @@ impl CredentialForm {
         Ok(CredentialUpload {
             name: Some(name.to_owned()),
             alg,
+            // No date: a certificate expires when it does, as `signet keygen --cert` and the
+            // Management API's `parse_expiry_from_cert` make it; a bare public key never does.
+            parse_expiry_from_cert: expires_at.is_none() && is_certificate(&self.pem),
             expires_at,
             ..CredentialUpload::of_pem(self.pem.clone())
         })
@@ -191,7 +236,7 @@ impl CredentialForm {
     }
 
     fn expiry(&self, now: Millis, errors: &mut FieldErrors) -> Option<ExpiresAt> {
-        if !self.set_expiry {
+        if self.expiry_date.trim().is_empty() {
             return None;
         }
         match parse_expiry_date(&self.expiry_date, now) {
@@ -204,6 +249,11 @@ impl CredentialForm {
     }
 }
 
+/// Whether the uploaded PEM is an X.509 certificate (which carries its own expiry).
+pub fn is_certificate(pem: &str) -> bool {
+    pem.contains("-----BEGIN CERTIFICATE-----")
+}
+
 /// How the credential form's refusals map to its fields.
 pub const CREDENTIAL_FIELDS: &[(&str, &str)] = &[
     ("jwks_uri", "jwks_uri"),
@@ -212,6 +262,42 @@ pub const CREDENTIAL_FIELDS: &[(&str, &str)] = &[
     ("expires_at", "expiry_date"),
     ("alg", "alg"),
 ];
+
+/// The Add Credential form's inputs, in the order it shows them, for its error summary.
+pub const CREDENTIAL_INPUTS: &[(&str, &str)] = &[
+    ("name", "credential-name"),
+    ("pem", "pem-file"),
+    ("jwks_uri", "jwks-uri"),
+    ("alg", "credential-alg"),
+    ("expiry_date", "expiry-date"),
+];
+
+/// Each form's inputs (field name, input id) in the order it shows them.
+fn inputs_of(form: &str) -> &'static [(&'static str, &'static str)] {
+    match form {
+        "credential" => CREDENTIAL_INPUTS,
+        "credential-edit" => &[("expiry_date", "expiry-date")],
+        "create-app" => &[("name", "app-name-input"), ("app_type", "app-type")],
+        "settings" => &[
+            ("name", "settings-name"),
+            ("description", "settings-description"),
+        ],
+        "delete-app" => &[("confirm", "delete-confirm")],
+        "create-api" => &[
+            ("name", "api-name"),
+            ("identifier", "api-identifier"),
+            ("scopes", "api-scopes"),
+        ],
+        "api" => &[
+            ("name", "api-name"),
+            ("scopes", "api-scopes"),
+            ("signing_alg", "api-alg"),
+            ("token_dialect", "api-dialect"),
+            ("token_lifetime", "api-lifetime"),
+        ],
+        _ => &[],
+    }
+}
 
 /// Scopes as typed: separated by spaces, commas or new lines; each becomes one scope.
 pub fn split_scopes(text: &str) -> Vec<String> {
@@ -272,7 +358,6 @@ mod tests {
         assert!(errors.get("pem").is_some());
         assert!(errors.get("alg").is_some());
         let mut f = form();
-        f.set_expiry = true;
         f.expiry_date = "2001-01-01".into();
         assert!(f.to_request(NOW).unwrap_err().get("expiry_date").is_some());
     }
@@ -281,7 +366,6 @@ mod tests {
     fn a_complete_form_becomes_a_credential_request() {
         let mut f = form();
         f.alg = "PS256".into();
-        f.set_expiry = true;
         f.expiry_date = "2031-12-31".into();
         let req = f.to_request(NOW).unwrap();
         assert_eq!(req.alg, Some(AssertionAlg::PS256));
@@ -291,6 +375,53 @@ mod tests {
             Some("2031-12-31T23:59:59.999Z".to_owned())
         );
         assert_eq!(req.name.as_deref(), Some("key-2027"));
+    }
+
+    #[test]
+    fn one_expiry_control_a_date_or_nothing_and_certificates_bring_their_own() {
+        let key = form().to_request(NOW).unwrap();
+        assert!(key.expires_at.is_none());
+        assert!(
+            !key.parse_expiry_from_cert,
+            "a bare public key never expires"
+        );
+
+        let mut cert = form();
+        cert.pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----".into();
+        let req = cert.to_request(NOW).unwrap();
+        assert!(req.expires_at.is_none());
+        assert!(
+            req.parse_expiry_from_cert,
+            "a certificate expires with its notAfter"
+        );
+
+        cert.expiry_date = "2030-01-31".into();
+        let req = cert.to_request(NOW).unwrap();
+        assert!(req.expires_at.is_some());
+        assert!(
+            !req.parse_expiry_from_cert,
+            "a picked date wins, never both"
+        );
+    }
+
+    #[test]
+    fn the_summary_lists_problems_in_form_order_and_links_each_field() {
+        let mut errors = FieldErrors::one("alg", "Choose an algorithm.");
+        errors.add("name", "Enter a name.");
+        errors.add(FORM, "At most two.");
+        let summary = errors.summary(CREDENTIAL_INPUTS);
+        let shown: Vec<(Option<&str>, &str)> = summary
+            .iter()
+            .map(|l| (l.field_id, l.message.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                (None, "At most two."),
+                (Some("credential-name"), "Enter a name."),
+                (Some("credential-alg"), "Choose an algorithm."),
+            ]
+        );
     }
 
     #[test]

@@ -131,8 +131,11 @@ async fn submit(
     if let Err(exceeded) = limited {
         let (token, fresh) = login_token(&headers);
         let message = format!(
-            "Too many sign-in attempts. Try again in {} second(s).",
-            exceeded.retry_after_secs()
+            "Too many sign-in attempts. Try again in {}.",
+            crate::time_util::count_of(
+                i64::try_from(exceeded.retry_after_secs()).unwrap_or(i64::MAX),
+                "second"
+            )
         );
         let mut res = render(
             secure,

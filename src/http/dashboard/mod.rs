@@ -4,10 +4,12 @@
 
 mod apis;
 mod applications;
+mod confirm;
 mod credentials;
 mod error;
 mod form;
 pub mod forms;
+mod integration;
 mod login;
 mod paging;
 mod session;
@@ -33,6 +35,7 @@ const JS: &str = include_str!("../../../static/dashboard.js");
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/", any(root))
         .route("/dashboard", get(home))
         .route("/dashboard/", get(home))
         .route("/dashboard/static/dashboard.css", get(css))
@@ -40,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(login::router())
         .merge(applications::router())
         .merge(credentials::router())
+        .merge(integration::router())
         .merge(apis::router())
         .merge(signing_keys::router())
         .route("/dashboard/{*rest}", any(not_found))
@@ -53,6 +57,20 @@ async fn home(admin: Option<Admin>) -> Redirect {
     match admin {
         Some(_) => Redirect::to("/dashboard/applications"),
         None => Redirect::to("/dashboard/login"),
+    }
+}
+
+/// The server's root: a browser is taken to the dashboard; anything else gets the API's 404, as
+/// for any other address that is not a route.
+async fn root(method: axum::http::Method, headers: axum::http::HeaderMap) -> Response {
+    let browser = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if browser && (method == axum::http::Method::GET || method == axum::http::Method::HEAD) {
+        Redirect::to("/dashboard").into_response()
+    } else {
+        crate::http::not_found().await.into_response()
     }
 }
 

@@ -22,7 +22,7 @@ pub struct Ctx {
     pub email: String,
     pub csrf: String,
     pub nav: &'static str,
-    pub notice: Option<&'static str>,
+    pub notice: Option<Notice>,
 }
 
 impl Ctx {
@@ -36,37 +36,74 @@ impl Ctx {
     }
 }
 
+/// A notice after a redirect. Its kind is also said in words (`label`), so colour is never the
+/// only thing that tells a warning from a confirmation.
+pub struct Notice {
+    pub text: &'static str,
+    /// `good`, `warn` or `info`: the stylesheet's class.
+    pub kind: &'static str,
+    pub label: &'static str,
+}
+
 /// Notices after a redirect come from this fixed list: nothing from the URL is echoed.
-fn notice(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "app-created" => "Application created.",
-        "app-deleted" => "Application deleted.",
-        "saved" => "Changes saved.",
-        "method-saved" => "Authentication method saved.",
-        "needs-credential" => {
-            "Private Key JWT needs a credential: add one below and the application switches to it."
-        }
-        "credential-added" => "Credential added.",
-        "credential-updated" => "Credential updated.",
-        "credential-deleted" => "Credential deleted.",
-        "credential-enabled" => "Credential enabled for this application.",
-        "credential-disabled" => "Credential disabled for this application.",
-        "secret-rotated" => "A new client secret was generated; the old one no longer works.",
-        "api-created" => "API created.",
-        "api-deleted" => "API deleted.",
-        "grant-saved" => "Authorization saved.",
-        "grant-revoked" => "Authorization removed.",
-        "keys-rotated" => {
-            "Signing keys rotated: the next key now signs new tokens; the previous key still verifies the tokens it signed."
-        }
-        "keys-rotated-revoked" => {
-            "Signing keys rotated and the key that was current revoked: tokens it signed no longer verify."
-        }
-        "key-revoked" => {
-            "Signing key revoked: it has left the key set, and tokens it signed no longer verify."
-        }
+fn notice(key: &str) -> Option<Notice> {
+    let (kind, label, text) = match key {
+        "app-created" => ("good", "Done", "Application created."),
+        "app-deleted" => ("good", "Done", "Application deleted."),
+        "saved" => ("good", "Done", "Changes saved."),
+        "method-saved" => ("good", "Done", "Authentication method saved."),
+        "needs-credential" => (
+            "warn",
+            "Not switched yet",
+            "Private Key JWT needs a credential: add one below with \"Enable it now\" ticked and \
+             the application switches to it; until then it keeps its current method.",
+        ),
+        "credential-added" => ("good", "Done", "Credential added."),
+        "credential-added-disabled" => (
+            "info",
+            "Added, not enabled",
+            "Credential added but not enabled: assertions signed with it are refused until you \
+             enable it.",
+        ),
+        "credential-updated" => ("good", "Done", "Credential updated."),
+        "credential-deleted" => ("good", "Done", "Credential deleted."),
+        "credential-enabled" => ("good", "Done", "Credential enabled for this application."),
+        "credential-disabled" => ("good", "Done", "Credential disabled for this application."),
+        "secret-rotated" => (
+            "warn",
+            "Secret replaced",
+            "A new client secret was generated; the old one no longer works.",
+        ),
+        "api-created" => ("good", "Done", "API created."),
+        "api-deleted" => ("good", "Done", "API deleted."),
+        "grant-saved" => ("good", "Done", "Authorization saved."),
+        "grant-saved-no-scopes" => (
+            "warn",
+            "Saved without scopes",
+            "Authorization saved with no scopes: tokens for this API carry no scope, and a \
+             request that asks for one is refused (403).",
+        ),
+        "grant-revoked" => ("good", "Done", "Authorization removed."),
+        "keys-rotated" => (
+            "good",
+            "Done",
+            "Signing keys rotated: the next key now signs new tokens; the previous key still \
+             verifies the tokens it signed.",
+        ),
+        "keys-rotated-revoked" => (
+            "good",
+            "Done",
+            "Signing keys rotated and the key that was current revoked: tokens it signed no \
+             longer verify.",
+        ),
+        "key-revoked" => (
+            "good",
+            "Done",
+            "Signing key revoked: it has left the key set, and tokens it signed no longer verify.",
+        ),
         _ => return None,
-    })
+    };
+    Some(Notice { text, kind, label })
 }
 
 pub fn page(status: StatusCode, t: &impl Template) -> Result<Response, DashError> {
@@ -233,8 +270,8 @@ pub struct CredentialFormView {
     pub pem: String,
     pub jwks_uri: String,
     pub alg: String,
-    pub set_expiry: bool,
     pub expiry_date: String,
+    /// Off unless the person ticked it, or chose Private Key JWT and is adding its first key.
     pub enable: bool,
     pub errors: FieldErrors,
 }
@@ -246,9 +283,8 @@ impl Default for CredentialFormView {
             pem: String::new(),
             jwks_uri: String::new(),
             alg: "RS256".into(),
-            set_expiry: false,
             expiry_date: String::new(),
-            enable: true,
+            enable: false,
             errors: FieldErrors::default(),
         }
     }
@@ -263,10 +299,15 @@ pub struct AppCredentialsPage {
     /// The method shown as chosen (Private Key JWT while waiting for a first credential).
     pub chosen: &'static str,
     pub credentials: Vec<CredentialRow>,
+    /// On Private Key JWT with no enabled credential that has not expired: every token
+    /// request of the application fails.
+    pub no_usable_credential: bool,
     pub can_add: bool,
     pub form: CredentialFormView,
     pub method_error: Option<String>,
     pub row_error: Option<String>,
+    /// Tomorrow (`YYYY-MM-DD`, UTC): the earliest expiry the date picker offers.
+    pub min_date: String,
 }
 
 #[derive(Template)]
@@ -276,9 +317,28 @@ pub struct CredentialEditPage {
     pub app: AppView,
     pub tab: &'static str,
     pub credential: CredentialRow,
-    pub set_expiry: bool,
     pub expiry_date: String,
     pub errors: FieldErrors,
+    pub min_date: String,
+}
+
+/// A question before a change that breaks callers: what will break, and a button that makes
+/// the same request again with `confirm=yes`. Without JavaScript, and nothing changes until
+/// the button is pressed.
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage {
+    pub ctx: Ctx,
+    pub app: AppView,
+    pub tab: &'static str,
+    pub title: String,
+    /// What stops working, one sentence each.
+    pub consequences: Vec<String>,
+    pub action: String,
+    /// Fields the confirmed request carries again (the chosen method).
+    pub fields: Vec<(&'static str, String)>,
+    pub button: &'static str,
+    pub cancel: String,
 }
 
 pub struct ScopeChoice {
