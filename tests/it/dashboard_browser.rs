@@ -204,6 +204,25 @@ fn assertion(client_id: &str, issuer: &str, kid: &str) -> String {
     )
 }
 
+/// A client-credentials request for `API` with `client_assertion`; the client is named by the
+/// assertion's `iss`.
+async fn token_request(app: &TestApp, client_assertion: &str) -> reqwest::Response {
+    app.http
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", client_assertion),
+            ("audience", API),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seed_dashboard_steps_work_in_a_browser() {
     let _one = BROWSER_LOCK.lock().await;
@@ -249,12 +268,7 @@ async fn the_seed_dashboard_steps_work_in_a_browser() {
     b.wait_text("#notice", "needs a credential").await;
 
     // Add Credential: name, upload the PEM file, algorithm.
-    b.type_into("#credential-name", "key-2026").await;
-    b.find("#pem-file")
-        .await
-        .send_keys(fixture("rsa2048.pub.pem").to_str().unwrap())
-        .await
-        .unwrap();
+    b.choose_key("key-2026", "rsa2048.pub.pem").await;
     b.find("#credential-alg")
         .await
         .select_by_value("RS256")
@@ -312,49 +326,15 @@ async fn the_seed_dashboard_steps_work_in_a_browser() {
     b.shot("06-application-apis").await;
 
     // A token at /oauth/token, signed with the private key of the uploaded public key.
-    let res = app
-        .http
-        .post(app.url("/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", client_id.as_str()),
-            (
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ),
-            (
-                "client_assertion",
-                assertion(&client_id, &app.issuer, &kid).as_str(),
-            ),
-            ("audience", API),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = token_request(&app, &assertion(&client_id, &app.issuer, &kid)).await;
     assert_eq!(res.status(), StatusCode::OK);
     let token: Value = res.json().await.unwrap();
     assert_eq!(token["scope"], "read:invoices");
 
     // A refused request: an assertion for another audience. The caller learns nothing more than
     // invalid_client; the Logs tab names the reason.
-    let res = app
-        .http
-        .post(app.url("/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            (
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ),
-            (
-                "client_assertion",
-                assertion(&client_id, "https://elsewhere.example.com/", &kid).as_str(),
-            ),
-            ("audience", API),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let elsewhere = assertion(&client_id, "https://elsewhere.example.com/", &kid);
+    let res = token_request(&app, &elsewhere).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 
     // Both requests show on the Logs tab, the failure with its reason code.
@@ -504,12 +484,7 @@ async fn refusals_are_shown_in_the_page() {
             .await
             .unwrap()
     );
-    b.type_into("#credential-name", "too-small").await;
-    b.find("#pem-file")
-        .await
-        .send_keys(fixture("rsa1024.pub.pem").to_str().unwrap())
-        .await
-        .unwrap();
+    b.choose_key("too-small", "rsa1024.pub.pem").await;
     b.click("#add-credential-button").await;
     let message = b.wait_text("#pem-error", "1024 bits").await;
     assert!(message.contains("2048"), "{message}");
@@ -560,6 +535,16 @@ impl Browser {
                 "arguments[0].value = arguments[1];",
                 vec![serde_json::to_value(&e).unwrap(), json!(value)],
             )
+            .await
+            .unwrap();
+    }
+
+    /// Fills the Add Credential form's name and chooses the fixture file, as a person does.
+    async fn choose_key(&self, name: &str, file: &str) {
+        self.type_into("#credential-name", name).await;
+        self.find("#pem-file")
+            .await
+            .send_keys(fixture(file).to_str().unwrap())
             .await
             .unwrap();
     }
@@ -627,12 +612,7 @@ async fn the_dashboard_guards_breaking_changes_and_shows_what_callers_need() {
     );
 
     // A refused upload: the page comes back at the form, with a summary linking to the field.
-    b.type_into("#credential-name", "too-small").await;
-    b.find("#pem-file")
-        .await
-        .send_keys(fixture("rsa1024.pub.pem").to_str().unwrap())
-        .await
-        .unwrap();
+    b.choose_key("too-small", "rsa1024.pub.pem").await;
     b.click("#add-credential-button").await;
     b.wait_text("#credential-errors", "1024 bits").await;
     assert!(
@@ -667,12 +647,7 @@ async fn the_dashboard_guards_breaking_changes_and_shows_what_callers_need() {
     assert_ne!(secret_of(&app, &mgmt, &client_id).await, secret);
 
     // One expiry control. A certificate without a date expires with the certificate.
-    b.type_into("#credential-name", "from-cert").await;
-    b.find("#pem-file")
-        .await
-        .send_keys(fixture("rsa3072.cert.pem").to_str().unwrap())
-        .await
-        .unwrap();
+    b.choose_key("from-cert", "rsa3072.cert.pem").await;
     b.click("#add-credential-button").await;
     b.wait_text("#notice", "not enabled").await;
     let not_after = signet::crypto::public_key::parse_public_key_pem(include_str!(
@@ -688,12 +663,7 @@ async fn the_dashboard_guards_breaking_changes_and_shows_what_callers_need() {
         not_after.day()
     );
     // A key with a picked date expires at the end of that day; nothing else to tick.
-    b.type_into("#credential-name", "dated").await;
-    b.find("#pem-file")
-        .await
-        .send_keys(fixture("rsa2048.pub.pem").to_str().unwrap())
-        .await
-        .unwrap();
+    b.choose_key("dated", "rsa2048.pub.pem").await;
     b.set_value("#expiry-date", "2031-06-30").await;
     b.click("#add-credential-button").await;
     b.wait_text("#notice", "not enabled").await;
@@ -878,23 +848,7 @@ async fn every_page_fits_a_phone_and_is_screenshot_at_two_sizes() {
     let api_id = app.resource_server_id(&mgmt, API).await;
     app.grant(&mgmt, &client_id, API, &["read:invoices"]).await;
     for issuer in [app.issuer.clone(), "https://elsewhere.example.com/".into()] {
-        app.http
-            .post(app.url("/oauth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                (
-                    "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                ),
-                (
-                    "client_assertion",
-                    assertion(&client_id, &issuer, &kid).as_str(),
-                ),
-                ("audience", API),
-            ])
-            .send()
-            .await
-            .unwrap();
+        token_request(&app, &assertion(&client_id, &issuer, &kid)).await;
     }
 
     b.viewport(1280, 900).await;
