@@ -6,6 +6,7 @@ mod apis;
 mod applications;
 mod credentials;
 mod error;
+mod explain;
 mod form;
 pub mod forms;
 mod login;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(credentials::router())
         .merge(apis::router())
         .merge(signing_keys::router())
+        .merge(explain::router())
         .route("/dashboard/{*rest}", any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
