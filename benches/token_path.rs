@@ -200,6 +200,7 @@ fn check_assertion(c: &mut Criterion) {
         alg: AssertionAlg::RS256,
         key: &key,
         expires_at: None,
+        enabled: true,
     }];
     let expect = Expectations {
         client_id: CLIENT_ID,

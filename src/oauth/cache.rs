@@ -25,6 +25,9 @@ pub struct CachedKey {
     pub key: ParsedPublicKey,
     /// Unix seconds.
     pub expires_at: Option<i64>,
+    /// Associated with the client. A disabled key never authenticates; it is kept so that a
+    /// signature it verifies is refused under its own name (`credential_disabled`).
+    pub enabled: bool,
 }
 
 /// A `jwks_uri` credential: its keys come from [`crate::jwks_uri::KeySets`].
@@ -55,6 +58,7 @@ fn cached_key(c: &Credential, uploaded: &UploadedKey) -> Result<CachedKey, Store
         alg,
         key,
         expires_at: unix_seconds(c.expires_at),
+        enabled: c.associated,
     })
 }
 
@@ -107,7 +111,8 @@ impl TokenCache {
         Ok(quota)
     }
 
-    /// The client with its associated credentials' parsed keys; `None` for an unknown client.
+    /// The client with its uploaded credentials' parsed keys (enabled or not; at most two,
+    /// BEHAVIOUR A.1) and its associated `jwks_uri` credentials; `None` for an unknown client.
     /// Both answers hold for the store generation they were read in: a client created here is
     /// seen at once, one created on another instance within one poll of the change counter.
     pub async fn client(&self, client_id: &str) -> Result<Option<Arc<CachedClient>>, StoreError> {
@@ -129,9 +134,11 @@ impl TokenCache {
         let mut keys = Vec::new();
         let mut key_urls = Vec::new();
         if client.uses_private_key_jwt() {
-            for c in store::credentials::associated(&mut conn, client_id).await? {
+            for c in store::credentials::list(&mut conn, client_id).await? {
                 match &c.key {
                     CredentialKey::Uploaded(uploaded) => keys.push(cached_key(&c, uploaded)?),
+                    // A disabled URL's keys would cost a fetch on the token path: not held.
+                    CredentialKey::JwksUri(_) if !c.associated => {}
                     CredentialKey::JwksUri(uri) => key_urls.push(KeyUrl {
                         credential_id: c.id.clone(),
                         uri: uri.clone(),

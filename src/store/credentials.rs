@@ -206,14 +206,3 @@ pub async fn set_last_used(pool: &sqlx::AnyPool, id: &str, at: Millis) -> Result
         .await?;
     Ok(())
 }
-
-/// The client's associated credentials, for the token endpoint.
-pub async fn associated(conn: &mut Conn, client_id: &str) -> Result<Vec<Credential>, StoreError> {
-    let rows = sqlx::query(sql(format!(
-        "SELECT {COLUMNS} FROM credentials WHERE client_id = $1 AND associated = 1 ORDER BY created_at, id"
-    )))
-    .bind(client_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(from_row).collect()
-}

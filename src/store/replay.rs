@@ -55,6 +55,18 @@ pub async fn consume_batch(conn: &mut Conn, batch: &[UsedJti]) -> Result<Vec<boo
         .collect())
 }
 
+/// Whether `(client_id, jti)` is recorded as used, recording nothing: for the assertion
+/// explainer, which must leave the `jti` usable. A row past its `keep_until` but not yet pruned
+/// still counts, as it does for [`consume_batch`].
+pub async fn is_used(conn: &mut Conn, client_id: &str, jti: &str) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT 1 AS used FROM assertion_jtis WHERE client_id = $1 AND jti = $2")
+        .bind(client_id)
+        .bind(jti)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.is_some())
+}
+
 /// Deletes up to `batch` ids past both their `prune_after` and their `keep_until` at `now`;
 /// returns how many.
 pub async fn prune(conn: &mut Conn, now: Millis, batch: i64) -> Result<u64, StoreError> {
@@ -103,6 +115,21 @@ mod tests {
             .iter()
             .map(|r| r.get("jti"))
             .collect()
+    }
+
+    #[tokio::test]
+    async fn looking_a_jti_up_records_nothing() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        let mut conn = store.acquire().await.unwrap();
+        assert!(!is_used(&mut conn, "c", "j").await.unwrap());
+        assert!(!is_used(&mut conn, "c", "j").await.unwrap(), "still unused");
+        assert_eq!(
+            consume_batch(&mut conn, &[used("j", 1, 0)]).await.unwrap(),
+            [true]
+        );
+        assert!(is_used(&mut conn, "c", "j").await.unwrap());
+        assert!(!is_used(&mut conn, "other-client", "j").await.unwrap());
+        assert!(!is_used(&mut conn, "c", "J").await.unwrap());
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@ pub mod auth_methods;
 pub mod bootstrap;
 pub mod clients;
 pub mod credentials;
+pub mod explain;
 pub mod grants;
 pub mod logs;
 pub mod resource_servers;

@@ -11,6 +11,7 @@ mod dashboard;
 mod dashboard_browser;
 mod deployment;
 mod ec_keys;
+mod explain;
 mod hostile;
 mod hostile_http;
 mod jwks_uri;

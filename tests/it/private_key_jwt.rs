@@ -163,6 +163,43 @@ impl Setup {
         self.wait_for_failure_of(&self.client_id, code).await
     }
 
+    /// This client's failure events with reason `code`, newest first, as the log holds them now.
+    async fn failures(&self, code: &str) -> Vec<Value> {
+        let logs: Value = self
+            .app
+            .get(
+                &self.admin,
+                &format!(
+                    "/api/v2/logs?type=feccft&client_id={}&per_page=100",
+                    self.client_id
+                ),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        logs.as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["details"]["client_authentication_error"]["code"] == code)
+            .cloned()
+            .collect()
+    }
+
+    /// The failure event with reason `code` logged after the `before` already there (the log
+    /// is written in the background).
+    async fn wait_for_new_failure(&self, code: &str, before: usize) -> Value {
+        for _ in 0..100 {
+            let events = self.failures(code).await;
+            if events.len() > before {
+                assert_eq!(events.len(), before + 1, "one event per request");
+                return events[0].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        panic!("no new feccft event with reason {code}");
+    }
+
     async fn wait_for_failure_of(&self, client_id: &str, code: &str) -> Value {
         for _ in 0..100 {
             let logs: Value = self
@@ -319,15 +356,41 @@ async fn rotation_with_two_credentials(db: Db) {
     // After the switch to the new key only, the old key fails.
     s.app.patch_json(&s.admin, &format!("/api/v2/clients/{}", s.client_id),
         &json!({"client_authentication_methods": {"private_key_jwt": {"credentials": [{"id": second["id"]}]}}})).await;
+    // The old key, now disabled, is named in the log with and without its kid.
     let a = s.assertion();
-    s.assert_refused(s.post_form(&a, None).await, "bad_signature")
+    s.assert_refused(s.post_form(&a, None).await, "credential_disabled")
         .await;
     let a = sign(
         key!("rsa2048.key.pem"),
         &json!({"alg": "RS256", "kid": s.kid()}),
         &s.claims(),
     );
-    s.assert_refused(s.post_form(&a, None).await, "unknown_kid")
+    let before = s.failures("credential_disabled").await.len();
+    assert_oauth_error(s.post_form(&a, None).await, 401, "invalid_client").await;
+    let event = s.wait_for_new_failure("credential_disabled", before).await;
+    assert_eq!(
+        event["details"]["client_authentication_error"]["credential_id"],
+        s.credential["id"]
+    );
+    // A key the application never had, without a kid: the enabled key was the one tried.
+    let a = sign(
+        key!("rsa4096.key.pem"),
+        &json!({"alg": "RS256"}),
+        &s.claims(),
+    );
+    s.assert_refused(s.post_form(&a, None).await, "bad_signature")
+        .await;
+    let event = s.wait_for_failure("bad_signature").await;
+    assert_eq!(
+        event["details"]["client_authentication_error"]["credential_id"],
+        second["id"]
+    );
+    // Switched back to a secret, the application's keys are not consulted at all.
+    let res = s.app.patch_json(&s.admin, &format!("/api/v2/clients/{}", s.client_id),
+        &json!({"token_endpoint_auth_method": "client_secret_post", "client_authentication_methods": null})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let a = s.assertion();
+    s.assert_refused(s.post_form(&a, None).await, "private_key_jwt_not_enabled")
         .await;
 }
 
@@ -459,7 +522,22 @@ async fn key_choice_rules(db: Db) {
         event["details"]["client_authentication_error"]["credential_id"],
         s.credential["id"]
     );
+    // Without a kid, the expired key is still the one whose signature verifies: the log names
+    // it with its precise reason.
     let a = s.assertion();
+    let before = s.failures("credential_expired").await.len();
+    assert_oauth_error(s.post_form(&a, None).await, 401, "invalid_client").await;
+    let event = s.wait_for_new_failure("credential_expired", before).await;
+    assert_eq!(
+        event["details"]["client_authentication_error"]["credential_id"],
+        s.credential["id"]
+    );
+    // Signed by a key the application never had: nothing to name.
+    let a = sign(
+        key!("rsa3072.key.pem"),
+        &json!({"alg": "RS256"}),
+        &s.claims(),
+    );
     s.assert_refused(s.post_form(&a, None).await, "no_usable_credential")
         .await;
 }

@@ -7,6 +7,7 @@ mod applications;
 mod confirm;
 mod credentials;
 mod error;
+mod explain;
 mod form;
 pub mod forms;
 mod integration;
@@ -46,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .merge(integration::router())
         .merge(apis::router())
         .merge(signing_keys::router())
+        .merge(explain::router())
         .route("/dashboard/{*rest}", any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

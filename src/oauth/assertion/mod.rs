@@ -27,6 +27,7 @@
 //! the algorithm, `kid` and claimed issuer, and a [`Rejection`] holds only a reason code and a
 //! credential id.
 
+pub mod explain;
 mod parse;
 mod reason;
 mod rules;
@@ -71,7 +72,8 @@ pub(super) const MAX_JTI_CHARS: usize = 64;
 /// verifications (BEHAVIOUR B.5), whatever the caller passes in.
 pub(super) const MAX_VERIFICATIONS: usize = 2;
 
-/// A credential the client may authenticate with, already parsed (the caller caches these).
+/// One of the client's credentials, its key already parsed (the caller caches these). Disabled
+/// and expired ones never authenticate; they are passed in so that a refusal can name them.
 #[derive(Debug, Clone, Copy)]
 pub struct CandidateKey<'a> {
     pub credential_id: &'a str,
@@ -84,6 +86,8 @@ pub struct CandidateKey<'a> {
     /// (BEHAVIOUR A.1: "after it passes … can no longer authenticate"); no skew applies, both
     /// sides of the comparison are this server's clock.
     pub expires_at: Option<i64>,
+    /// Associated with the client (BEHAVIOUR A.1: only these authenticate).
+    pub enabled: bool,
 }
 
 impl CandidateKey<'_> {
@@ -158,25 +162,27 @@ impl fmt::Debug for Unverified<'_> {
 }
 
 /// Step 1: size and shape limits, header checks, algorithm allowlist — before any key lookup.
+/// The order is [`explain::Check`]'s, so the first check the explainer fails is the reason
+/// logged here.
 /// Returns the unverified assertion; [`Unverified::issuer_claim`] tells the caller which client
 /// to load. Never panics, whatever the input.
 pub fn inspect(assertion: &str) -> Result<Unverified<'_>, Rejection> {
-    // BEHAVIOUR A.6: the size bounds all later work, so it is checked before anything is
-    // decoded.
-    if assertion.len() > MAX_ASSERTION_LEN {
-        return Err(Reason::AssertionTooLarge.into());
-    }
+    rules::check_size(assertion)?;
     // RFC 7515 §7.1: three non-empty base64url parts. An unsecured JWT (`alg: none`, RFC 7519
     // §6) has an empty signature part, so it already stops here, as malformed.
     let parts = Compact::split(assertion).ok_or(Reason::MalformedAssertion)?;
-    let (alg, kid) = parse::check_header(&parse::decode_json_object(parts.header)?)?;
-    let claims = Claims::parse(&parse::decode_json_object(parts.payload)?)?;
     let signature = b64url_decode(parts.signature).ok_or(Reason::MalformedAssertion)?;
+    let header = parse::Header::parse(&parse::decode_json_object(parts.header)?)?;
+    let alg = parse::check_alg(&header)?;
+    parse::check_crit(&header)?;
+    parse::check_typ(&header)?;
+    let claims = Claims::parse(&parse::decode_json_object(parts.payload)?)?;
+    rules::check_iss(&claims)?;
     Ok(Unverified {
         signing_input: parts.signing_input,
         signature,
         alg,
-        kid,
+        kid: header.kid,
         claims,
     })
 }
@@ -206,7 +212,8 @@ pub fn verify(
     candidates: &[CandidateKey<'_>],
     expect: &Expectations<'_>,
 ) -> Result<Verified, Rejection> {
-    let credential_id = rules::authenticate(unverified, candidates, expect.now)?;
+    let credential_id =
+        rules::authenticate(&rules::Signed::of(unverified), candidates, expect.now)?;
     let accepted = rules::check_claims(unverified, expect)
         .map_err(|reason| Rejection::for_credential(reason, credential_id))?;
     Ok(Verified {

@@ -81,10 +81,15 @@ pub enum Reason {
     /// naming another curve's or kind's algorithm (ES384 against a P-256 key, RS256 against an
     /// Ed25519 key): such a signature never reaches a verifier.
     AlgMismatch,
-    /// No `kid`, and no unexpired credential of the header's `alg`; or no credential at all.
+    /// No `kid`, and no enabled, unexpired credential of the header's `alg` whose key verifies
+    /// (nor an expired or disabled one's); or no credential at all.
     NoUsableCredential,
-    /// The `kid` names an expired credential (BEHAVIOUR A.1, B.5).
+    /// The `kid` names an expired credential, or, without a `kid`, an expired credential's key
+    /// is the one that verifies the signature (BEHAVIOUR A.1, B.5).
     CredentialExpired,
+    /// As [`Reason::CredentialExpired`], for a credential that is not enabled (not associated
+    /// with the client, BEHAVIOUR A.1).
+    CredentialDisabled,
     /// No candidate key verifies the signature.
     BadSignature,
     /// `aud` is not the issuer as a single string (BEHAVIOUR A.6, B.1).
@@ -126,6 +131,7 @@ impl Reason {
             Self::AlgMismatch => "alg_mismatch",
             Self::NoUsableCredential => "no_usable_credential",
             Self::CredentialExpired => "credential_expired",
+            Self::CredentialDisabled => "credential_disabled",
             Self::BadSignature => "bad_signature",
             Self::AudMismatch => "aud_mismatch",
             Self::MissingExp => "missing_exp",

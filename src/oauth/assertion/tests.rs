@@ -120,6 +120,7 @@ fn candidate(
         alg,
         key: key.parsed(alg),
         expires_at,
+        enabled: true,
     }
 }
 
@@ -815,16 +816,15 @@ fn credential_expiring_at_now_is_refused_with_and_without_kid() {
     let with_kid = KEY_A.sign(alg, &header(alg, Some(KID_A)), &claims());
     let without_kid = KEY_A.sign(alg, &header(alg, None), &claims());
 
-    // Boundary: usable while now < expires_at.
+    // Boundary: usable while now < expires_at. Without a kid, the expired key is the one that
+    // verifies, and the refusal names it.
     for expires_at in [NOW, NOW - 1, i64::MIN] {
         let expired = [candidate(CRED_A, KID_A, alg, &KEY_A, Some(expires_at))];
-        let rejection = refused(run(&with_kid, &expired, &expect()));
-        assert_eq!(rejection.reason(), Reason::CredentialExpired);
-        assert_eq!(rejection.credential_id(), Some(CRED_A));
-        assert_eq!(
-            reason(run(&without_kid, &expired, &expect())),
-            Reason::NoUsableCredential
-        );
+        for assertion in [&with_kid, &without_kid] {
+            let rejection = refused(run(assertion, &expired, &expect()));
+            assert_eq!(rejection.reason(), Reason::CredentialExpired);
+            assert_eq!(rejection.credential_id(), Some(CRED_A));
+        }
     }
     for expires_at in [Some(NOW + 1), Some(i64::MAX), None] {
         let usable = [candidate(CRED_A, KID_A, alg, &KEY_A, expires_at)];
@@ -845,11 +845,101 @@ fn expired_credential_is_skipped_without_kid_while_its_successor_verifies() {
         accepted(run(&by_b, &candidates, &expect())).credential_id,
         CRED_B
     );
-    // The expired key's signature no longer counts, even if it would verify.
+    // The expired key's signature no longer counts; the refusal names the expired credential.
     let by_a = KEY_A.sign(alg, &header(alg, None), &claims());
     let rejection = refused(run(&by_a, &candidates, &expect()));
+    assert_eq!(rejection.reason(), Reason::CredentialExpired);
+    assert_eq!(rejection.credential_id(), Some(CRED_A));
+}
+
+fn disabled(mut c: CandidateKey<'static>) -> CandidateKey<'static> {
+    c.enabled = false;
+    c
+}
+
+#[test]
+fn disabled_credential_never_authenticates_and_is_named_with_or_without_kid() {
+    let alg = AssertionAlg::RS256;
+    let with_kid = KEY_A.sign(alg, &header(alg, Some(KID_A)), &claims());
+    let without_kid = KEY_A.sign(alg, &header(alg, None), &claims());
+    let candidates = [disabled(cand_a(alg)), cand_b(alg)];
+    for assertion in [&with_kid, &without_kid] {
+        let rejection = refused(run(assertion, &candidates, &expect()));
+        assert_eq!(rejection.reason(), Reason::CredentialDisabled);
+        assert_eq!(rejection.credential_id(), Some(CRED_A));
+    }
+    // Alone, too.
+    let rejection = refused(run(&without_kid, &[disabled(cand_a(alg))], &expect()));
+    assert_eq!(rejection.reason(), Reason::CredentialDisabled);
+    // Both expired and disabled: expired is what the owner must fix.
+    let both = disabled(candidate(CRED_A, KID_A, alg, &KEY_A, Some(NOW)));
+    assert_eq!(
+        reason(run(&without_kid, &[both], &expect())),
+        Reason::CredentialExpired
+    );
+    // The enabled successor still works beside it.
+    let by_b = KEY_B.sign(alg, &header(alg, None), &claims());
+    assert_eq!(
+        accepted(run(&by_b, &candidates, &expect())).credential_id,
+        CRED_B
+    );
+}
+
+#[test]
+fn without_kid_a_signature_no_known_key_verifies_stays_no_usable_credential_or_bad_signature() {
+    let alg = AssertionAlg::RS256;
+    let by_attacker = ATTACKER.sign(alg, &header(alg, None), &claims());
+    // Only unusable credentials, none of whose keys verifies: nothing to name.
+    let unusable = [
+        candidate(CRED_A, KID_A, alg, &KEY_A, Some(NOW - 1)),
+        disabled(cand_b(alg)),
+    ];
+    let rejection = refused(run(&by_attacker, &unusable, &expect()));
+    assert_eq!(rejection.reason(), Reason::NoUsableCredential);
+    assert_eq!(rejection.credential_id(), None);
+    // A usable key tried and failing stays the refusal's subject.
+    let rejection = refused(run(
+        &by_attacker,
+        &[
+            candidate(CRED_A, KID_A, alg, &KEY_A, Some(NOW - 1)),
+            cand_b(alg),
+        ],
+        &expect(),
+    ));
     assert_eq!(rejection.reason(), Reason::BadSignature);
     assert_eq!(rejection.credential_id(), Some(CRED_B));
+    // An expired key of another algorithm is not tried: it could not verify this signature.
+    let other_alg = [candidate(
+        CRED_A,
+        KID_A,
+        AssertionAlg::PS256,
+        &KEY_A,
+        Some(NOW - 1),
+    )];
+    let by_a = KEY_A.sign(alg, &header(alg, None), &claims());
+    assert_eq!(
+        reason(run(&by_a, &other_alg, &expect())),
+        Reason::NoUsableCredential
+    );
+}
+
+#[test]
+fn naming_an_unusable_credential_costs_at_most_two_verifications_in_all() {
+    // Two usable keys that fail, then the expired key that would verify: the budget of two is
+    // spent, so the third is never tried (and the refusal is the usable keys' bad signature).
+    let alg = AssertionAlg::RS256;
+    let by_c = ATTACKER.sign(alg, &header(alg, None), &claims());
+    let expired_c = candidate(CRED_C, KID_C, alg, &ATTACKER, Some(NOW - 1));
+    let rejection = refused(run(
+        &by_c,
+        &[cand_a(alg), cand_b(alg), expired_c],
+        &expect(),
+    ));
+    assert_eq!(rejection.reason(), Reason::BadSignature);
+    // With one usable key, the expired one fits in the budget and is named.
+    let rejection = refused(run(&by_c, &[cand_a(alg), expired_c], &expect()));
+    assert_eq!(rejection.reason(), Reason::CredentialExpired);
+    assert_eq!(rejection.credential_id(), Some(CRED_C));
 }
 
 #[test]
@@ -1244,6 +1334,7 @@ fn reason_codes_are_stable_unique_snake_case() {
         (Reason::AlgMismatch, "alg_mismatch"),
         (Reason::NoUsableCredential, "no_usable_credential"),
         (Reason::CredentialExpired, "credential_expired"),
+        (Reason::CredentialDisabled, "credential_disabled"),
         (Reason::BadSignature, "bad_signature"),
         (Reason::AudMismatch, "aud_mismatch"),
         (Reason::MissingExp, "missing_exp"),
@@ -1405,6 +1496,7 @@ impl CurveKey {
             alg,
             key: &self.parsed,
             expires_at: None,
+            enabled: true,
         }
     }
 }
@@ -1512,4 +1604,365 @@ fn an_rsa_signature_under_an_ec_alg_is_a_bad_signature() {
         &candidates,
         &expect(),
     ));
+}
+
+// ---- The explainer -------------------------------------------------------------------------
+
+mod explainer {
+    use super::*;
+    use crate::oauth::assertion::explain::{Check, Explanation, Input, Verdict, explain};
+
+    fn explained(assertion: &str, candidates: &[CandidateKey<'_>]) -> Explanation {
+        let mut e = explain(Input::Compact(assertion), candidates, &expect(), true);
+        if e.jti_to_look_up().is_some() {
+            e.record_jti_use(false);
+        }
+        e
+    }
+
+    fn verdict(e: &Explanation, check: Check) -> Verdict {
+        e.finding(check).verdict
+    }
+
+    /// Every check is reported once, in the token path's order, and the text of the assertion
+    /// (any 16 characters of it) never shows.
+    fn assert_complete_and_discreet(e: &Explanation, assertion: &str) {
+        let checks: Vec<Check> = e.findings().iter().map(|f| f.check).collect();
+        assert_eq!(checks, Check::ORDER);
+        let shown: String = e
+            .findings()
+            .iter()
+            .map(|f| format!("{} {} {:?}", f.found, f.expected, f.code))
+            .collect();
+        for part in assertion.split('.') {
+            for window in part.as_bytes().windows(16).step_by(8) {
+                let window = std::str::from_utf8(window).unwrap();
+                assert!(!shown.contains(window), "the explanation shows {window}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_good_assertion_passes_every_check() {
+        let alg = AssertionAlg::RS256;
+        for kid in [Some(KID_A), None] {
+            let assertion = KEY_A.sign(alg, &header(alg, kid), &claims());
+            let e = explained(&assertion, &[cand_a(alg), cand_b(alg)]);
+            assert_complete_and_discreet(&e, &assertion);
+            assert_eq!(e.first_failure(), None, "{e:?}");
+            for f in e.findings() {
+                let optional =
+                    matches!(f.check, Check::Nbf) || (kid.is_none() && f.check == Check::Kid);
+                let expected = if optional {
+                    Verdict::NotApplicable
+                } else {
+                    Verdict::Pass
+                };
+                assert_eq!(f.verdict, expected, "{f:?}");
+                assert_eq!(f.code, None);
+            }
+            // The credential whose key verified is named, with its kid.
+            let credential = e.finding(Check::Credential);
+            assert!(credential.found.contains(CRED_A) && credential.found.contains(KID_A));
+            assert!(e.finding(Check::Signature).found.contains(CRED_A));
+            // The token path agrees.
+            accepted(run(&assertion, &[cand_a(alg), cand_b(alg)], &expect()));
+        }
+    }
+
+    #[test]
+    fn an_expired_assertion_fails_exp_and_says_what_was_expected() {
+        let assertion = assertion_with(&claims_with(json!({"exp": NOW - 60, "iat": NOW - 90})));
+        let e = explained(&assertion, &[cand_a(AssertionAlg::RS256)]);
+        assert_complete_and_discreet(&e, &assertion);
+        let exp = e.finding(Check::Exp);
+        assert_eq!(exp.verdict, Verdict::Fail);
+        assert_eq!(exp.code, Some("expired"));
+        assert!(exp.found.contains(&(NOW - 60).to_string()), "{exp:?}");
+        assert!(exp.found.contains("60 s ago"), "{exp:?}");
+        // Expected: later than now minus the skew, with that instant.
+        assert!(exp.expected.contains(&(NOW - SKEW).to_string()), "{exp:?}");
+        assert!(exp.expected.contains("10 s"), "{exp:?}");
+        assert_eq!(e.first_failure().map(|f| f.check), Some(Check::Exp));
+        // The explainer keeps going where the token path stops.
+        assert_eq!(verdict(&e, Check::Lifetime), Verdict::Pass);
+        assert_eq!(verdict(&e, Check::Jti), Verdict::Pass);
+        assert_eq!(verdict(&e, Check::Replay), Verdict::Pass);
+    }
+
+    #[test]
+    fn a_wrong_audience_fails_aud_naming_the_expected_issuer() {
+        for aud in [
+            json!(TOKEN_ENDPOINT),
+            json!("https://tenant.example"),
+            json!([ISSUER]),
+        ] {
+            let assertion = assertion_with(&claims_with(json!({ "aud": aud })));
+            let e = explained(&assertion, &[cand_a(AssertionAlg::RS256)]);
+            assert_complete_and_discreet(&e, &assertion);
+            let f = e.finding(Check::Aud);
+            assert_eq!(f.verdict, Verdict::Fail, "{aud}");
+            assert_eq!(f.code, Some("aud_mismatch"));
+            assert!(
+                f.expected.contains(&format!("exactly \"{ISSUER}\"")),
+                "{f:?}"
+            );
+            assert_eq!(e.first_failure().map(|f| f.check), Some(Check::Aud));
+            assert_eq!(verdict(&e, Check::Exp), Verdict::Pass);
+        }
+    }
+
+    #[test]
+    fn a_pasted_header_and_claims_get_every_check_but_the_signature() {
+        let h = header(AssertionAlg::RS256, Some(KID_A)).to_string();
+        let c = claims().to_string();
+        let mut e = explain(
+            Input::Decoded {
+                header: &h,
+                claims: &c,
+            },
+            &[cand_a(AssertionAlg::RS256)],
+            &expect(),
+            true,
+        );
+        assert_eq!(
+            e.jti_to_look_up(),
+            Some("0f8c6a1e-5b7d-4e2a-9c3b-1d2e3f405162")
+        );
+        e.record_jti_use(false);
+        let signature = e.finding(Check::Signature);
+        assert_eq!(signature.verdict, Verdict::NotApplicable);
+        assert!(signature.found.starts_with("not checked: no signature"));
+        assert_eq!(verdict(&e, Check::Form), Verdict::NotApplicable);
+        assert_eq!(verdict(&e, Check::Size), Verdict::NotApplicable);
+        assert_eq!(verdict(&e, Check::Kid), Verdict::Pass);
+        assert_eq!(verdict(&e, Check::Credential), Verdict::Pass);
+        assert_eq!(e.first_failure(), None);
+
+        // The key choice is still judged: an expired credential named by its kid.
+        let expired = [candidate(
+            CRED_A,
+            KID_A,
+            AssertionAlg::RS256,
+            &KEY_A,
+            Some(NOW),
+        )];
+        let e = explain(
+            Input::Decoded {
+                header: &h,
+                claims: &c,
+            },
+            &expired,
+            &expect(),
+            true,
+        );
+        let f = e.finding(Check::Credential);
+        assert_eq!(
+            (f.verdict, f.code),
+            (Verdict::Fail, Some("credential_expired"))
+        );
+        assert!(f.found.contains(CRED_A));
+
+        // Not JSON objects: a verdict, not an error.
+        let e = explain(
+            Input::Decoded {
+                header: "[1]",
+                claims: "not json",
+            },
+            &[],
+            &expect(),
+            true,
+        );
+        assert_eq!(verdict(&e, Check::Header), Verdict::Fail);
+        assert_eq!(verdict(&e, Check::Claims), Verdict::Fail);
+        assert_eq!(verdict(&e, Check::Exp), Verdict::NotRun);
+        assert_eq!(e.jti_to_look_up(), None);
+    }
+
+    #[test]
+    fn a_used_jti_fails_the_replay_check() {
+        let assertion = assertion_with(&claims());
+        let mut e = explain(
+            Input::Compact(&assertion),
+            &[cand_a(AssertionAlg::RS256)],
+            &expect(),
+            true,
+        );
+        let replay = e.finding(Check::Replay);
+        assert_eq!(replay.verdict, Verdict::NotRun, "not looked up yet");
+        assert_eq!(
+            e.jti_to_look_up(),
+            Some("0f8c6a1e-5b7d-4e2a-9c3b-1d2e3f405162")
+        );
+        e.record_jti_use(true);
+        let replay = e.finding(Check::Replay);
+        assert_eq!(
+            (replay.verdict, replay.code),
+            (Verdict::Fail, Some("replayed"))
+        );
+        assert_eq!(e.first_failure().map(|f| f.check), Some(Check::Replay));
+    }
+
+    #[test]
+    fn without_kid_the_credential_whose_key_verified_is_named_with_its_reason() {
+        let alg = AssertionAlg::RS256;
+        let assertion = assertion_with(&claims());
+        let candidates = [
+            candidate(CRED_A, KID_A, alg, &KEY_A, Some(NOW - 5)),
+            cand_b(alg),
+        ];
+        let e = explained(&assertion, &candidates);
+        let f = e.finding(Check::Credential);
+        assert_eq!(
+            (f.verdict, f.code),
+            (Verdict::Fail, Some("credential_expired"))
+        );
+        assert!(
+            f.found.contains(CRED_A) && f.found.contains("expired at"),
+            "{f:?}"
+        );
+        let s = e.finding(Check::Signature);
+        assert_eq!(s.verdict, Verdict::Pass);
+        assert!(s.found.contains(CRED_A));
+
+        let disabled_a = [disabled(cand_a(alg))];
+        let f = explained(&assertion, &disabled_a);
+        assert_eq!(
+            f.finding(Check::Credential).code,
+            Some("credential_disabled")
+        );
+    }
+
+    #[test]
+    fn a_used_jti_is_not_looked_up_when_the_jti_is_malformed() {
+        let assertion = assertion_with(&claims_with(json!({"jti": "x".repeat(65)})));
+        let e = explain(
+            Input::Compact(&assertion),
+            &[cand_a(AssertionAlg::RS256)],
+            &expect(),
+            true,
+        );
+        assert_eq!(e.jti_to_look_up(), None);
+        assert_eq!(e.finding(Check::Jti).code, Some("jti_too_long"));
+        assert_eq!(verdict(&e, Check::Replay), Verdict::NotRun);
+    }
+
+    #[test]
+    fn the_first_failure_is_the_reason_the_token_path_logs() {
+        let alg = AssertionAlg::RS256;
+        let c = claims().to_string();
+        let cases: Vec<String> = vec![
+            "x".repeat(MAX_ASSERTION_LEN + 1),
+            "a.b".into(),
+            "a.b.c=".into(),
+            unsigned("[]", &c),
+            unsigned(r#"{"alg":"none"}"#, &c),
+            unsigned(r#"{"alg":"HS256","crit":[]}"#, &c),
+            unsigned(r#"{"alg":"RS256","crit":["exp"]}"#, &c),
+            unsigned(r#"{"alg":"RS256","typ":"at+jwt"}"#, &c),
+            unsigned(
+                &json!({"alg": "RS256", "kid": "k".repeat(129)}).to_string(),
+                &c,
+            ),
+            unsigned(r#"{"alg":"RS256"}"#, r#"{"iss":"x","exp":"soon"}"#),
+            unsigned(r#"{"alg":"RS256"}"#, r#"{"sub":"x"}"#),
+            unsigned(
+                r#"{"alg":"RS256"}"#,
+                &json!({"iss": "i".repeat(65)}).to_string(),
+            ),
+            KEY_A.sign(alg, &header(alg, Some("nobody")), &claims()),
+            KEY_A.sign(
+                AssertionAlg::PS256,
+                &header(AssertionAlg::PS256, Some(KID_A)),
+                &claims(),
+            ),
+            ATTACKER.sign(alg, &header(alg, None), &claims()),
+            ATTACKER.sign(alg, &header(alg, Some(KID_A)), &claims()),
+            assertion_with(&claims_with(json!({"sub": "someone-else"}))),
+            assertion_with(&claims_with(json!({"sub": "s".repeat(65)}))),
+            assertion_with(&claims_with(json!({"iss": "other", "sub": "other"}))),
+            assertion_with(&claims_with(json!({"aud": TOKEN_ENDPOINT}))),
+            assertion_with(&claims_with(json!({"exp": null}))),
+            assertion_with(&claims_with(json!({"exp": NOW - SKEW}))),
+            assertion_with(&claims_with(json!({"nbf": NOW + SKEW + 1}))),
+            assertion_with(&claims_with(
+                json!({"iat": NOW + SKEW + 1, "exp": NOW + 60}),
+            )),
+            assertion_with(&claims_with(json!({"exp": NOW + 301}))),
+            assertion_with(&claims_with(json!({"jti": null}))),
+            assertion_with(&claims_with(json!({"jti": "j".repeat(65)}))),
+            assertion_with(&claims_with(json!({"jti": "a\u{0}b"}))),
+            assertion_with(&claims_with(json!({"sub": "x", "aud": "y", "exp": 1}))),
+        ];
+        let candidates = [
+            cand_a(alg),
+            candidate(CRED_B, KID_B, alg, &KEY_B, Some(NOW)),
+        ];
+        for assertion in &cases {
+            let logged = reason(run(assertion, &candidates, &expect())).code();
+            let e = explained(assertion, &candidates);
+            assert_complete_and_discreet(&e, assertion);
+            let first = e.first_failure().expect("a failure");
+            assert_eq!(first.code, Some(logged), "{first:?}");
+        }
+    }
+
+    #[test]
+    fn garbage_gets_a_verdict_for_every_check_and_never_a_panic() {
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let good = assertion_with(&claims());
+        for round in 0..300 {
+            let mut bytes = good.clone().into_bytes();
+            for _ in 0..(next() % 8 + 1) {
+                let at = (next() % bytes.len() as u64) as usize;
+                bytes[at] = b"AZaz09-_.{}\"x\0"[(next() % 14) as usize];
+            }
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let text = if round % 3 == 0 {
+                &text[..text.len() / 2]
+            } else {
+                &text[..]
+            };
+            let e = explained(text, &[cand_a(AssertionAlg::RS256)]);
+            assert_eq!(e.findings().len(), Check::ORDER.len());
+            let d = explain(
+                Input::Decoded {
+                    header: text,
+                    claims: text,
+                },
+                &[],
+                &expect(),
+                false,
+            );
+            assert_eq!(d.findings().len(), Check::ORDER.len());
+        }
+        for text in ["", ".", "..", "...", "a.b.c", "é.é.é", "{}.{}.{}"] {
+            let e = explained(text, &[]);
+            assert_eq!(e.findings().len(), Check::ORDER.len());
+            assert!(e.first_failure().is_some(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn an_application_not_on_private_key_jwt_fails_the_method_check() {
+        let assertion = assertion_with(&claims());
+        let e = explain(
+            Input::Compact(&assertion),
+            &[cand_a(AssertionAlg::RS256)],
+            &expect(),
+            false,
+        );
+        let f = e.finding(Check::Method);
+        assert_eq!(
+            (f.verdict, f.code),
+            (Verdict::Fail, Some("private_key_jwt_not_enabled"))
+        );
+        assert_eq!(verdict(&e, Check::Signature), Verdict::Pass);
+    }
 }

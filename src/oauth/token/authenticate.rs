@@ -1,5 +1,6 @@
 //! Who the client is: a secret checked in constant time, or a Private Key JWT checked against
-//! the application's enabled credentials (BEHAVIOUR A.6, B.1–B.5). Each refusal says who the
+//! the application's enabled credentials, its disabled and expired ones only naming a refusal
+//! (BEHAVIOUR A.6, B.1–B.5). Each refusal says who the
 //! request claimed to be, so that its audit event lands where the application's owner looks.
 
 use std::sync::Arc;
@@ -158,6 +159,7 @@ impl TokenIssuer {
                 alg: k.alg,
                 key: &k.key,
                 expires_at: k.expires_at,
+                enabled: k.enabled,
             })
             .collect();
         published.add_candidates(&client, &unverified, &mut candidates);
@@ -295,6 +297,7 @@ impl PublishedKeys {
                 alg: k.alg,
                 key: &k.key,
                 expires_at: url.expires_at,
+                enabled: true,
             };
             match unverified.kid() {
                 Some(kid) => {
