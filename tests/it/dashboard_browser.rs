@@ -732,6 +732,58 @@ async fn the_dashboard_guards_breaking_changes_and_shows_what_callers_need() {
     );
     b.shot("22-integration").await;
 
+    // Explain: a good assertion, an expired one and one for another audience, each check with
+    // its verdict; nothing is consumed, so the good one still gets a token afterwards.
+    let now = signet::time_util::now_millis() / 1000;
+    let expired = sign(
+        include_str!("../fixtures/keys/rsa2048.key.pem"),
+        &json!({"alg": "RS256", "typ": "JWT", "kid": dated_kid}),
+        &json!({"iss": client_id, "sub": client_id, "aud": app.issuer,
+                "iat": now - 400, "exp": now - 200, "jti": "expired-one"}),
+    );
+    let good = assertion(&client_id, &app.issuer, &dated_kid);
+    let elsewhere = assertion(&client_id, "https://elsewhere.example.com/", &dated_kid);
+    let verdict = |check: &'static str| format!("#check-{check}");
+    for (text, failing, reason) in [
+        (&good, None, None),
+        (&expired, Some("exp"), Some("expired")),
+        (&elsewhere, Some("aud"), Some("aud_mismatch")),
+    ] {
+        b.click("#tab-explain").await;
+        b.set_value("#assertion", text).await;
+        b.click("#explain-submit").await;
+        b.find("#explanation").await;
+        assert!(
+            b.in_viewport("#explain-summary").await,
+            "the result is in view"
+        );
+        let summary = b.find("#explain-summary").await;
+        assert_eq!(
+            summary.attr("data-reason").await.unwrap().as_deref(),
+            reason
+        );
+        let signature = b.find(&verdict("signature")).await;
+        assert_eq!(
+            signature.attr("data-verdict").await.unwrap().as_deref(),
+            Some("pass")
+        );
+        if let Some(check) = failing {
+            let row = b.find(&verdict(check)).await;
+            assert_eq!(
+                row.attr("data-verdict").await.unwrap().as_deref(),
+                Some("fail")
+            );
+            if check == "aud" {
+                assert!(row.text().await.unwrap().contains(&app.issuer));
+            }
+        }
+        assert!(
+            !b.client.source().await.unwrap().contains(text.as_str()),
+            "the assertion is not echoed back"
+        );
+    }
+    b.shot("23-explain-wrong-aud").await;
+
     // Scopes: "all" in one press; none at all is saved with a warning.
     app.create_api(&mgmt, API, &["read:invoices", "write:invoices"])
         .await;
@@ -764,6 +816,15 @@ async fn the_dashboard_guards_breaking_changes_and_shows_what_callers_need() {
             .await
             .starts_with("Saved without scopes"),
         "the warning says so in words, not only in colour"
+    );
+
+    // The explained assertion was not consumed: with a grant for the API it gets a token.
+    let res = token_request(&app, &good).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
     );
 
     // An unknown page keeps the navigation.
