@@ -4,12 +4,15 @@
 
 mod apis;
 mod applications;
+mod chart;
 mod credentials;
 mod error;
 mod form;
 pub mod forms;
 mod login;
+mod logs;
 mod paging;
+mod reasons;
 mod session;
 mod signing_keys;
 mod views;
@@ -39,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/static/dashboard.js", get(js))
         .merge(login::router())
         .merge(applications::router())
+        .merge(logs::router())
         .merge(credentials::router())
         .merge(apis::router())
         .merge(signing_keys::router())
