@@ -430,4 +430,78 @@ mod tests {
         assert_eq!(by("seccft", None), Some(1));
         assert_eq!(reasons.len(), 4);
     }
+
+    #[tokio::test]
+    async fn events_kept_before_the_reason_column_get_their_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        // The migrations as the previous version shipped them: everything before 0010.
+        let before = dir.path().join("migrations");
+        std::fs::create_dir(&before).unwrap();
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        for entry in std::fs::read_dir(&source).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            if name.as_str() < "0010" {
+                std::fs::copy(&path, before.join(name)).unwrap();
+            }
+        }
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("signet.db").display()
+        );
+        sqlx::any::install_default_drivers();
+        let old = sqlx::AnyPool::connect(&url).await.unwrap();
+        sqlx::migrate::Migrator::new(before.as_path())
+            .await
+            .unwrap()
+            .run(&old)
+            .await
+            .unwrap();
+        for (ordinal, (id, kind, details)) in [
+            (
+                "a",
+                "feccft",
+                r#"{"error":"invalid_client","client_authentication_error":{"code":"unknown_kid"}}"#,
+            ),
+            ("b", "feccft", r#"{"error":"access_denied"}"#),
+            ("c", "feccft", r#"{"error":5,"repeats":{"count":3}}"#),
+            ("d", "seccft", r#"{"auth_method":"private_key_jwt"}"#),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            sqlx::query(
+                "INSERT INTO logs (id, seq, date, type, description, details, ordinal) \
+                 VALUES ($1, 0, 0, $2, 'd', $3, $4)",
+            )
+            .bind(id)
+            .bind(kind)
+            .bind(details)
+            .bind(ordinal as i64 + 1)
+            .execute(&old)
+            .await
+            .unwrap();
+        }
+        old.close().await;
+
+        let store = crate::store::Store::connect(&url).await.unwrap();
+        let rows = sqlx::query("SELECT id, reason FROM logs ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        let reasons: Vec<(String, Option<String>)> = rows
+            .iter()
+            .map(|r| (r.try_get("id").unwrap(), r.try_get("reason").unwrap()))
+            .collect();
+        let want = |id: &str, reason: Option<&str>| (id.to_owned(), reason.map(str::to_owned));
+        assert_eq!(
+            reasons,
+            [
+                want("a", Some("unknown_kid")),
+                want("b", Some("access_denied")),
+                want("c", None),
+                want("d", None)
+            ]
+        );
+    }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
+use signet::clock::Clock;
 
 use crate::dashboard::{KEY_2048, PUB_2048, Session};
 use crate::helpers::{Db, TestApp};
@@ -200,7 +201,8 @@ async fn each_filter_narrows_the_tenant_logs(db: Db) {
     ] {
         let res = s.get(&app, &format!("/dashboard/logs?{bad}")).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
-        assert!(text(res).await.contains("must"), "{bad}");
+        let page = text(res).await;
+        assert!(page.contains("must"), "{bad}: {page}");
     }
 }
 

@@ -90,7 +90,7 @@ pub fn window(now: Millis, hours: usize) -> (Millis, Millis) {
 const WIDTH: i64 = 720;
 const HEIGHT: i64 = 220;
 const LEFT: i64 = 44;
-const RIGHT: i64 = 8;
+const RIGHT: i64 = 24;
 const TOP: i64 = 12;
 const BOTTOM: i64 = 28;
 
@@ -214,8 +214,8 @@ pub fn hourly(id: &str, title: &str, period: &str, series: &[Hour]) -> Chart {
             };
             let _ = write!(
                 svg,
-                r##"<text class="tick" x="{}" y="{}" fill="#5d6675">{}</text>"##,
-                units(x),
+                r##"<text class="tick" x="{}" y="{}" text-anchor="middle" fill="#5d6675">{}</text>"##,
+                units(x + width / 2),
                 HEIGHT - 8,
                 escape(&text),
             );

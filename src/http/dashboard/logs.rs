@@ -175,7 +175,7 @@ impl LogView {
                         return Err(bad("A client ID must be at most 200 characters."));
                     }
                     if v.chars().any(char::is_control) {
-                        return Err(bad("A client ID cannot contain control characters."));
+                        return Err(bad("A client ID must not contain control characters."));
                     }
                     let v = (!v.is_empty()).then(|| v.to_owned());
                     if k == "app" {
