@@ -23,13 +23,44 @@ pub struct LogEvent {
     pub details: serde_json::Value,
 }
 
+impl LogEvent {
+    /// Why a failed request failed: the authentication failure's code, else the OAuth `error`
+    /// (BEHAVIOUR B.7). Stored in a column of its own for filtering and counting.
+    pub fn reason(&self) -> Option<&str> {
+        self.details["client_authentication_error"]["code"]
+            .as_str()
+            .or_else(|| self.details["error"].as_str())
+    }
+}
+
 /// Which events a listing shows; `None` matches everything.
 #[derive(Debug, Default, Clone)]
 pub struct LogFilter {
     pub kind: Option<String>,
     pub client_id: Option<String>,
+    /// The failure's reason code (see [`LogEvent::reason`]).
+    pub reason: Option<String>,
+    /// `since <= date < until`, in milliseconds.
+    pub since: Option<Millis>,
+    pub until: Option<Millis>,
     /// Auth0's `q`, parsed: conditions that must hold as well.
     pub query: LogQuery,
+}
+
+/// How many events of one kind an hour (`date / 3_600_000`, UTC) held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourCount {
+    pub hour: i64,
+    pub kind: String,
+    pub count: i64,
+}
+
+/// How many events of one kind had one reason (`None`: events without one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReasonCount {
+    pub kind: String,
+    pub reason: Option<String>,
+    pub count: i64,
 }
 
 /// Auth0's `sort` of a log search: by date only (`date:-1`, the default, or `date:1`).

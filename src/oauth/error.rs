@@ -63,23 +63,41 @@ pub enum AuthFailure {
     JwksUnavailable,
 }
 
-impl AuthFailure {
-    /// Stable snake_case code; never changes once shipped.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::UnknownClient => "unknown_client",
-            Self::BadClientSecret => "bad_client_secret",
-            Self::AuthMethodNotAllowed => "auth_method_not_allowed",
-            Self::MalformedBasicHeader => "malformed_basic_header",
-            Self::NoClientAuthentication => "no_client_authentication",
-            Self::ClientIdMismatch => "client_id_mismatch",
-            Self::PrivateKeyJwtNotEnabled => "private_key_jwt_not_enabled",
-            Self::Replayed => "replayed",
-            Self::Assertion(reason) => reason.code(),
-            Self::KidNotInJwks => "kid_not_in_jwks",
-            Self::JwksUnavailable => "jwks_unavailable",
+/// Declares [`AuthFailure::code`] and [`AuthFailure::all`] from one list: `code`'s match is
+/// exhaustive, so a new failure cannot get a code without also being in `all` (which the
+/// dashboard's explanations are checked against).
+macro_rules! failure_codes {
+    ($($variant:ident => $code:literal,)*) => {
+        impl AuthFailure {
+            /// Stable snake_case code; never changes once shipped.
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $code,)*
+                    Self::Assertion(reason) => reason.code(),
+                }
+            }
+
+            /// Every failure, each assertion reason among them.
+            pub fn all() -> impl Iterator<Item = Self> {
+                [$(Self::$variant,)*]
+                    .into_iter()
+                    .chain(Reason::ALL.iter().map(|r| Self::Assertion(*r)))
+            }
         }
-    }
+    };
+}
+
+failure_codes! {
+    UnknownClient => "unknown_client",
+    BadClientSecret => "bad_client_secret",
+    AuthMethodNotAllowed => "auth_method_not_allowed",
+    MalformedBasicHeader => "malformed_basic_header",
+    NoClientAuthentication => "no_client_authentication",
+    ClientIdMismatch => "client_id_mismatch",
+    PrivateKeyJwtNotEnabled => "private_key_jwt_not_enabled",
+    Replayed => "replayed",
+    KidNotInJwks => "kid_not_in_jwks",
+    JwksUnavailable => "jwks_unavailable",
 }
 
 impl OAuthError {
@@ -91,6 +109,17 @@ impl OAuthError {
     pub fn unauthenticated(reason: AuthFailure, basic: bool) -> Self {
         Self::InvalidClient { reason, basic }
     }
+
+    /// Every OAuth `error` code [`Self::code`] answers with.
+    pub const CODES: [&'static str; 7] = [
+        "invalid_request",
+        "unsupported_grant_type",
+        "invalid_client",
+        "unauthorized_client",
+        "access_denied",
+        "too_many_requests",
+        "server_error",
+    ];
 
     /// The OAuth `error` code.
     pub fn code(&self) -> &'static str {
@@ -149,6 +178,50 @@ impl OAuthError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_error_code_is_listed() {
+        let bucket = crate::domain::token_quota::BucketState {
+            bucket: crate::domain::token_quota::Bucket::PerHour,
+            quota: 1,
+            used: 1,
+            resets_at: 0,
+        };
+        let one_of_each = [
+            OAuthError::invalid_request("m"),
+            OAuthError::UnsupportedGrantType("m".into()),
+            OAuthError::unauthenticated(AuthFailure::Replayed, false),
+            OAuthError::UnauthorizedClient("m".into()),
+            OAuthError::AccessDenied("m".into()),
+            OAuthError::PayloadTooLarge,
+            OAuthError::TooManyRequests(crate::rate_limit::Exceeded {
+                limit: 1,
+                retry_after: std::time::Duration::from_secs(1),
+            }),
+            OAuthError::QuotaExceeded(super::super::quota::QuotaExceeded {
+                states: vec![bucket],
+                exhausted: bucket,
+            }),
+            OAuthError::ServerError,
+        ];
+        for e in &one_of_each {
+            // No wildcard: a new variant does not compile until it is added above.
+            match e {
+                OAuthError::InvalidRequest(_)
+                | OAuthError::UnsupportedGrantType(_)
+                | OAuthError::InvalidClient { .. }
+                | OAuthError::UnauthorizedClient(_)
+                | OAuthError::AccessDenied(_)
+                | OAuthError::PayloadTooLarge
+                | OAuthError::TooManyRequests(_)
+                | OAuthError::QuotaExceeded(_)
+                | OAuthError::ServerError => {}
+            }
+            assert!(OAuthError::CODES.contains(&e.code()), "{e}");
+        }
+        let failures: Vec<&str> = AuthFailure::all().map(AuthFailure::code).collect();
+        assert!(failures.contains(&"unknown_client") && failures.contains(&"aud_mismatch"));
+    }
 
     #[test]
     fn failure_codes_are_stable_and_assertion_reasons_pass_through() {

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 
 use super::conditions::Conditions;
 use super::{Conn, StoreError, corrupt, push_values, sql};
-pub use crate::domain::log::{LogEvent, LogFilter as Filter, LogOrder};
+pub use crate::domain::log::{HourCount, LogEvent, LogFilter as Filter, LogOrder, ReasonCount};
 use crate::domain::log_query::Condition;
 use crate::domain::paging::Page;
 use crate::time_util::Millis;
@@ -32,7 +32,7 @@ fn from_row(r: &AnyRow) -> Result<LogEvent, StoreError> {
     })
 }
 
-/// Rows per statement: 13 parameters each stays far below SQLite's and PostgreSQL's limits.
+/// Rows per statement: 14 parameters each stays far below SQLite's and PostgreSQL's limits.
 const ROWS_PER_INSERT: usize = 64;
 
 /// Writes a batch in one transaction, many rows per statement (one round trip per statement
@@ -59,8 +59,8 @@ pub async fn insert_batch(conn: &mut Conn, events: &[LogEvent]) -> Result<(), St
             .try_get("issued")?;
     let mut ordinal = last - count;
     for chunk in events.chunks(ROWS_PER_INSERT) {
-        let mut text = format!("INSERT INTO logs ({COLUMNS}, ordinal) VALUES ");
-        push_values(&mut text, &tx, chunk.len(), 13);
+        let mut text = format!("INSERT INTO logs ({COLUMNS}, reason, ordinal) VALUES ");
+        push_values(&mut text, &tx, chunk.len(), 14);
         let mut query = sqlx::query(sql(text));
         for e in chunk {
             ordinal += 1;
@@ -77,6 +77,7 @@ pub async fn insert_batch(conn: &mut Conn, events: &[LogEvent]) -> Result<(), St
                 .bind(e.ip.as_deref())
                 .bind(e.user_agent.as_deref())
                 .bind(e.details.to_string())
+                .bind(e.reason())
                 .bind(ordinal);
         }
         query.execute(&mut *tx).await?;
@@ -94,6 +95,10 @@ fn conditions(filter: &Filter) -> Conditions {
     if let Some(client_id) = &filter.client_id {
         c.any_of("client_id", std::slice::from_ref(client_id));
     }
+    if let Some(reason) = &filter.reason {
+        c.any_of("reason", std::slice::from_ref(reason));
+    }
+    window(&mut c, filter.since, filter.until);
     for condition in &filter.query.conditions {
         match condition {
             Condition::Text { field, any_of } => c.any_of(field.column(), any_of),
@@ -110,6 +115,83 @@ fn conditions(filter: &Filter) -> Conditions {
         }
     }
     c
+}
+
+/// `since <= date < until`, each end when given.
+fn window(c: &mut Conditions, since: Option<Millis>, until: Option<Millis>) {
+    if let Some(since) = since {
+        let p = c.int(since);
+        c.push(format!("date >= {p}"));
+    }
+    if let Some(until) = until {
+        let p = c.int(until);
+        c.push(format!("date < {p}"));
+    }
+}
+
+/// The conditions of the charts' counts: events of `kinds` in `[since, until)`, of one client
+/// when given.
+fn counted(kinds: &[String], client_id: Option<&str>, since: Millis, until: Millis) -> Conditions {
+    let mut c = Conditions::default();
+    c.any_of("type", kinds);
+    if let Some(client_id) = client_id {
+        c.any_of("client_id", &[client_id.to_owned()]);
+    }
+    window(&mut c, Some(since), Some(until));
+    c
+}
+
+/// How many events of each of `kinds` each UTC hour in `[since, until)` held (hours without
+/// any are left out). One grouped query; integer division is the same on both databases.
+pub async fn count_by_hour(
+    pool: &AnyPool,
+    kinds: &[String],
+    client_id: Option<&str>,
+    since: Millis,
+    until: Millis,
+) -> Result<Vec<HourCount>, StoreError> {
+    let c = counted(kinds, client_id, since, until);
+    let text = format!(
+        "SELECT date / 3600000 AS hour, type, COUNT(*) AS n FROM logs {} \
+         GROUP BY date / 3600000, type ORDER BY hour, type",
+        c.where_sql()
+    );
+    let rows = c.bind(sqlx::query(sql(text))).fetch_all(pool).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(HourCount {
+                hour: r.try_get("hour")?,
+                kind: r.try_get("type")?,
+                count: r.try_get("n")?,
+            })
+        })
+        .collect()
+}
+
+/// How many events of each of `kinds` had each reason in `[since, until)`, most first.
+pub async fn count_by_reason(
+    pool: &AnyPool,
+    kinds: &[String],
+    client_id: Option<&str>,
+    since: Millis,
+    until: Millis,
+) -> Result<Vec<ReasonCount>, StoreError> {
+    let c = counted(kinds, client_id, since, until);
+    let text = format!(
+        "SELECT type, reason, COUNT(*) AS n FROM logs {} \
+         GROUP BY type, reason ORDER BY n DESC, type, reason",
+        c.where_sql()
+    );
+    let rows = c.bind(sqlx::query(sql(text))).fetch_all(pool).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ReasonCount {
+                kind: r.try_get("type")?,
+                reason: r.try_get("reason")?,
+                count: r.try_get("n")?,
+            })
+        })
+        .collect()
 }
 
 /// A page of the events the filter matches, by date in `order`.
@@ -247,6 +329,179 @@ mod tests {
         assert_eq!(
             get(store.pool(), "log-0077").await.unwrap(),
             Some(events[77].clone())
+        );
+    }
+
+    fn failure(n: i64, date: Millis, details: serde_json::Value) -> LogEvent {
+        LogEvent {
+            kind: "feccft".into(),
+            date,
+            details,
+            ..event(n)
+        }
+    }
+
+    #[tokio::test]
+    async fn the_reason_is_stored_filtered_on_and_counted_by_hour() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        const H: Millis = 3_600_000;
+        let base = 1_796_083_200_000; // a midnight, UTC
+        let events = vec![
+            failure(
+                1,
+                base,
+                serde_json::json!({"error": "invalid_client",
+                    "client_authentication_error": {"code": "aud_mismatch"}}),
+            ),
+            failure(
+                2,
+                base + H - 1,
+                serde_json::json!({"error": "access_denied"}),
+            ),
+            failure(3, base + H, serde_json::json!({"repeats": {"count": 5}})),
+            LogEvent {
+                kind: "seccft".into(),
+                date: base + H + 1,
+                ..event(4)
+            },
+        ];
+        insert_batch(&mut store.acquire().await.unwrap(), &events)
+            .await
+            .unwrap();
+        let n = |filter: Filter| {
+            let pool = store.pool().clone();
+            async move { count(&pool, &filter).await.unwrap() }
+        };
+        let reason = |r: &str| Filter {
+            reason: Some(r.into()),
+            ..Filter::default()
+        };
+        assert_eq!(n(reason("aud_mismatch")).await, 1);
+        assert_eq!(n(reason("access_denied")).await, 1);
+        assert_eq!(n(reason("invalid_client")).await, 0);
+        let window = |since, until| Filter {
+            since,
+            until,
+            ..Filter::default()
+        };
+        assert_eq!(n(window(Some(base + H), None)).await, 2);
+        assert_eq!(n(window(None, Some(base + H))).await, 2);
+        assert_eq!(n(window(Some(base), Some(base + 1))).await, 1);
+
+        let kinds = ["seccft".to_owned(), "feccft".to_owned()];
+        let hours = count_by_hour(store.pool(), &kinds, None, base, base + 2 * H)
+            .await
+            .unwrap();
+        let hour = |h: i64, kind: &str, count: i64| HourCount {
+            hour: base / H + h,
+            kind: kind.into(),
+            count,
+        };
+        assert_eq!(
+            hours,
+            [
+                hour(0, "feccft", 2),
+                hour(1, "feccft", 1),
+                hour(1, "seccft", 1)
+            ]
+        );
+        // The window's end is excluded, and one client's counts are its own.
+        let before = count_by_hour(store.pool(), &kinds, None, base, base + H)
+            .await
+            .unwrap();
+        assert_eq!(before, [hour(0, "feccft", 2)]);
+        let client = count_by_hour(store.pool(), &kinds, Some("client-1"), base, base + 2 * H)
+            .await
+            .unwrap();
+        assert_eq!(client, [hour(0, "feccft", 1), hour(1, "seccft", 1)]);
+
+        let reasons = count_by_reason(store.pool(), &kinds, None, base, base + 2 * H)
+            .await
+            .unwrap();
+        let by = |kind: &str, reason: Option<&str>| {
+            reasons
+                .iter()
+                .find(|r| r.kind == kind && r.reason.as_deref() == reason)
+                .map(|r| r.count)
+        };
+        assert_eq!(by("feccft", Some("aud_mismatch")), Some(1));
+        assert_eq!(by("feccft", Some("access_denied")), Some(1));
+        assert_eq!(by("feccft", None), Some(1));
+        assert_eq!(by("seccft", None), Some(1));
+        assert_eq!(reasons.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn events_kept_before_the_reason_column_get_their_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        // The migrations as the previous version shipped them: everything before 0010.
+        let before = dir.path().join("migrations");
+        std::fs::create_dir(&before).unwrap();
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        for entry in std::fs::read_dir(&source).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            if name.as_str() < "0010" {
+                std::fs::copy(&path, before.join(name)).unwrap();
+            }
+        }
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("signet.db").display()
+        );
+        sqlx::any::install_default_drivers();
+        let old = sqlx::AnyPool::connect(&url).await.unwrap();
+        sqlx::migrate::Migrator::new(before.as_path())
+            .await
+            .unwrap()
+            .run(&old)
+            .await
+            .unwrap();
+        for (ordinal, (id, kind, details)) in [
+            (
+                "a",
+                "feccft",
+                r#"{"error":"invalid_client","client_authentication_error":{"code":"unknown_kid"}}"#,
+            ),
+            ("b", "feccft", r#"{"error":"access_denied"}"#),
+            ("c", "feccft", r#"{"error":5,"repeats":{"count":3}}"#),
+            ("d", "seccft", r#"{"auth_method":"private_key_jwt"}"#),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            sqlx::query(
+                "INSERT INTO logs (id, seq, date, type, description, details, ordinal) \
+                 VALUES ($1, 0, 0, $2, 'd', $3, $4)",
+            )
+            .bind(id)
+            .bind(kind)
+            .bind(details)
+            .bind(ordinal as i64 + 1)
+            .execute(&old)
+            .await
+            .unwrap();
+        }
+        old.close().await;
+
+        let store = crate::store::Store::connect(&url).await.unwrap();
+        let rows = sqlx::query("SELECT id, reason FROM logs ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        let reasons: Vec<(String, Option<String>)> = rows
+            .iter()
+            .map(|r| (r.try_get("id").unwrap(), r.try_get("reason").unwrap()))
+            .collect();
+        let want = |id: &str, reason: Option<&str>| (id.to_owned(), reason.map(str::to_owned));
+        assert_eq!(
+            reasons,
+            [
+                want("a", Some("unknown_kid")),
+                want("b", Some("access_denied")),
+                want("c", None),
+                want("d", None)
+            ]
         );
     }
 }

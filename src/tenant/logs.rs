@@ -2,9 +2,10 @@
 //! (`from`/`take`).
 
 use super::{Listing, ManagementError, Tenant};
-use crate::domain::log::{LogEvent, LogFilter as Filter, LogOrder};
+use crate::domain::log::{HourCount, LogEvent, LogFilter as Filter, LogOrder, ReasonCount};
 use crate::domain::paging::Page;
 use crate::store::logs;
+use crate::time_util::Millis;
 
 pub async fn list(
     tenant: &Tenant,
@@ -50,4 +51,27 @@ pub async fn get(tenant: &Tenant, id: &str) -> Result<LogEvent, ManagementError>
             error_code: "inexistent_log",
             message: "The log event does not exist".into(),
         })
+}
+
+/// Events of `kinds` per UTC hour in `[since, until)`, of one client when given (the
+/// dashboard's charts).
+pub async fn count_by_hour(
+    tenant: &Tenant,
+    kinds: &[&str],
+    client_id: Option<&str>,
+    (since, until): (Millis, Millis),
+) -> Result<Vec<HourCount>, ManagementError> {
+    let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+    Ok(logs::count_by_hour(tenant.store.pool(), &kinds, client_id, since, until).await?)
+}
+
+/// Events of `kinds` per kind and reason in `[since, until)`, of one client when given.
+pub async fn count_by_reason(
+    tenant: &Tenant,
+    kinds: &[&str],
+    client_id: Option<&str>,
+    (since, until): (Millis, Millis),
+) -> Result<Vec<ReasonCount>, ManagementError> {
+    let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+    Ok(logs::count_by_reason(tenant.store.pool(), &kinds, client_id, since, until).await?)
 }

@@ -354,6 +354,19 @@ async fn the_seed_dashboard_steps_work_in_a_browser() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     b.shot("07-logs").await;
+    // The tab's charts are drawn from the same requests, with JavaScript's help or not: a success
+    // bar, and the failure's reason as a bar of its own with its count in the summary.
+    b.find("#chart-day rect.ok").await;
+    b.find("#chart-reasons g[data-reason=\"aud_mismatch\"] rect.fail")
+        .await;
+    b.wait_text("#chart-reasons-summary", "aud_mismatch 1")
+        .await;
+    // The tenant-wide page shows them too, the reason explained beside its code.
+    b.goto(&app.url("/dashboard/logs")).await;
+    b.find("#chart-week rect.fail").await;
+    b.wait_text("#logs td.reason .explain", "set aud to exactly the issuer")
+        .await;
+    b.shot("07-tenant-logs").await;
 
     // Edit Credential: set an explicit expiry date.
     b.goto(&app.url(&format!("/dashboard/applications/{client_id}/credentials")))

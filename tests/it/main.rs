@@ -9,6 +9,7 @@ mod client_side;
 mod credentials;
 mod dashboard;
 mod dashboard_browser;
+mod dashboard_logs;
 mod deployment;
 mod ec_keys;
 mod explain;

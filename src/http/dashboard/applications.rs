@@ -1,5 +1,5 @@
-//! Applications: the list, creating one, its Settings tab (name, description, secret, delete)
-//! and its Logs tab.
+//! Applications: the list, creating one, its Settings tab (name, description, secret, delete).
+//! Its Logs tab is in `logs.rs`, beside the tenant-wide Logs page.
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -8,17 +8,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use super::form::{Done, FormFields};
-use super::paging::{Pager, page_and_more, page_in, parse_page};
-use super::views::{AppLogsPage, AppSettingsPage, AppView, ApplicationsPage, Ctx, LogRow, page};
+use super::paging::{Pager, page_and_more, page_in};
+use super::views::{AppSettingsPage, AppView, ApplicationsPage, Ctx, page};
 use super::{Admin, DashError};
 use crate::domain::client::ClientFilter;
 use crate::domain::client::{AppType, Client};
 use crate::domain::client_change::{ClientPatch, NewClient};
-use crate::domain::log::{LogFilter as Filter, LogOrder};
 use crate::http::AppState;
 use crate::http::dashboard::forms::FieldErrors;
 use crate::tenant::clients;
-use crate::tenant::logs;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,7 +30,6 @@ pub fn router() -> Router<AppState> {
             "/dashboard/applications/{id}/rotate-secret",
             post(rotate_secret),
         )
-        .route("/dashboard/applications/{id}/logs", get(log_tab))
 }
 
 /// One page of the applications, oldest first (as the Management API lists them).
@@ -259,149 +256,4 @@ async fn rotate_secret(
         "/dashboard/applications/{id}/credentials?done=secret-rotated#notice"
     ))
     .into_response())
-}
-
-/// Which page of the Logs tab: `?page=` (from 0, newest first) and `?show=`.
-#[derive(Debug, PartialEq, Eq)]
-struct LogView {
-    page: i64,
-    show: Show,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Show {
-    All,
-    Failures,
-    Successes,
-}
-
-impl Show {
-    fn parse(v: &str) -> Option<Self> {
-        match v {
-            "all" => Some(Self::All),
-            "failures" => Some(Self::Failures),
-            "successes" => Some(Self::Successes),
-            _ => None,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::All => "all",
-            Self::Failures => "failures",
-            Self::Successes => "successes",
-        }
-    }
-
-    fn event_type(self) -> Option<&'static str> {
-        match self {
-            Self::All => None,
-            Self::Failures => Some(crate::audit::FAILURE),
-            Self::Successes => Some(crate::audit::SUCCESS),
-        }
-    }
-}
-
-impl LogView {
-    /// Unknown parameters are ignored (like `?done=`); a bad value of a known one is refused,
-    /// so a mistyped link never shows a page that looks right but is not what was asked for.
-    fn parse(query: Option<&str>) -> Result<Self, DashError> {
-        let mut view = Self {
-            page: 0,
-            show: Show::All,
-        };
-        for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            match &*k {
-                "page" => view.page = parse_page(&v)?,
-                "show" => {
-                    view.show = Show::parse(&v).ok_or_else(|| {
-                        DashError::BadRequest("show must be all, failures or successes.".into())
-                    })?;
-                }
-                _ => {}
-            }
-        }
-        Ok(view)
-    }
-}
-
-/// Token requests of this application, newest first, a page at a time, with the reason of
-/// each failure.
-async fn log_tab(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, DashError> {
-    let view = LogView::parse(query.as_deref())?;
-    let c = clients::get(&state.tenant, &id).await?;
-    let filter = Filter {
-        kind: view.show.event_type().map(str::to_owned),
-        client_id: Some(id),
-        ..Filter::default()
-    };
-    let (events, older) = page_and_more(view.page, |p| {
-        logs::list(&state.tenant, &filter, LogOrder::NewestFirst, p, false)
-    })
-    .await?;
-    let logs_url = format!("/dashboard/applications/{}/logs", c.client_id);
-    let show = view.show.as_str();
-    page(
-        StatusCode::OK,
-        &AppLogsPage {
-            ctx: Ctx::new(&admin, "applications", None),
-            app: AppView::of(&c),
-            tab: "logs",
-            pager: Pager::newest_first(
-                view.page,
-                events.len(),
-                older,
-                logs_url.clone(),
-                format!("show={show}"),
-            ),
-            logs_url,
-            show,
-            events: events.iter().map(LogRow::of).collect(),
-        },
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_logs_tab_reads_its_page_and_filter_and_refuses_bad_values() {
-        let parsed = |q: &str| LogView::parse(Some(q));
-        assert_eq!(
-            LogView::parse(None).unwrap(),
-            LogView {
-                page: 0,
-                show: Show::All
-            }
-        );
-        assert_eq!(
-            parsed("page=3&show=failures&done=x").unwrap(),
-            LogView {
-                page: 3,
-                show: Show::Failures
-            }
-        );
-        assert_eq!(parsed("show=successes").unwrap().show, Show::Successes);
-        assert_eq!(parsed("page=1000000").unwrap().page, 1_000_000);
-        for bad in [
-            "page=-1",
-            "page=1000001",
-            "page=two",
-            "page=",
-            "page=99999999999999999999",
-            "show=everything",
-            "show=",
-        ] {
-            assert!(
-                matches!(parsed(bad), Err(DashError::BadRequest(_))),
-                "{bad}"
-            );
-        }
-    }
 }

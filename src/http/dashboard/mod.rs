@@ -4,6 +4,7 @@
 
 mod apis;
 mod applications;
+mod chart;
 mod confirm;
 mod credentials;
 mod error;
@@ -12,7 +13,9 @@ mod form;
 pub mod forms;
 mod integration;
 mod login;
+mod logs;
 mod paging;
+mod reasons;
 mod session;
 mod signing_keys;
 mod views;
@@ -43,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/static/dashboard.js", get(js))
         .merge(login::router())
         .merge(applications::router())
+        .merge(logs::router())
         .merge(credentials::router())
         .merge(integration::router())
         .merge(apis::router())

@@ -9,7 +9,6 @@ use super::paging::Pager;
 use super::{Admin, DashError};
 use crate::domain::client::{AppType, Client, TokenEndpointAuthMethod};
 use crate::domain::credential::Credential;
-use crate::domain::log::LogEvent;
 use crate::domain::resource_server::ResourceServer;
 use crate::domain::signing_key::{KeyState, SigningKeyInfo};
 use crate::http::dashboard::forms::FieldErrors;
@@ -363,62 +362,6 @@ pub struct AppApisPage {
     pub app: AppView,
     pub tab: &'static str,
     pub apis: Vec<ApiGrantView>,
-}
-
-pub struct LogRow {
-    pub date: String,
-    pub ok: bool,
-    pub kind: String,
-    pub description: String,
-    pub audience: String,
-    pub method: String,
-    pub reason: String,
-    pub credential_id: String,
-    pub ip: String,
-}
-
-impl LogRow {
-    pub fn of(e: &LogEvent) -> Self {
-        let auth_error = &e.details["client_authentication_error"];
-        Self {
-            date: {
-                let full = crate::time_util::format_millis(e.date);
-                format!("{} {} UTC", &full[..10], &full[11..19])
-            },
-            ok: e.kind == crate::audit::SUCCESS,
-            kind: e.kind.clone(),
-            description: e.description.clone(),
-            audience: e.audience.clone().unwrap_or_default(),
-            reason: auth_error["code"]
-                .as_str()
-                .or_else(|| e.details["error"].as_str())
-                .unwrap_or("")
-                .to_owned(),
-            method: e.details["auth_method"].as_str().unwrap_or("").to_owned(),
-            // Failures carry it inside the error; successes at the top level.
-            credential_id: auth_error["credential_id"]
-                .as_str()
-                .or_else(|| e.details["credential_id"].as_str())
-                .unwrap_or("")
-                .to_owned(),
-            ip: e.ip.clone().unwrap_or_default(),
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "app_logs.html")]
-pub struct AppLogsPage {
-    pub ctx: Ctx,
-    pub app: AppView,
-    pub tab: &'static str,
-    /// This tab's address, for its filter and page links.
-    pub logs_url: String,
-    /// `all`, `failures` or `successes`.
-    pub show: &'static str,
-    /// Newest first: `previous` is the newer page, `next` the older.
-    pub pager: Pager,
-    pub events: Vec<LogRow>,
 }
 
 pub struct ApiView {

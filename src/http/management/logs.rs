@@ -194,6 +194,7 @@ async fn list(
         kind: q.kind.clone(),
         client_id: q.client_id.clone(),
         query,
+        ..Filter::default()
     };
     let found = logs::list(
         &state.tenant,
