@@ -385,6 +385,9 @@ fn run_bash(script_path: &Path, work: &Path, bin: &Path, log_path: &Path) -> Opt
         std::env::var("PATH").unwrap_or_default()
     );
     let mut command = Command::new("bash");
+    // A group of its own, so that a timeout ends what the blocks started too (a server left
+    // in the foreground would otherwise outlive the test).
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("SIGNET_") {
             command.env_remove(name);
@@ -405,6 +408,9 @@ fn run_bash(script_path: &Path, work: &Path, bin: &Path, log_path: &Path) -> Opt
             return Some(status.code().unwrap_or(-1));
         }
         if started.elapsed() > RUN_TIMEOUT {
+            let _ = Command::new("kill")
+                .args(["-KILL", &format!("-{}", child.id())])
+                .status();
             let _ = child.kill();
             let _ = child.wait();
             return None;
