@@ -107,7 +107,7 @@ fn shell_blocks(markdown: &str) -> Result<Vec<Block>, String> {
         }
         let mode = match fence.checked_sub(1).map(|p| lines[p].trim()) {
             Some(marker) if marker.starts_with(MARKER_START) => {
-                parse_marker(marker).map_err(|e| format!("README.md line {}: {e}", fence))?
+                parse_marker(marker).map_err(|e| format!("README.md line {fence}: {e}"))?
             }
             _ => Mode::Run,
         };
