@@ -169,12 +169,7 @@ fn hint(error: &Error, args: &TokenArgs, sent: &Sent, now: OffsetDateTime) -> Op
         Error::Rejected(r) if r.status == 401 || r.error == "invalid_client" => {
             Some(invalid_client_hint(r, args, sent, now))
         }
-        Error::Rejected(r) if r.error == "access_denied" => Some(format!(
-            "the application has no client grant for the audience \"{}\", or no API has that \
-             identifier. Grant it: POST {issuer}api/v2/client-grants with \
-             {{\"client_id\":\"{}\",\"audience\":\"{}\",\"scope\":[…]}}",
-            args.audience, args.client.client_id, args.audience
-        )),
+        Error::Rejected(r) if r.error == "access_denied" => Some(access_denied_hint(r, args)),
         Error::Rejected(r) if r.error == "unauthorized_client" => Some(
             "the application may not use the client_credentials grant: make it a \
              non_interactive application or add client_credentials to its grant_types"
@@ -194,6 +189,70 @@ fn hint(error: &Error, args: &TokenArgs, sent: &Sent, now: OffsetDateTime) -> Op
              --token-endpoint)"
         )),
         _ => None,
+    }
+}
+
+/// Why a token was refused with `access_denied`, read from the description, whose wording
+/// signet shares with Auth0 (BEHAVIOUR A.5): each cause has another fix.
+#[derive(Debug, PartialEq, Eq)]
+enum Denial<'a> {
+    /// "Service not found: AUDIENCE": no API has that identifier.
+    NoApi,
+    /// "Client is not authorized to access …": the API exists, the application has no grant.
+    NoGrant,
+    /// "Client has not been granted scopes: a, b": the grant exists but lacks these scopes.
+    MissingScopes(&'a str),
+    /// Another server's wording, or none.
+    Unknown,
+}
+
+impl<'a> Denial<'a> {
+    fn read(description: Option<&'a str>) -> Self {
+        let Some(d) = description else {
+            return Self::Unknown;
+        };
+        if let Some(scopes) = d.strip_prefix("Client has not been granted scopes:") {
+            Self::MissingScopes(scopes.trim())
+        } else if d.starts_with("Service not found") {
+            Self::NoApi
+        } else if d.starts_with("Client is not authorized to access") {
+            Self::NoGrant
+        } else {
+            Self::Unknown
+        }
+    }
+}
+
+fn access_denied_hint(r: &Rejection, args: &TokenArgs) -> String {
+    let issuer = &args.client.issuer;
+    let audience = &args.audience;
+    let client_id = &args.client.client_id;
+    let create_grant = format!(
+        "POST {issuer}api/v2/client-grants with \
+         {{\"client_id\":\"{client_id}\",\"audience\":\"{audience}\",\"scope\":[…]}}"
+    );
+    match Denial::read(r.error_description.as_deref()) {
+        Denial::MissingScopes(scopes) => format!(
+            "the application's client grant for \"{audience}\" does not hold the scope(s) \
+             {scopes}. Ask only for granted scopes (without --scope the token carries all of \
+             them), or add these to the grant: find its id with GET \
+             {issuer}api/v2/client-grants?client_id={client_id}&audience={audience}, then PATCH \
+             {issuer}api/v2/client-grants/ID with {{\"scope\":[…]}} listing every scope it \
+             should hold (the API must define them)"
+        ),
+        Denial::NoGrant => format!(
+            "the application has no client grant for the API \"{audience}\". Grant it: \
+             {create_grant}"
+        ),
+        Denial::NoApi => format!(
+            "no API has the identifier \"{audience}\": --audience must be an API's identifier \
+             character for character (trailing slash included). List them with GET \
+             {issuer}api/v2/resource-servers; then the application needs a grant: {create_grant}"
+        ),
+        Denial::Unknown => format!(
+            "the application has no client grant for the audience \"{audience}\", no API has \
+             that identifier, or the grant lacks a scope asked for. Grant it: {create_grant}"
+        ),
     }
 }
 
@@ -440,8 +499,83 @@ mod tests {
         assert!(!hint.contains("ruled out"), "{hint}");
     }
 
+    fn denied(description: &str) -> String {
+        let error = Error::Rejected(Rejection {
+            status: 403,
+            error: "access_denied".into(),
+            error_description: Some(description.into()),
+            body: String::new(),
+            server_date: None,
+        });
+        hint(&error, &args(), &sent(), OffsetDateTime::now_utc()).unwrap()
+    }
+
     #[test]
-    fn access_denied_hint_names_the_grant() {
+    fn access_denied_is_read_from_the_servers_description() {
+        assert_eq!(
+            Denial::read(Some(
+                "Client has not been granted scopes: write:reports, delete:reports"
+            )),
+            Denial::MissingScopes("write:reports, delete:reports")
+        );
+        assert_eq!(
+            Denial::read(Some("Service not found: https://api.example.com/")),
+            Denial::NoApi
+        );
+        assert_eq!(
+            Denial::read(Some(
+                "Client is not authorized to access \"https://api.example.com/\". You need to \
+                 create a \"client-grant\" associated to this API."
+            )),
+            Denial::NoGrant
+        );
+        assert_eq!(Denial::read(Some("Forbidden")), Denial::Unknown);
+        assert_eq!(Denial::read(None), Denial::Unknown);
+    }
+
+    #[test]
+    fn access_denied_hint_for_a_missing_scope_names_the_scope_not_a_missing_grant() {
+        let hint = denied("Client has not been granted scopes: write:reports");
+        assert!(
+            hint.contains("does not hold the scope(s) write:reports"),
+            "{hint}"
+        );
+        assert!(
+            hint.contains("PATCH https://tenant.example.com/api/v2/client-grants/"),
+            "{hint}"
+        );
+        assert!(!hint.contains("no client grant"), "{hint}");
+        assert!(!hint.contains("POST"), "{hint}");
+    }
+
+    #[test]
+    fn access_denied_hint_without_a_grant_says_how_to_create_one() {
+        let hint = denied(
+            "Client is not authorized to access \"https://api.example.com/\". You need to \
+             create a \"client-grant\" associated to this API.",
+        );
+        assert!(
+            hint.starts_with(
+                "the application has no client grant for the API \"https://api.example.com/\""
+            ),
+            "{hint}"
+        );
+        assert!(hint.contains("\"client_id\":\"app-1\""), "{hint}");
+        assert!(!hint.contains("no API has"), "{hint}");
+    }
+
+    #[test]
+    fn access_denied_hint_for_an_unknown_api_suspects_the_audience() {
+        let hint = denied("Service not found: https://api.example.com/");
+        assert!(
+            hint.starts_with("no API has the identifier \"https://api.example.com/\""),
+            "{hint}"
+        );
+        assert!(hint.contains("resource-servers"), "{hint}");
+    }
+
+    #[test]
+    fn access_denied_hint_in_another_wording_lists_every_cause() {
         let hint = hint(
             &rejected(403, "access_denied", None),
             &args(),
@@ -449,7 +583,9 @@ mod tests {
             OffsetDateTime::now_utc(),
         )
         .unwrap();
-        assert!(hint.contains("client grant"), "{hint}");
+        assert!(hint.contains("no client grant"), "{hint}");
+        assert!(hint.contains("no API has that identifier"), "{hint}");
+        assert!(hint.contains("lacks a scope"), "{hint}");
         assert!(hint.contains("https://api.example.com/"), "{hint}");
     }
 

@@ -24,6 +24,7 @@ mod persistence;
 pub mod private_key_jwt;
 mod proxies;
 mod readiness;
+mod readme_blocks;
 mod signing_keys;
 mod startup;
 mod tls;
