@@ -433,30 +433,8 @@ mod tests {
 
     #[tokio::test]
     async fn events_kept_before_the_reason_column_get_their_reason() {
-        let dir = tempfile::tempdir().unwrap();
-        // The migrations as the previous version shipped them: everything before 0010.
-        let before = dir.path().join("migrations");
-        std::fs::create_dir(&before).unwrap();
-        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-        for entry in std::fs::read_dir(&source).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-            if name.as_str() < "0010" {
-                std::fs::copy(&path, before.join(name)).unwrap();
-            }
-        }
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("signet.db").display()
-        );
-        sqlx::any::install_default_drivers();
-        let old = sqlx::AnyPool::connect(&url).await.unwrap();
-        sqlx::migrate::Migrator::new(before.as_path())
-            .await
-            .unwrap()
-            .run(&old)
-            .await
-            .unwrap();
+        // The database as the previous version left it: every migration before 0010.
+        let (_dir, old, url) = crate::store::sqlite_migrated_before("0010").await;
         for (ordinal, (id, kind, details)) in [
             (
                 "a",

@@ -412,6 +412,40 @@ pub(crate) async fn temp_sqlite() -> (Store, tempfile::TempDir) {
     (Store::connect(&url).await.unwrap(), dir)
 }
 
+/// A SQLite database as an earlier version left it: only the migrations named before
+/// `first_new` (e.g. `"0010"`) applied. Returns the directory (the database lives in it while it
+/// is kept), a pool on it to write old-shaped rows with, and its URL for `Store::connect`, which
+/// then applies the rest.
+#[cfg(test)]
+pub(crate) async fn sqlite_migrated_before(
+    first_new: &str,
+) -> (tempfile::TempDir, sqlx::AnyPool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let before = dir.path().join("migrations");
+    std::fs::create_dir(&before).unwrap();
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.as_str() < first_new {
+            std::fs::copy(&path, before.join(name)).unwrap();
+        }
+    }
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("signet.db").display()
+    );
+    sqlx::any::install_default_drivers();
+    let old = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::migrate::Migrator::new(before.as_path())
+        .await
+        .unwrap()
+        .run(&old)
+        .await
+        .unwrap();
+    (dir, old, url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

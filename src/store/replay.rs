@@ -166,30 +166,8 @@ mod tests {
 
     #[tokio::test]
     async fn ids_used_before_the_upgrade_are_kept_until_they_expire() {
-        let dir = tempfile::tempdir().unwrap();
-        // The migrations as the previous version shipped them: everything before 0005.
-        let before = dir.path().join("migrations");
-        std::fs::create_dir(&before).unwrap();
-        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-        for entry in std::fs::read_dir(&source).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-            if name.as_str() < "0005" {
-                std::fs::copy(&path, before.join(name)).unwrap();
-            }
-        }
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("signet.db").display()
-        );
-        sqlx::any::install_default_drivers();
-        let old = sqlx::AnyPool::connect(&url).await.unwrap();
-        sqlx::migrate::Migrator::new(before.as_path())
-            .await
-            .unwrap()
-            .run(&old)
-            .await
-            .unwrap();
+        // The database as the previous version left it: every migration before 0005.
+        let (_dir, old, url) = crate::store::sqlite_migrated_before("0005").await;
         let now: Millis = crate::time_util::now_millis();
         sqlx::query(
             "INSERT INTO assertion_jtis (client_id, jti, expires_at) \

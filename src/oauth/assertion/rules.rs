@@ -96,18 +96,11 @@ pub(super) fn authenticate<'k>(
             }
             continue;
         }
-        if attempts == MAX_VERIFICATIONS {
-            break;
+        match verify_within_budget(candidate, signed, &mut attempts) {
+            None => break,
+            Some(true) => return Ok(candidate.credential_id),
+            Some(false) => last_attempted = Some(candidate.credential_id),
         }
-        attempts += 1;
-        if candidate
-            .key
-            .verify_sig(signed.message, signed.signature)
-            .is_ok()
-        {
-            return Ok(candidate.credential_id);
-        }
-        last_attempted = Some(candidate.credential_id);
     }
 
     let usable_attempts = attempts;
@@ -121,16 +114,12 @@ pub(super) fn authenticate<'k>(
                 }
                 _ => continue,
             };
-            if attempts == MAX_VERIFICATIONS {
-                break;
-            }
-            attempts += 1;
-            if candidate
-                .key
-                .verify_sig(signed.message, signed.signature)
-                .is_ok()
-            {
-                return Err(Rejection::for_credential(reason, candidate.credential_id));
+            match verify_within_budget(candidate, signed, &mut attempts) {
+                None => break,
+                Some(true) => {
+                    return Err(Rejection::for_credential(reason, candidate.credential_id));
+                }
+                Some(false) => {}
             }
         }
     }
@@ -144,6 +133,26 @@ pub(super) fn authenticate<'k>(
             (_, _, Some(_), None) => Rejection::new(Reason::UnknownKid),
             (_, _, None, _) => Rejection::new(Reason::NoUsableCredential),
         },
+    )
+}
+
+/// One signature verification with `candidate`'s key, counted against the request's budget:
+/// `None` when the budget of [`MAX_VERIFICATIONS`] is spent (nothing was verified), else
+/// whether the key verified.
+fn verify_within_budget(
+    candidate: &CandidateKey<'_>,
+    signed: &Signed<'_>,
+    attempts: &mut usize,
+) -> Option<bool> {
+    if *attempts == MAX_VERIFICATIONS {
+        return None;
+    }
+    *attempts += 1;
+    Some(
+        candidate
+            .key
+            .verify_sig(signed.message, signed.signature)
+            .is_ok(),
     )
 }
 
