@@ -38,6 +38,17 @@ fn in_ci() -> bool {
 /// One browser at a time: two Chromiums on a loaded 2-core machine only slow each other down.
 static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// One browser test at a time: a fresh server on SQLite and a browser session. `None` (after a
+/// `SKIPPED` message) on a machine without what the test needs, outside CI.
+async fn server_and_browser(
+    javascript: bool,
+) -> Option<(tokio::sync::MutexGuard<'static, ()>, TestApp, Browser)> {
+    let one = BROWSER_LOCK.lock().await;
+    let app = TestApp::spawn(Db::Sqlite).await?;
+    let browser = Browser::start(javascript).await?;
+    Some((one, app, browser))
+}
+
 /// chromedriver (a child process this test owns) and a WebDriver session on it.
 struct Browser {
     client: Client,
@@ -225,12 +236,8 @@ async fn token_request(app: &TestApp, client_assertion: &str) -> reqwest::Respon
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seed_dashboard_steps_work_in_a_browser() {
-    let _one = BROWSER_LOCK.lock().await;
-    let Some(app) = TestApp::spawn(Db::Sqlite).await else {
-        return;
-    };
     // The core flows need no JavaScript: the page's scripts are off for the whole walk.
-    let Some(b) = Browser::start(false).await else {
+    let Some((_one, app, b)) = server_and_browser(false).await else {
         return;
     };
     let mgmt = app.management_token().await;
@@ -433,11 +440,7 @@ async fn the_seed_dashboard_steps_work_in_a_browser() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_are_shown_in_the_page() {
-    let _one = BROWSER_LOCK.lock().await;
-    let Some(app) = TestApp::spawn(Db::Sqlite).await else {
-        return;
-    };
-    let Some(b) = Browser::start(true).await else {
+    let Some((_one, app, b)) = server_and_browser(true).await else {
         return;
     };
 
@@ -594,11 +597,7 @@ async fn credentials_of(app: &TestApp, mgmt: &str, client_id: &str) -> Vec<Value
 /// match the logs, one expiry control, the enable-now warning, the integration values.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_guards_breaking_changes_and_shows_what_callers_need() {
-    let _one = BROWSER_LOCK.lock().await;
-    let Some(app) = TestApp::spawn(Db::Sqlite).await else {
-        return;
-    };
-    let Some(b) = Browser::start(false).await else {
+    let Some((_one, app, b)) = server_and_browser(false).await else {
         return;
     };
     let mgmt = app.management_token().await;
@@ -880,11 +879,7 @@ return out;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_fits_a_phone_and_is_screenshot_at_two_sizes() {
-    let _one = BROWSER_LOCK.lock().await;
-    let Some(app) = TestApp::spawn(Db::Sqlite).await else {
-        return;
-    };
-    let Some(b) = Browser::start(true).await else {
+    let Some((_one, app, b)) = server_and_browser(true).await else {
         return;
     };
     let mgmt = app.management_token().await;
