@@ -100,6 +100,23 @@ fn hour_label(hour: i64) -> String {
     format!("{} {} UTC", &full[..10], &full[11..16])
 }
 
+/// A chart's opening tag and title: every text escaped, the summary as its accessible name, the
+/// totals as data attributes.
+fn svg_start(
+    id: &str,
+    height: i64,
+    title: &str,
+    summary: &str,
+    (ok, failed): (i64, i64),
+) -> String {
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart-svg" id="{}" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{}" data-successes="{ok}" data-failures="{failed}"><title>{}</title>"#,
+        escape(id),
+        escape(&format!("{title}. {summary}")),
+        escape(title),
+    )
+}
+
 fn plural(n: i64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -126,14 +143,7 @@ pub fn hourly(id: &str, title: &str, period: &str, series: &[Hour]) -> Chart {
             b.successes + b.failures,
         ),
     };
-    let id = escape(id);
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart-svg" id="{id}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{}" data-successes="{ok}" data-failures="{failed}"><title>{}</title>"#,
-        escape(&format!("{title}. {summary}")),
-        escape(title),
-    );
+    let mut svg = svg_start(id, HEIGHT, title, &summary, (ok, failed));
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let base = TOP + plot_h;
@@ -293,14 +303,7 @@ pub fn by_reason(id: &str, title: &str, period: &str, bars: &[Outcome]) -> Chart
     };
     let rows = bars.len().max(1) as i64;
     let height = rows * ROW + 8;
-    let id = escape(id);
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart-svg" id="{id}" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{}" data-successes="{ok}" data-failures="{failed}"><title>{}</title>"#,
-        escape(&format!("{title}. {summary}")),
-        escape(title),
-    );
+    let mut svg = svg_start(id, height, title, &summary, (ok, failed));
     if bars.is_empty() {
         let _ = write!(
             svg,
