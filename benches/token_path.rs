@@ -1,7 +1,7 @@
 //! In-process cost of `POST /oauth/token` with Private Key JWT, without HTTP: its pieces
 //! (signing the access token, one RSA verification, parsing the form body, checking the client
 //! assertion) and the whole of `TokenIssuer::issue` on a SQLite tenant. Together with
-//! `load/tools/rsa_bound.rs` and `load/load.sh` it shows how much of a token's cost is the
+//! `bench/tools/rsa_bound.rs` and `bench/load.sh` it shows how much of a token's cost is the
 //! unavoidable RSA work.
 //!
 //! Run: `cargo bench --bench token_path` (one bench: `cargo bench --bench token_path -- issue`)
@@ -53,7 +53,7 @@ fn now() -> i64 {
 }
 
 /// The application's side: a key pair and RS256 assertions signed with it, as
-/// `load/tools/presign.rs` makes them.
+/// `bench/tools/presign.rs` makes them.
 struct Client {
     pair: KeyPair,
     client_id: String,
@@ -121,7 +121,7 @@ fn access_claims(now: i64) -> AccessClaims {
     }
 }
 
-/// The body `load/wrk-token.lua` sends.
+/// The body `bench/wrk-token.lua` sends.
 fn form_body(assertion: &str) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", "client_credentials")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Load test of POST /oauth/token with Private Key JWT, next to the RSA bound measured around
-# each run (cores / (one RSA-2048 sign + one verify), load/tools/rsa_bound.rs).
+# each run (cores / (one RSA-2048 sign + one verify), bench/tools/rsa_bound.rs).
 #
-# Run from anywhere:   load/load.sh [--postgres URL] [--duration 10s] [--connections "1 16 64"]
+# Run from anywhere:   bench/load.sh [--postgres URL] [--duration 10s] [--connections "1 16 64"]
 #
 # What it does, all on this machine and only towards 127.0.0.1: installs wrk and jq if missing
 # (apt-get); builds the server and the examples with --release; measures the RSA bound; starts
@@ -10,9 +10,9 @@
 # with --postgres, once more on a fresh schema `signet_bench_<random>` of that database, dropped
 # at the end); creates an API, an application with one RS256 credential from a fresh
 # `openssl genrsa 2048` key, and a client grant through the Management API; then, per run,
-# pre-signs enough single-use assertions (load/tools/presign.rs) and runs wrk
-# (load/wrk-token.lua): a short warm-up, then 1, 16 and 64 connections. Then the same runs
-# against load/tools/rsa_ceiling.rs, an HTTP server that does only the two RSA operations per
+# pre-signs enough single-use assertions (bench/tools/presign.rs) and runs wrk
+# (bench/wrk-token.lua): a short warm-up, then 1, 16 and 64 connections. Then the same runs
+# against bench/tools/rsa_ceiling.rs, an HTTP server that does only the two RSA operations per
 # request: the most any server can show with this harness on this machine (the load generator
 # shares the cores the bound counts).
 #
@@ -28,7 +28,7 @@
 #   --warmup D          warm-up run at 16 connections before the measured ones (default 3s)
 #   --connections LIST  measured connection counts (default "1 16 64")
 #   --margin M          assertions per run = RSA bound x duration x M + 1000 (default 1.5)
-#   --no-ceiling        skip the runs against load/tools/rsa_ceiling.rs
+#   --no-ceiling        skip the runs against bench/tools/rsa_ceiling.rs
 #   --no-hs256          skip the runs for an HS256 API (by default each backend is measured
 #                       for an RS256 API and then, on the same server, an HS256 API: the same
 #                       assertion verify, but an HMAC instead of an RSA signature per token)
@@ -55,7 +55,7 @@ CEILING=1
 HS256=1
 
 die() { echo "load.sh: $*" >&2; exit 1; }
-# shellcheck source=load/lib.sh
+# shellcheck source=bench/lib.sh
 . "$ROOT/load/lib.sh"
 
 while [ $# -gt 0 ]; do
@@ -132,7 +132,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- the RSA bound ----------------------------------------------------------------------------
-echo "== RSA bound (load/tools/rsa_bound.rs)"
+echo "== RSA bound (bench/tools/rsa_bound.rs)"
 LOADAVG="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 "$RSA_BOUND" | tee "$OUT_DIR/rsa-bound.txt"
 value_of() { awk -v k="$1" '$1 == k { print $2 }' "$OUT_DIR/rsa-bound.txt"; }
@@ -350,7 +350,7 @@ if [ -n "$POSTGRES_URL" ]; then
 fi
 
 if [ "$CEILING" = 1 ]; then
-  echo "== ceiling: starting load/tools/rsa_ceiling (RSA verify + sign per request, nothing else)"
+  echo "== ceiling: starting bench/tools/rsa_ceiling (RSA verify + sign per request, nothing else)"
   start_ceiling "$OUT_DIR/server-ceiling.log"
   echo "   listening on $S"
   run_series ceiling
@@ -443,7 +443,7 @@ verdict() { # backend
     if [ -n "$ce" ]; then
       set -- $ce
       awk -v c="$1" -v pct="$2" -v s="$sq" -v p="$pg" 'BEGIN {
-        printf "- Ceiling at 64 connections (load/tools/rsa_ceiling: HTTP + one verify + one sign, nothing else): %.1f %% of the bound", pct
+        printf "- Ceiling at 64 connections (bench/tools/rsa_ceiling: HTTP + one verify + one sign, nothing else): %.1f %% of the bound", pct
         if (s != "" && c > 0) printf "; signet on SQLite reaches %.0f %% of it", 100 * s / c
         if (p != "" && c > 0) printf ", on PostgreSQL %.0f %%", 100 * p / c
         printf ".\n"

@@ -1,12 +1,12 @@
 -- wrk script: POST /oauth/token with Private Key JWT, each pre-signed client assertion used
 -- exactly once (the server accepts a jti once, so a replayed assertion would be a 401).
 --
--- Run (load/load.sh does all of this for you):
+-- Run (bench/load.sh does all of this for you):
 --   SIGNET_BENCH_ASSERTIONS=assertions.txt SIGNET_BENCH_AUDIENCE=https://api.example/ \
---   SIGNET_BENCH_THREADS=1 wrk -t1 -c16 -d10s --latency -s load/wrk-token.lua http://127.0.0.1:PORT
+--   SIGNET_BENCH_THREADS=1 wrk -t1 -c16 -d10s --latency -s bench/wrk-token.lua http://127.0.0.1:PORT
 --
 -- Environment:
---   SIGNET_BENCH_ASSERTIONS  file with one assertion per line (load/tools/presign.rs writes it)
+--   SIGNET_BENCH_ASSERTIONS  file with one assertion per line (bench/tools/presign.rs writes it)
 --   SIGNET_BENCH_AUDIENCE    the API identifier to ask a token for
 --   SIGNET_BENCH_THREADS     the same number as wrk's -t: thread k of T takes lines k, k+T, …
 --
@@ -19,7 +19,7 @@
 -- and body into Lua, which costs the load generator a tenth of a core at these rates, taken from
 -- the server it shares the machine with. wrk still counts responses with a status of 400 and
 -- above (summary.errors.status); why they failed is in the server's log (GET /api/v2/logs),
--- which load/load.sh reads after a run that had failures.
+-- which bench/load.sh reads after a run that had failures.
 
 local FORM_TYPE = "application/x-www-form-urlencoded"
 local ASSERTION_TYPE = "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
@@ -36,7 +36,7 @@ end
 local function required_env(name)
    local value = os.getenv(name)
    if value == nil or value == "" then
-      error(name .. " is not set (see the top of load/wrk-token.lua)")
+      error(name .. " is not set (see the top of bench/wrk-token.lua)")
    end
    return value
 end

@@ -1,13 +1,13 @@
 //! The RSA bound of the token endpoint on this machine: every Private Key JWT token costs one
 //! RSA-2048 verification (the client assertion) and one RSA-2048 signature (the access token),
-//! so no server can issue more than `cores / (sign + verify)` tokens per second. `load/load.sh`
+//! so no server can issue more than `cores / (sign + verify)` tokens per second. `bench/load.sh`
 //! prints its figures next to this bound, measured in the same run.
 //!
 //! Run: `cargo run --release --example rsa_bound [-- --sign-iterations N --verify-iterations N]`
 //!
 //! Single thread, aws-lc-rs (what the server uses), RSASSA-PKCS1-v1_5 with SHA-256 over a
 //! JWT-sized message, after a warm-up. The last four lines are `name value` pairs that
-//! `load/load.sh` reads.
+//! `bench/load.sh` reads.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

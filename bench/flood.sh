@@ -11,7 +11,7 @@
 # - the audit log holds a handful of counted events, not one row per request.
 # The whole run, build excepted, takes about 40 s. CI runs it (.ci/run).
 #
-# Run from anywhere:   load/flood.sh [--no-build] [--debug] [--duration 30] [--postgres URL]
+# Run from anywhere:   bench/flood.sh [--no-build] [--debug] [--duration 30] [--postgres URL]
 #                                     [--without-address-limits]
 # --debug floods the binary `cargo test` builds (target/debug/signet: its dependencies are
 # optimized, signet's own code is not) instead of building a release one: CI uses it, since the
@@ -37,7 +37,7 @@ POSTGRES_URL=""
 ADDRESS_LIMITS=1
 
 die() { echo "flood.sh: $*" >&2; exit 1; }
-# shellcheck source=load/lib.sh
+# shellcheck source=bench/lib.sh
 . "$ROOT/load/lib.sh"
 
 while [ $# -gt 0 ]; do

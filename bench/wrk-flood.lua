@@ -1,5 +1,5 @@
 -- wrk script: a flood of failing, unauthenticated token requests, each naming a made-up client
--- with a wrong secret and long fields (load/flood.sh runs it). No response() function: wrk
+-- with a wrong secret and long fields (bench/flood.sh runs it). No response() function: wrk
 -- would copy every response into Lua, and the flood should spend its CPU sending.
 
 local FORM_TYPE = "application/x-www-form-urlencoded"

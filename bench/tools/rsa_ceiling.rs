@@ -1,4 +1,4 @@
-//! The ceiling of `load/load.sh` on this machine: an HTTP server that does, per request, only
+//! The ceiling of `bench/load.sh` on this machine: an HTTP server that does, per request, only
 //! what no Private Key JWT token server can skip — read a form over HTTP/1.1, verify the
 //! assertion's RS256 signature, sign an access token, answer JSON — and nothing else: no claim
 //! checks, no client lookup, no replay record, no audit event.
@@ -9,7 +9,7 @@
 //! and signet's figure is best read against both.
 //!
 //! Run: `cargo run --release --example rsa_ceiling -- --listen 127.0.0.1:8099 --public-key key.pub.pem`
-//! (`load/load.sh` runs it after signet with the same wrk script, assertions and connections,
+//! (`bench/load.sh` runs it after signet with the same wrk script, assertions and connections,
 //! unless given `--no-ceiling`.)
 //!
 //! `POST /oauth/token` answers 200 with a token when the signature verifies, 401 otherwise;
