@@ -38,7 +38,7 @@ ADDRESS_LIMITS=1
 
 die() { echo "flood.sh: $*" >&2; exit 1; }
 # shellcheck source=bench/lib.sh
-. "$ROOT/load/lib.sh"
+. "$ROOT/bench/lib.sh"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -153,7 +153,7 @@ BACKGROUND+=($!)
 # 200 connections: the per-address connection cap (256) leaves room for the probe above.
 echo "== flood: wrk, 2 threads, 200 connections, ${DURATION}s, from 127.0.0.1"
 WRK_OUT="$OUT_DIR/flood-wrk.txt"
-wrk -t2 -c200 -d"${DURATION}s" --timeout 5s -s "$ROOT/load/wrk-flood.lua" "$S" >"$WRK_OUT" 2>&1 \
+wrk -t2 -c200 -d"${DURATION}s" --timeout 5s -s "$ROOT/bench/wrk-flood.lua" "$S" >"$WRK_OUT" 2>&1 \
   || { cat "$WRK_OUT" >&2; die "wrk failed"; }
 sed 's/^/   /' "$WRK_OUT"
 END_DETAIL="$(rss_detail)"
