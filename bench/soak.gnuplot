@@ -44,7 +44,6 @@ set xlabel "minutes since the start of the soak"
 set ytics nomirror
 set y2tics
 set ylabel "MB"
-set y2label "rows"
 set y2range [0:*]
 set format y2 "%.1s%c"
 plot tsv using ($1 / 60):6 axes x1y1 with lines linewidth 1.5 title "database (MB)", \

@@ -267,7 +267,7 @@ db_mb() {
 }
 # row_counts: "jti_rows audit_events", read-only and beside the server's own connections.
 count_sql() { # [SCHEMA.]
-  echo "SELECT (SELECT count(*) FROM ${1}assertion_jtis), (SELECT count(*) FROM ${1}logs)"
+  echo "SELECT (SELECT count(*) FROM ${1:-}assertion_jtis), (SELECT count(*) FROM ${1:-}logs)"
 }
 COUNT_SQL="$(count_sql)"
 row_counts() {
@@ -349,7 +349,7 @@ soak_load "$RATE" "$DURATION_S" "$INTERVAL" 2>"$OUT_DIR/soak-load.err" \
     elapsed="$(echo "$rest" | field elapsed_s)"
     cpu_now="$(server_cpu_ticks)"
     cpu="$(awk -v t="$(( cpu_now - CPU_BEFORE ))" -v hz="$CLK_TCK" -v a="$elapsed" -v b="$last" \
-      'BEGIN { s = a - b; printf "%.2f\n", s > 0 ? t / hz / s : 0 }')"
+      'BEGIN { s = a - b; printf "%.2f\n", (s > 0 ? t / hz / s : 0) }')"
     CPU_BEFORE="$cpu_now"
     last="$elapsed"
     read -r jti audit <<<"$(row_counts)"

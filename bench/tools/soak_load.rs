@@ -197,7 +197,9 @@ async fn connection(shared: Arc<Shared>) -> anyhow::Result<()> {
             Err(e) => Err(e),
         };
         match outcome {
-            Ok((status, _)) if status == reqwest::StatusCode::OK => shared.record_ok(sent.elapsed()),
+            Ok((status, _)) if status == reqwest::StatusCode::OK => {
+                shared.record_ok(sent.elapsed())
+            }
             Ok((status, body)) => shared.record_error(|| {
                 let body = String::from_utf8_lossy(&body);
                 format!("{status}: {}", body.chars().take(300).collect::<String>())
