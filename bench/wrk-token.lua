@@ -9,6 +9,10 @@
 --   SIGNET_BENCH_ASSERTIONS  file with one assertion per line (bench/tools/presign.rs writes it)
 --   SIGNET_BENCH_AUDIENCE    the API identifier to ask a token for
 --   SIGNET_BENCH_THREADS     the same number as wrk's -t: thread k of T takes lines k, k+T, …
+--   SIGNET_BENCH_AUDIENCE_PARAM  the form field that carries the API (default `audience`, as
+--                            Auth0 and signet name it; `resource` for RFC 8707 servers such as
+--                            node-oidc-provider, bench/compare.sh)
+--   SIGNET_BENCH_SCOPE       optional `scope` to ask for (default: none, the grant's scopes)
 --
 -- A thread whose share of assertions runs out stops (thread:stop()) rather than replay one;
 -- done() then says so, since the run measured less load than asked: make the file larger
@@ -52,6 +56,15 @@ end
 function init(args)
    local path = required_env("SIGNET_BENCH_ASSERTIONS")
    local audience = urlencode(required_env("SIGNET_BENCH_AUDIENCE"))
+   local audience_param = os.getenv("SIGNET_BENCH_AUDIENCE_PARAM") or ""
+   if audience_param == "" then
+      audience_param = "audience"
+   end
+   local scope = os.getenv("SIGNET_BENCH_SCOPE") or ""
+   local scope_field = ""
+   if scope ~= "" then
+      scope_field = "&scope=" .. urlencode(scope)
+   end
    local nthreads = tonumber(required_env("SIGNET_BENCH_THREADS"))
    if nthreads == nil or id > nthreads then
       error("SIGNET_BENCH_THREADS must equal wrk's -t (thread " .. id .. " of "
@@ -70,7 +83,8 @@ function init(args)
             local body = "grant_type=client_credentials"
                .. "&client_assertion_type=" .. ASSERTION_TYPE
                .. "&client_assertion=" .. urlencode(line)
-               .. "&audience=" .. audience
+               .. "&" .. audience_param .. "=" .. audience
+               .. scope_field
             requests_built[#requests_built + 1] =
                wrk.format("POST", "/oauth/token", { ["Content-Type"] = FORM_TYPE }, body)
          end
