@@ -22,7 +22,7 @@ use crate::crypto::sealing::MasterKey;
 use crate::domain::issuer::Issuer;
 use crate::http::server::Front;
 use crate::http::server::tls::Tls;
-use crate::http::{AppState, build_router, discovery};
+use crate::http::{AppState, Shared, build_router, discovery};
 use crate::jwks_uri::KeySets;
 use crate::oauth::cache::TokenCache;
 use crate::oauth::token::TokenIssuer;
@@ -108,7 +108,7 @@ impl Application {
         let (audit, audit_writer) =
             AuditLog::spawn(tenant.store.clone(), AuditLimits::default(), clock.clone());
         let limits = Arc::new(RateLimiters::new(&settings.limits));
-        let state = AppState {
+        let state = AppState::new(Shared {
             token_issuer: Arc::new(TokenIssuer::new(
                 issuer.clone(),
                 settings.accept_legacy_assertion_audience,
@@ -131,7 +131,7 @@ impl Application {
             tenant,
             readiness: crate::http::health::Readiness::new(),
             metrics_public: metrics_listener.is_none(),
-        };
+        });
         Ok(Self {
             listener,
             metrics_listener,

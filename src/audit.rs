@@ -243,13 +243,13 @@ impl AuditLog {
             seq: self.seq.fetch_add(1, Ordering::Relaxed),
             date: now,
             kind: entry.kind.to_owned(),
-            description: clip(&entry.description, MAX_DESCRIPTION),
-            client_id: entry.client_id.map(|v| clip(&v, MAX_CLIENT_ID)),
-            client_name: entry.client_name.map(|v| clip(&v, MAX_CLIENT_NAME)),
-            audience: entry.audience.map(|v| clip(&v, MAX_AUDIENCE)),
-            scope: entry.scope.map(|v| clip(&v, MAX_SCOPE)),
-            ip: entry.ip.map(|v| clip(&v, MAX_IP)),
-            user_agent: entry.user_agent.map(|v| clip(&v, MAX_USER_AGENT)),
+            description: clip(entry.description, MAX_DESCRIPTION),
+            client_id: entry.client_id.map(|v| clip(v, MAX_CLIENT_ID)),
+            client_name: entry.client_name.map(|v| clip(v, MAX_CLIENT_NAME)),
+            audience: entry.audience.map(|v| clip(v, MAX_AUDIENCE)),
+            scope: entry.scope.map(|v| clip(v, MAX_SCOPE)),
+            ip: entry.ip.map(|v| clip(v, MAX_IP)),
+            user_agent: entry.user_agent.map(|v| clip(v, MAX_USER_AGENT)),
             details,
         }
     }
@@ -418,7 +418,11 @@ fn source_key(hasher: &RandomState, e: &LogEvent) -> u64 {
 }
 
 /// At most `max` characters, control characters replaced: what every stored field becomes.
-fn clip(value: &str, max: usize) -> String {
+fn clip(value: String, max: usize) -> String {
+    // Nearly every value is short and clean, and is kept as it came, without a copy.
+    if value.len() <= max && !value.chars().any(char::is_control) {
+        return value;
+    }
     let clean = |c: char| if c.is_control() { '\u{fffd}' } else { c };
     if value.chars().count() <= max {
         return value.chars().map(clean).collect();
@@ -547,9 +551,14 @@ mod tests {
 
     #[test]
     fn long_fields_are_cut_and_cleaned() {
-        assert_eq!(clip("short", 10), "short");
-        assert_eq!(clip("a\0b\nc", 10), "a\u{fffd}b\u{fffd}c");
-        let cut = clip(&"x".repeat(2000), 64);
+        assert_eq!(clip("short".into(), 10), "short");
+        assert_eq!(clip("a\0b\nc".into(), 10), "a\u{fffd}b\u{fffd}c");
+        assert_eq!(
+            clip("é".repeat(10), 10),
+            "é".repeat(10),
+            "ten characters in 20 bytes fit"
+        );
+        let cut = clip("x".repeat(2000), 64);
         assert_eq!(cut.chars().count(), 64);
         assert!(cut.ends_with('…'));
     }

@@ -166,7 +166,16 @@ fn insert_quota_header(res: &mut Response, states: &[BucketState], now: Millis) 
 const QUOTA_HEADER: &str = "auth0-client-quota-limit";
 
 async fn parse(req: Request, state: &AppState, ip: IpAddr) -> Result<TokenRequest, OAuthError> {
-    let headers: HeaderMap = req.headers().clone();
+    // Only what the rules read is kept from the headers; the body takes the request.
+    let media_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let authorization = req.headers().get(header::AUTHORIZATION).cloned();
+    let user_agent = user_agent(req.headers());
     let bytes = Bytes::from_request(req, state).await.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             OAuthError::PayloadTooLarge
@@ -174,12 +183,6 @@ async fn parse(req: Request, state: &AppState, ip: IpAddr) -> Result<TokenReques
             OAuthError::invalid_request("The request body could not be read")
         }
     })?;
-    let media_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|m| m.trim().to_ascii_lowercase())
-        .unwrap_or_default();
     let params = match media_type.as_str() {
         "application/x-www-form-urlencoded" => TokenParams::from_form(&bytes)?,
         "application/json" => TokenParams::from_json(&bytes)?,
@@ -189,7 +192,7 @@ async fn parse(req: Request, state: &AppState, ip: IpAddr) -> Result<TokenReques
             ));
         }
     };
-    let basic = match headers.get(header::AUTHORIZATION) {
+    let basic = match authorization {
         None => None,
         Some(v) => Some(parse_basic(v.to_str().map_err(|_| {
             OAuthError::unauthenticated(AuthFailure::MalformedBasicHeader, true)
@@ -199,7 +202,7 @@ async fn parse(req: Request, state: &AppState, ip: IpAddr) -> Result<TokenReques
         params,
         basic,
         ip: Some(ip),
-        user_agent: user_agent(&headers),
+        user_agent,
     })
 }
 

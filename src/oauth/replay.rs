@@ -95,11 +95,12 @@ async fn write_batches(store: Store, mut requests: mpsc::Receiver<Pending>) {
         for repeat in repeats {
             let _ = repeat.fresh.send(Ok(false));
         }
-        let batch: Vec<UsedJti> = first_uses.iter().map(|p| p.used.clone()).collect();
+        let (batch, waiters): (Vec<UsedJti>, Vec<_>) =
+            first_uses.into_iter().map(|p| (p.used, p.fresh)).unzip();
         crate::metrics::replay_batch(batch.len());
         let answers = consume_or_salvage(&store, &batch).await;
-        for (pending, answer) in first_uses.into_iter().zip(answers) {
-            let _ = pending.fresh.send(answer);
+        for (fresh, answer) in waiters.into_iter().zip(answers) {
+            let _ = fresh.send(answer);
         }
     }
 }
@@ -137,10 +138,19 @@ async fn consume_or_salvage(
 
 /// Splits requests into the first use of each `(client_id, jti)` and the repeats after it.
 fn split_repeats(batch: Vec<Pending>) -> (Vec<Pending>, Vec<Pending>) {
-    let mut seen = HashSet::with_capacity(batch.len());
-    batch
-        .into_iter()
-        .partition(|p| seen.insert((p.used.client_id.clone(), p.used.jti.clone())))
+    let first: Vec<bool> = {
+        let mut seen = HashSet::with_capacity(batch.len());
+        batch
+            .iter()
+            .map(|p| seen.insert((p.used.client_id.as_str(), p.used.jti.as_str())))
+            .collect()
+    };
+    let (first_uses, repeats): (Vec<_>, Vec<_>) =
+        batch.into_iter().zip(first).partition(|(_, first)| *first);
+    (
+        first_uses.into_iter().map(|(p, _)| p).collect(),
+        repeats.into_iter().map(|(p, _)| p).collect(),
+    )
 }
 
 #[cfg(test)]

@@ -102,11 +102,17 @@ struct SqliteWriter {
 }
 
 const SQLITE_PRAGMAS: &str =
-    // The page cache and memory map spare the writers from re-reading index pages with read(2).
-    // Once rewound, a log a burst of writes made large is cut back to 64 MiB on disk.
+    // Once rewound, a log a burst of writes made large is cut back to 64 MiB on disk. No memory
+    // map: the used-`jti` table of a busy server is hundreds of megabytes, and every page of it
+    // the writers touched would count in the server's resident memory; reads go through each
+    // connection's bounded page cache instead.
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-     PRAGMA busy_timeout = 10000; PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456; \
+     PRAGMA busy_timeout = 10000; PRAGMA cache_size = -2048; PRAGMA mmap_size = 0; \
      PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;";
+
+/// The background writers' connection: a larger page cache spares the `jti` inserts and the
+/// pruning most re-reads of the index pages they touch with read(2).
+const SQLITE_WRITER_CACHE: &str = "PRAGMA cache_size = -16384";
 
 /// Copies what it can without waiting for readers or writers (see [`Store::checkpoint`]).
 const CHECKPOINT: &str = "PRAGMA wal_checkpoint(PASSIVE)";
@@ -258,6 +264,7 @@ impl Store {
             None => {
                 let mut conn = Conn::connect_with(&writer.options).await?;
                 conn.execute(SQLITE_PRAGMAS).await?;
+                conn.execute(SQLITE_WRITER_CACHE).await?;
                 turn.insert(conn)
             }
         };

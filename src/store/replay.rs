@@ -1,7 +1,7 @@
 //! Used assertion ids (BEHAVIOUR B.6): `(client_id, jti)` recorded atomically, shared by every server
 //! instance through the database, kept until the assertion could no longer be accepted anyway.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use sqlx::Row;
 
@@ -43,16 +43,21 @@ pub async fn consume_batch(conn: &mut Conn, batch: &[UsedJti]) -> Result<Vec<boo
             .bind(used.keep_until)
             .bind(used.prune_after);
     }
-    let inserted: HashSet<(String, String)> = query
-        .fetch_all(conn)
-        .await?
+    let rows = query.fetch_all(conn).await?;
+    // Borrowed keys: under load this runs for every token, and owned ones would copy both ids.
+    let position: HashMap<(&str, &str), usize> = batch
         .iter()
-        .map(|row| Ok((row.try_get("client_id")?, row.try_get("jti")?)))
-        .collect::<Result<_, sqlx::Error>>()?;
-    Ok(batch
-        .iter()
-        .map(|u| inserted.contains(&(u.client_id.clone(), u.jti.clone())))
-        .collect())
+        .enumerate()
+        .map(|(i, u)| ((u.client_id.as_str(), u.jti.as_str()), i))
+        .collect();
+    let mut fresh = vec![false; batch.len()];
+    for row in &rows {
+        let key: (&str, &str) = (row.try_get(0)?, row.try_get(1)?);
+        if let Some(&i) = position.get(&key) {
+            fresh[i] = true;
+        }
+    }
+    Ok(fresh)
 }
 
 /// Whether `(client_id, jti)` is recorded as used, recording nothing: for the assertion
