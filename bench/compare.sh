@@ -73,14 +73,6 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# wrk durations as seconds: 10, 10s, 2m.
-seconds() {
-  case "$1" in
-    *m) echo $(( ${1%m} * 60 )) ;;
-    *s) echo "${1%s}" ;;
-    *) echo "$1" ;;
-  esac
-}
 DURATION_S="$(seconds "$DURATION")"
 WARMUP_S="$(seconds "$WARMUP")"
 [[ "$DURATION_S" =~ ^[0-9]+$ && "$DURATION_S" -ge 1 && "$DURATION_S" -le 240 ]] \
@@ -316,12 +308,8 @@ replay_check_after_warmup() { # server
   esac
 }
 
-# CPU time (user + system, clock ticks) the process has used so far, all its threads: for
-# node-oidc-provider that includes libuv's pool, where its RSA work runs.
-CLK_TCK="$(getconf CLK_TCK 2>/dev/null || echo 100)"
-cpu_ticks() { # pid
-  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
+# A process's CPU time counts all its threads: for node-oidc-provider that includes libuv's
+# pool, where its RSA work runs.
 
 # signet's own account of failed token requests (wrk keeps no response bodies).
 failure_reasons() {
@@ -363,14 +351,14 @@ run_wrk() { # server label connections seconds round
   presign "$name" "$count" "$file"
   out="$OUT_DIR/compare-wrk-$name-$label.txt"
   echo "== ${LABEL[$name]}: $label, $conns connection(s), ${secs}s"
-  before="$(cpu_ticks "${PID[$name]}")"
+  before="$(cpu_ticks_of "${PID[$name]}")"
   SIGNET_BENCH_ASSERTIONS="$file" SIGNET_BENCH_AUDIENCE="$AUDIENCE" \
     SIGNET_BENCH_AUDIENCE_PARAM="${PARAM[$name]}" SIGNET_BENCH_SCOPE="$SCOPE" \
     SIGNET_BENCH_THREADS="$threads" \
     timeout $(( secs + 120 )) wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 5s --latency \
       -s "$ROOT/bench/wrk-token.lua" "${URL[$name]}" >"$out" 2>&1 \
     || { cat "$out" >&2; die "wrk failed (output: $out)"; }
-  after="$(cpu_ticks "${PID[$name]}")"
+  after="$(cpu_ticks_of "${PID[$name]}")"
   rm -f "$file"
   kill -0 "${PID[$name]}" 2>/dev/null || die "${LABEL[$name]} exited during the run (see $OUT_DIR)"
   line="$(grep '^SIGNET_WRK ' "$out" || true)"

@@ -82,3 +82,20 @@ api() {
     *) echo "$(basename "$0"): $1 $2 answered $status: $(cat "$body")" >&2; exit 1 ;;
   esac
 }
+
+# seconds D: a duration as whole seconds: 90, 90s, 30m, 1h.
+seconds() {
+  case "$1" in
+    *h) echo $(( ${1%h} * 3600 )) ;;
+    *m) echo $(( ${1%m} * 60 )) ;;
+    *s) echo "${1%s}" ;;
+    *) echo "$1" ;;
+  esac
+}
+
+# CPU time (user + system, in clock ticks of CLK_TCK) process $1 has used so far; 0 once it is
+# gone. Divided by the tokens of a run it gives the server's CPU cost per token.
+CLK_TCK="$(getconf CLK_TCK 2>/dev/null || echo 100)"
+cpu_ticks_of() {
+  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}

@@ -77,14 +77,6 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# wrk durations as seconds: 10, 10s, 2m.
-seconds() {
-  case "$1" in
-    *m) echo $(( ${1%m} * 60 )) ;;
-    *s) echo "${1%s}" ;;
-    *) echo "$1" ;;
-  esac
-}
 DURATION_S="$(seconds "$DURATION")"
 WARMUP_S="$(seconds "$WARMUP")"
 [[ "$DURATION_S" =~ ^[0-9]+$ && "$DURATION_S" -ge 1 && "$DURATION_S" -le 240 ]] \
@@ -230,10 +222,7 @@ set_up_tenant() {
 # CPU time (user + system, clock ticks) the server process has used so far. Divided by the
 # tokens of a run it gives the server's CPU cost per token, to set beside sign + verify (the
 # database's own processes, PostgreSQL's, are not in it).
-CLK_TCK="$(getconf CLK_TCK 2>/dev/null || echo 100)"
-server_cpu_ticks() {
-  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0
-}
+server_cpu_ticks() { cpu_ticks_of "$SERVER_PID"; }
 
 # sample_rss FILE: the server's resident memory (kB) every half second into FILE, until killed;
 # the largest sample of a run is its row's RSS, since a leak or a burst shows as a peak.

@@ -96,15 +96,6 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# Durations as whole seconds: 90, 90s, 30m, 1h.
-seconds() {
-  case "$1" in
-    *h) echo $(( ${1%h} * 3600 )) ;;
-    *m) echo $(( ${1%m} * 60 )) ;;
-    *s) echo "${1%s}" ;;
-    *) echo "$1" ;;
-  esac
-}
 is_count() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ]; }
 DURATION_S="$(seconds "$DURATION")"
 PROBE_S="$(seconds "$PROBE")"
@@ -244,10 +235,7 @@ soak_load() {
 # field NAME: the value of NAME=... in the line on stdin.
 field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2 }'; }
 
-CLK_TCK="$(getconf CLK_TCK 2>/dev/null || echo 100)"
-server_cpu_ticks() {
-  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0
-}
+server_cpu_ticks() { cpu_ticks_of "$SERVER_PID"; }
 rss_mb() {
   awk '/^VmRSS:/ { printf "%.1f\n", $2 / 1024; found = 1 } END { if (!found) print 0 }' \
     "/proc/$SERVER_PID/status" 2>/dev/null || echo 0
