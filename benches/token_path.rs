@@ -268,9 +268,7 @@ async fn sqlite_tenant(dir: &std::path::Path, client: &mut Client) -> TokenIssue
         &tenant,
         NewClient {
             name: "Bench worker".into(),
-            auth: NewClientAuth::PrivateKeyJwt(vec![CredentialUpload::of_pem(
-                client.public_key_pem(),
-            )]),
+            auth: NewClientAuth::with_keys(vec![CredentialUpload::of_pem(client.public_key_pem())]),
             ..NewClient::default()
         },
         now_ms,

@@ -13,6 +13,7 @@ use crate::assertion::{Alg, AssertionSigner, Kid, Typ};
 use crate::endpoint::{self, TokenResponse};
 use crate::error::Error;
 use crate::key::PrivateKey;
+use crate::platform::PlatformToken;
 
 /// A token is renewed once less than this much of its lifetime is left (or 10 % of it, if that
 /// is more), so callers never hold one that expires while their request is in flight.
@@ -73,6 +74,7 @@ pub struct ClientBuilder {
     token_endpoint: Option<String>,
     refresh_margin: Duration,
     http: Option<reqwest::Client>,
+    platform: Option<PlatformToken>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -108,6 +110,20 @@ impl ClientBuilder {
             token_endpoint: None,
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             http: None,
+            platform: None,
+        }
+    }
+
+    /// An application that authenticates with a workload platform's token (a signet
+    /// federated credential): no key; `source` is read for every token request.
+    pub fn federated(
+        issuer: impl Into<String>,
+        client_id: impl Into<String>,
+        source: PlatformToken,
+    ) -> Self {
+        Self {
+            platform: Some(source),
+            ..Self::new(issuer, client_id, String::new())
         }
     }
 
@@ -168,16 +184,32 @@ impl ClientBuilder {
 
     /// Parses the key and checks the settings; makes no network request.
     pub fn build(self) -> Result<Client, Error> {
-        let key = PrivateKey::from_pem(&self.key_pem)?;
-        let mut signer = AssertionSigner::new(key, &self.client_id, &self.issuer)?
-            .with_kid(self.kid)
-            .with_typ(self.typ);
-        if let Some(alg) = self.alg {
-            signer = signer.with_alg(alg)?;
-        }
-        if let Some(lifetime) = self.assertion_lifetime {
-            signer = signer.with_lifetime(lifetime)?;
-        }
+        let proof = match self.platform {
+            Some(source) => {
+                check_issuer(&self.issuer)?;
+                if self.client_id.is_empty() || self.client_id.chars().any(char::is_control) {
+                    return Err(Error::InvalidClientId);
+                }
+                Proof::Platform {
+                    source,
+                    client_id: self.client_id.clone(),
+                    issuer: self.issuer.clone(),
+                }
+            }
+            None => {
+                let key = PrivateKey::from_pem(&self.key_pem)?;
+                let mut signer = AssertionSigner::new(key, &self.client_id, &self.issuer)?
+                    .with_kid(self.kid)
+                    .with_typ(self.typ);
+                if let Some(alg) = self.alg {
+                    signer = signer.with_alg(alg)?;
+                }
+                if let Some(lifetime) = self.assertion_lifetime {
+                    signer = signer.with_lifetime(lifetime)?;
+                }
+                Proof::Key(signer)
+            }
+        };
         if let Some(url) = &self.token_endpoint {
             url::Url::parse(url).map_err(|e| Error::Discovery {
                 url: url.clone(),
@@ -197,7 +229,7 @@ impl ClientBuilder {
         };
         Ok(Client {
             inner: Arc::new(Inner {
-                signer,
+                proof,
                 http,
                 token_endpoint,
                 refresh_margin: self.refresh_margin,
@@ -226,8 +258,59 @@ impl fmt::Debug for Client {
 type SlotKey = (String, Option<String>);
 type Slot = Arc<AsyncMutex<Option<Cached>>>;
 
+/// How the client proves who it is.
+enum Proof {
+    /// A private key signs each assertion.
+    Key(AssertionSigner),
+    /// A workload platform's token is sent as it is.
+    Platform {
+        source: PlatformToken,
+        client_id: String,
+        issuer: String,
+    },
+}
+
+impl Proof {
+    fn issuer(&self) -> &str {
+        match self {
+            Self::Key(signer) => signer.issuer(),
+            Self::Platform { issuer, .. } => issuer,
+        }
+    }
+}
+
+impl fmt::Debug for Proof {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Key(signer) => signer.fmt(f),
+            Self::Platform {
+                source, client_id, ..
+            } => f
+                .debug_struct("Platform")
+                .field("source", source)
+                .field("client_id", client_id)
+                .finish(),
+        }
+    }
+}
+
+/// An issuer the token endpoint can be discovered from.
+fn check_issuer(issuer: &str) -> Result<(), Error> {
+    let url = url::Url::parse(issuer).map_err(|e| Error::InvalidIssuer {
+        issuer: issuer.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(Error::InvalidIssuer {
+            issuer: issuer.to_owned(),
+            reason: "it must be an http(s) URL".into(),
+        });
+    }
+    Ok(())
+}
+
 struct Inner {
-    signer: AssertionSigner,
+    proof: Proof,
     http: reqwest::Client,
     token_endpoint: OnceCell<String>,
     refresh_margin: Duration,
@@ -237,7 +320,7 @@ struct Inner {
 impl fmt::Debug for Inner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("signer", &self.signer)
+            .field("proof", &self.proof)
             .field("token_endpoint", &self.token_endpoint.get())
             .finish_non_exhaustive()
     }
@@ -309,10 +392,17 @@ impl Client {
         scope: Option<&str>,
     ) -> Result<TokenResponse, Error> {
         let endpoint = self.token_endpoint().await?;
+        let (client_id, assertion) = match &self.inner.proof {
+            Proof::Key(signer) => (signer.client_id(), signer.sign()?),
+            Proof::Platform {
+                source, client_id, ..
+            } => (client_id.as_str(), source.read(&self.inner.http).await?),
+        };
         endpoint::request_token(
             &self.inner.http,
             endpoint,
-            &self.inner.signer,
+            client_id,
+            &assertion,
             audience,
             scope,
         )
@@ -323,24 +413,43 @@ impl Client {
     pub async fn token_endpoint(&self) -> Result<&str, Error> {
         self.inner
             .token_endpoint
-            .get_or_try_init(|| endpoint::discover(&self.inner.http, self.inner.signer.issuer()))
+            .get_or_try_init(|| endpoint::discover(&self.inner.http, self.inner.proof.issuer()))
             .await
             .map(String::as_str)
     }
 
-    /// The algorithm assertions are signed with.
-    pub fn alg(&self) -> Alg {
-        self.inner.signer.alg()
+    /// The algorithm assertions are signed with; `None` for a platform token.
+    pub fn alg(&self) -> Option<Alg> {
+        match &self.inner.proof {
+            Proof::Key(signer) => Some(signer.alg()),
+            Proof::Platform { .. } => None,
+        }
     }
 
     /// The `kid` assertions carry, if any.
     pub fn kid(&self) -> Option<&str> {
-        self.inner.signer.kid()
+        match &self.inner.proof {
+            Proof::Key(signer) => signer.kid(),
+            Proof::Platform { .. } => None,
+        }
     }
 
-    /// A fresh client assertion, for servers or tools this crate does not talk to itself.
+    /// Whether the client sends a workload platform's token instead of signing.
+    pub fn is_federated(&self) -> bool {
+        matches!(self.inner.proof, Proof::Platform { .. })
+    }
+
+    /// A fresh client assertion, for servers or tools this crate does not talk to itself. A
+    /// federated client signs nothing: its assertion is the platform's token.
     pub fn assertion(&self) -> Result<String, Error> {
-        self.inner.signer.sign()
+        match &self.inner.proof {
+            Proof::Key(signer) => signer.sign(),
+            Proof::Platform { source, .. } => Err(Error::PlatformToken {
+                origin: format!("{source:?}"),
+                reason: "a federated client signs no assertion; it sends the platform's token"
+                    .into(),
+            }),
+        }
     }
 
     fn slot(&self, audience: &str, scope: Option<&str>) -> Slot {
@@ -428,7 +537,7 @@ mod tests {
         let issuer = "https://tenant.example.com/";
         let ec = include_str!("../../tests/fixtures/keys/ec-p256.key.pem");
         let client = Client::builder(issuer, "app", ec).build().unwrap();
-        assert_eq!(client.alg(), Alg::ES256);
+        assert_eq!(client.alg(), Some(Alg::ES256));
         assert!(matches!(
             Client::builder(issuer, "app", ec).alg(Alg::RS256).build(),
             Err(Error::AlgKeyMismatch {
@@ -440,7 +549,7 @@ mod tests {
             .alg(Alg::PS256)
             .build()
             .unwrap();
-        assert_eq!(rsa.alg(), Alg::PS256);
+        assert_eq!(rsa.alg(), Some(Alg::PS256));
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 use serde::Deserialize;
 
-use crate::assertion::AssertionSigner;
 use crate::error::{Error, Rejection};
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -97,20 +96,21 @@ pub(crate) async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Str
     Ok(endpoint)
 }
 
-/// One client credentials request with a freshly signed assertion.
+/// One client credentials request with a client assertion: one freshly signed, or a
+/// workload platform's token.
 pub(crate) async fn request_token(
     http: &reqwest::Client,
     endpoint: &str,
-    signer: &AssertionSigner,
+    client_id: &str,
+    assertion: &str,
     audience: &str,
     scope: Option<&str>,
 ) -> Result<TokenResponse, Error> {
-    let assertion = signer.sign()?;
     let mut form = vec![
         ("grant_type", "client_credentials"),
-        ("client_id", signer.client_id()),
+        ("client_id", client_id),
         ("client_assertion_type", ASSERTION_TYPE),
-        ("client_assertion", assertion.as_str()),
+        ("client_assertion", assertion),
         ("audience", audience),
     ];
     if let Some(scope) = scope {

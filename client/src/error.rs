@@ -67,6 +67,10 @@ pub enum Error {
     #[error("{0}")]
     Rejected(Rejection),
 
+    /// The workload platform's token could not be had.
+    #[error("platform token from {origin}: {reason}")]
+    PlatformToken { origin: String, reason: String },
+
     /// The token endpoint answered 2xx with a body that is not a token response.
     #[error("the token endpoint's answer is not a token response: {reason}")]
     InvalidResponse { reason: String },

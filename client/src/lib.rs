@@ -34,6 +34,9 @@
 //! - The token endpoint is found through OpenID discovery unless set with
 //!   [`ClientBuilder::token_endpoint`].
 //! - [`Client`] is `Clone + Send + Sync`; concurrent calls for one audience share one request.
+//! - Without any key: [`ClientBuilder::federated`] sends a workload platform's token (GitHub
+//!   Actions, GitLab CI, Kubernetes, SPIFFE; [`PlatformToken`]) for an application with a
+//!   signet federated credential, read again for each token request and cached the same way.
 //!
 //! # On the resource server's side
 //!
@@ -50,6 +53,7 @@ mod client;
 mod endpoint;
 mod error;
 mod key;
+mod platform;
 
 pub use alg::{Alg, KeyType, Typ};
 pub use assertion::{AssertionSigner, DEFAULT_LIFETIME, Kid, MAX_LIFETIME};
@@ -57,3 +61,4 @@ pub use client::{AccessToken, Client, ClientBuilder, DEFAULT_REFRESH_MARGIN};
 pub use endpoint::TokenResponse;
 pub use error::{Error, Rejection};
 pub use key::{KeyError, MAX_PEM_LEN, PrivateKey};
+pub use platform::{GITLAB_TOKEN_VARIABLE, KUBERNETES_TOKEN_PATH, PlatformToken};

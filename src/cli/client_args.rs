@@ -19,8 +19,9 @@ pub struct ClientArgs {
 
     /// The application's private key (RSA, EC P-256, EC P-384 or Ed25519), PEM: PKCS#8
     /// (`BEGIN PRIVATE KEY`), PKCS#1 (`BEGIN RSA PRIVATE KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`).
+    /// Required, except with `signet token --federated`.
     #[arg(long, value_name = "FILE")]
-    pub key: PathBuf,
+    pub key: Option<PathBuf>,
 
     /// Signature algorithm (RS256, RS384, PS256, ES256, ES384, EdDSA); must be the credential's
     /// `alg` and one the key signs. Default: the key's (RS256 for RSA keys, ES256 for P-256,
@@ -54,7 +55,20 @@ fn parse_typ(s: &str) -> Result<Typ, String> {
 impl ClientArgs {
     /// The key file's text; refuses anything too large to be a key before reading it.
     pub fn key_pem(&self) -> Result<String, String> {
-        read_key_file(&self.key)
+        read_key_file(self.key_file()?)
+    }
+
+    pub fn key_file(&self) -> Result<&Path, String> {
+        self.key
+            .as_deref()
+            .ok_or_else(|| "--key FILE is required: the application's private key".to_owned())
+    }
+
+    /// The key file's name for messages.
+    pub fn key_label(&self) -> String {
+        self.key
+            .as_deref()
+            .map_or_else(|| "the key".to_owned(), |p| p.display().to_string())
     }
 
     /// The `kid` choice the flags make.
@@ -68,7 +82,7 @@ impl ClientArgs {
 
     pub fn signer(&self) -> Result<AssertionSigner, String> {
         let key = PrivateKey::from_pem(&self.key_pem()?)
-            .map_err(|e| format!("{}: {e}", self.key.display()))?;
+            .map_err(|e| format!("{}: {e}", self.key_label()))?;
         let mut signer = AssertionSigner::new(key, &self.client_id, &self.issuer)
             .map_err(|e| e.to_string())?
             .with_kid(self.kid_choice())
@@ -76,7 +90,7 @@ impl ClientArgs {
         if let Some(alg) = self.alg {
             signer = signer
                 .with_alg(alg)
-                .map_err(|e| format!("--alg {alg} with {}: {e}", self.key.display()))?;
+                .map_err(|e| format!("--alg {alg} with {}: {e}", self.key_label()))?;
         }
         Ok(signer)
     }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use signet_client::{Alg, Client, Error, Kid, Rejection};
+use signet_client::{Alg, Client, ClientBuilder, Error, Kid, PlatformToken, Rejection};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 
@@ -38,6 +38,13 @@ pub struct TokenArgs {
     /// (e.g. a private CA), besides the system's.
     #[arg(long, env = "SIGNET_CA_CERT", value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
+
+    /// Send a workload platform's token instead of signing with a key, for an application
+    /// with a federated credential: `github` (the job's OIDC token, for the issuer as
+    /// audience), `gitlab` (the SIGNET_ID_TOKEN variable), `kubernetes` (the token projected at
+    /// /var/run/secrets/tokens/signet-token) or `file:PATH` (read again for each request).
+    #[arg(long, value_name = "SOURCE", conflicts_with_all = ["key", "alg", "kid", "no_kid"])]
+    pub federated: Option<String>,
 }
 
 /// The library's own timeout, kept when the HTTP client is built here for `--ca-cert`.
@@ -116,16 +123,24 @@ pub fn run(args: TokenArgs) -> ExitCode {
     }
 }
 
-/// What the assertions carried, for the hint when the server refuses them.
+/// What the assertions carried, for the hint when the server refuses them; no `alg` for a
+/// platform token.
 struct Sent {
-    alg: Alg,
+    alg: Option<Alg>,
     kid: Option<String>,
 }
 
 fn build_client(args: &TokenArgs) -> Result<Client, String> {
     let c = &args.client;
-    let mut builder =
-        Client::builder(c.issuer.as_str(), c.client_id.as_str(), c.key_pem()?).typ(c.typ);
+    let mut builder = match &args.federated {
+        Some(source) => {
+            let source =
+                PlatformToken::parse(source, &c.issuer).map_err(|e| format!("--federated: {e}"))?;
+            ClientBuilder::federated(c.issuer.as_str(), c.client_id.as_str(), source)
+        }
+        None => Client::builder(c.issuer.as_str(), c.client_id.as_str(), c.key_pem()?),
+    }
+    .typ(c.typ);
     if let Some(alg) = c.alg {
         builder = builder.alg(alg);
     }
@@ -142,7 +157,7 @@ fn build_client(args: &TokenArgs) -> Result<Client, String> {
     }
     // Only key problems need the file's name to make sense.
     builder.build().map_err(|e| match e {
-        Error::Key(_) | Error::AlgKeyMismatch { .. } => format!("{}: {e}", c.key.display()),
+        Error::Key(_) | Error::AlgKeyMismatch { .. } => format!("{}: {e}", c.key_label()),
         other => other.to_string(),
     })
 }
@@ -166,6 +181,11 @@ fn with_causes(error: &dyn std::error::Error) -> String {
 fn hint(error: &Error, args: &TokenArgs, sent: &Sent, now: OffsetDateTime) -> Option<String> {
     let issuer = &args.client.issuer;
     match error {
+        Error::Rejected(r)
+            if (r.status == 401 || r.error == "invalid_client") && args.federated.is_some() =>
+        {
+            Some(federated_hint(args))
+        }
         Error::Rejected(r) if r.status == 401 || r.error == "invalid_client" => {
             Some(invalid_client_hint(r, args, sent, now))
         }
@@ -322,9 +342,9 @@ fn invalid_client_hint(
              application {} (check --client-id) AND listed in its \
              client_authentication_methods.private_key_jwt.credentials; the credential must \
              not have expired, the alg sent ({}{}) must be its alg, and {kid}",
-            args.client.key.display(),
+            args.client.key_label(),
             args.client.client_id,
-            sent.alg,
+            sent.alg.map_or("none", Alg::as_str),
             if args.client.alg.is_some() {
                 ", from --alg"
             } else {
@@ -343,6 +363,25 @@ fn invalid_client_hint(
          details.client_authentication_error).",
     );
     text
+}
+
+/// Why a platform token is refused: the credential's rules, which the server's explain route
+/// checks one by one.
+fn federated_hint(args: &TokenArgs) -> String {
+    let issuer = &args.client.issuer;
+    let client_id = &args.client.client_id;
+    format!(
+        "the server refused the platform token. Usual causes:\n  - no federated credential of \
+         application {client_id} trusting the token's issuer is listed in its \
+         client_authentication_methods.federated.credentials (or it has expired)\n  - the \
+         token's subject or a pinned claim (repository, branch, environment, service account) \
+         differs from the credential's\n  - the token's aud is not the credential's audience \
+         (by default the issuer, {issuer})\n  - the token lives longer than the credential's \
+         max_token_lifetime, or has expired\n  - replay once: this token was exchanged \
+         before\nPOST {issuer}api/v2/clients/{client_id}/federated/explain with \
+         {{\"token\": …}} runs every check and names the one that fails, without using the \
+         token; the server's log names it too (GET /api/v2/logs?type=feccft)."
+    )
 }
 
 /// Seconds this machine's clock is ahead of the server's (negative: behind), from the
@@ -366,7 +405,7 @@ mod tests {
             client: ClientArgs {
                 issuer: "https://tenant.example.com/".into(),
                 client_id: "app-1".into(),
-                key: PathBuf::from("key.pem"),
+                key: Some(PathBuf::from("key.pem")),
                 alg: None,
                 kid: None,
                 no_kid: false,
@@ -376,12 +415,13 @@ mod tests {
             scope: None,
             token_endpoint: None,
             ca_cert: None,
+            federated: None,
         }
     }
 
     fn sent() -> Sent {
         Sent {
-            alg: Alg::RS256,
+            alg: Some(Alg::RS256),
             kid: Some("thumbprint-of-the-key".into()),
         }
     }
@@ -456,7 +496,7 @@ mod tests {
         explicit.client.alg = Some(Alg::ES256);
         explicit.client.kid = Some("my-own-kid-01".into());
         let sent = Sent {
-            alg: Alg::ES256,
+            alg: Some(Alg::ES256),
             kid: Some("my-own-kid-01".into()),
         };
         let hint = hint_for(&explicit, &sent);
@@ -464,7 +504,7 @@ mod tests {
         assert!(hint.contains("(my-own-kid-01, from --kid)"), "{hint}");
 
         let none = Sent {
-            alg: Alg::RS256,
+            alg: Some(Alg::RS256),
             kid: None,
         };
         assert!(hint_for(&args(), &none).contains("no kid was sent"));

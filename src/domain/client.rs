@@ -163,6 +163,9 @@ pub struct Client {
     /// Ids of the associated Private Key JWT credentials; non-empty exactly while
     /// `token_endpoint_auth_method` is `None`.
     pub credential_ids: Vec<String>,
+    /// Those of `credential_ids` that are federated credentials (BEHAVIOUR B.13), listed under
+    /// `client_authentication_methods.federated`; the rest are Private Key JWT's.
+    pub federated_credential_ids: Vec<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }

@@ -39,8 +39,57 @@ pub enum NewClientAuth {
     #[default]
     Default,
     Method(TokenEndpointAuthMethod),
-    /// Private Key JWT with these credentials, created and enabled with the application.
-    PrivateKeyJwt(Vec<CredentialUpload>),
+    /// Private Key JWT (and federated) credentials, created and enabled with the application.
+    PrivateKeyJwt(Box<ListedUploads>),
+}
+
+impl NewClientAuth {
+    /// Private Key JWT with these key credentials only.
+    pub fn with_keys(keys: Vec<CredentialUpload>) -> Self {
+        Self::PrivateKeyJwt(Box::new(ListedUploads {
+            private_key_jwt: keys,
+            federated: Vec::new(),
+        }))
+    }
+}
+
+/// New credentials under the `client_authentication_methods` entry each was written in.
+#[derive(Debug, Clone, Default)]
+pub struct ListedUploads {
+    pub private_key_jwt: Vec<CredentialUpload>,
+    pub federated: Vec<CredentialUpload>,
+}
+
+impl ListedUploads {
+    /// Each upload with where it sits in the request, for messages, and the method it must be
+    /// for.
+    pub fn placed(&self) -> impl Iterator<Item = (String, &'static str, &CredentialUpload)> {
+        self.private_key_jwt
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                (
+                    format!("client_authentication_methods.private_key_jwt.credentials[{i}]."),
+                    "private_key_jwt",
+                    c,
+                )
+            })
+            .chain(self.federated.iter().enumerate().map(|(i, c)| {
+                (
+                    format!("client_authentication_methods.federated.credentials[{i}]."),
+                    "federated",
+                    c,
+                )
+            }))
+    }
+
+    pub fn len(&self) -> usize {
+        self.private_key_jwt.len() + self.federated.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl NewClient {
@@ -198,6 +247,9 @@ pub enum AuthMethodChange {
     /// Private Key JWT with exactly these of the application's credentials, enabled in this
     /// order (switching to it, or replacing the list: rotation).
     UsePrivateKeyJwt(Vec<String>),
+    /// As `UsePrivateKeyJwt`, the credentials listed under the method each belongs to, as the
+    /// Management API's `client_authentication_methods` lists them.
+    UseListed(ListedCredentials),
     /// Back from Private Key JWT to this secret method.
     LeavePrivateKeyJwt(TokenEndpointAuthMethod),
     /// `client_authentication_methods: null` alone: nothing to undo unless the application is
@@ -209,6 +261,14 @@ pub enum AuthMethodChange {
     Enable(String),
     /// One credential disabled; the last enabled one cannot be (choose a secret method first).
     Disable(String),
+}
+
+/// `client_authentication_methods` as references: the ids under `private_key_jwt` and under
+/// `federated` (BEHAVIOUR B.13).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListedCredentials {
+    pub private_key_jwt: Vec<String>,
+    pub federated: Vec<String>,
 }
 
 /// What applying an [`AuthMethodChange`] to an application comes to.
@@ -229,20 +289,43 @@ impl AuthMethodChange {
 
     /// Whether applying the change needs the list of credentials the application owns.
     pub fn needs_owned_credentials(&self) -> bool {
-        matches!(self, Self::UsePrivateKeyJwt(_) | Self::Enable(_))
+        matches!(
+            self,
+            Self::UsePrivateKeyJwt(_) | Self::UseListed(_) | Self::Enable(_)
+        )
     }
 
     /// The change applied to an application that is (or is not) on Private Key JWT, owns the
-    /// credentials `owned` and has `enabled` enabled: an application is never left without a
-    /// way to authenticate by accident, and it only enables its own credentials (BEHAVIOUR
-    /// B.9).
+    /// credentials `owned` (each with the method that lists it) and has `enabled` enabled: an
+    /// application is never left without a way to authenticate by accident, and it only
+    /// enables its own credentials, each under its own method (BEHAVIOUR B.9, B.13).
     pub fn effect(
         self,
         on_private_key_jwt: bool,
-        owned: &[&str],
+        owned: &[(&str, &str)],
         enabled: &[String],
     ) -> Result<AuthEffect, Invalid> {
         match self {
+            Self::UseListed(listed) => {
+                for (method, ids) in [
+                    ("private_key_jwt", &listed.private_key_jwt),
+                    ("federated", &listed.federated),
+                ] {
+                    for id in ids {
+                        if let Some((_, actual)) = owned.iter().find(|(o, _)| o == id)
+                            && *actual != method
+                        {
+                            return Err(Invalid::new(format!(
+                                "credential {id} is a {actual} credential: list it under \
+                                 client_authentication_methods.{actual}.credentials"
+                            )));
+                        }
+                    }
+                }
+                let mut ids = listed.private_key_jwt;
+                ids.extend(listed.federated);
+                Self::UsePrivateKeyJwt(ids).effect(on_private_key_jwt, owned, enabled)
+            }
             Self::Keep => Ok(AuthEffect::Nothing),
             Self::Enable(id) if enabled.contains(&id) => Ok(AuthEffect::Nothing),
             Self::Enable(id) => {
@@ -269,7 +352,7 @@ impl AuthMethodChange {
                             "credential {id} is listed more than once"
                         )));
                     }
-                    if !owned.contains(&id.as_str()) {
+                    if !owned.iter().any(|(o, _)| o == id) {
                         return Err(Invalid::new(format!(
                             "credential {id} does not exist or does not belong to this application"
                         )));
@@ -297,7 +380,36 @@ mod tests {
     use super::*;
     use TokenEndpointAuthMethod::ClientSecretPost;
 
-    const OWNED: &[&str] = &["cred_a", "cred_b"];
+    const OWNED: &[(&str, &str)] = &[
+        ("cred_a", "private_key_jwt"),
+        ("cred_b", "private_key_jwt"),
+        ("cred_f", "federated"),
+    ];
+
+    #[test]
+    fn listed_credentials_sit_under_their_own_method() {
+        let listed = |pkj: &[&str], fed: &[&str]| {
+            AuthMethodChange::UseListed(ListedCredentials {
+                private_key_jwt: pkj.iter().map(|s| (*s).to_owned()).collect(),
+                federated: fed.iter().map(|s| (*s).to_owned()).collect(),
+            })
+        };
+        assert_eq!(
+            listed(&["cred_a"], &["cred_f"]).effect(false, OWNED, &[]),
+            Ok(AuthEffect::Enable(vec!["cred_a".into(), "cred_f".into()]))
+        );
+        let wrong = listed(&["cred_f"], &[])
+            .effect(false, OWNED, &[])
+            .unwrap_err();
+        assert!(
+            wrong
+                .to_string()
+                .contains("client_authentication_methods.federated.credentials"),
+            "{wrong}"
+        );
+        assert!(listed(&[], &["cred_a"]).effect(false, OWNED, &[]).is_err());
+        assert!(listed(&[], &[]).effect(false, OWNED, &[]).is_err());
+    }
 
     #[test]
     fn switching_to_private_key_jwt_enables_exactly_the_listed_own_credentials() {

@@ -12,6 +12,8 @@ pub const MAX_PER_CLIENT: usize = 2;
 pub const CREDENTIAL_TYPE: &str = "public_key";
 /// A signet extension: the application publishes its keys at a URL (BEHAVIOUR B.12).
 pub const JWKS_URI_TYPE: &str = "jwks_uri";
+pub use super::federated::FEDERATED_TYPE;
+use super::federated::{FederatedRule, FederatedUpload};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {
@@ -33,6 +35,8 @@ pub enum CredentialKey {
     Uploaded(UploadedKey),
     /// A JWK Set fetched from this URL (checked against the key-URL rules when accepted).
     JwksUri(String),
+    /// Tokens a workload platform issues (BEHAVIOUR B.13).
+    Federated(Box<FederatedRule>),
 }
 
 impl CredentialKey {
@@ -40,20 +44,36 @@ impl CredentialKey {
         match self {
             Self::Uploaded(_) => CREDENTIAL_TYPE,
             Self::JwksUri(_) => JWKS_URI_TYPE,
+            Self::Federated(_) => FEDERATED_TYPE,
         }
     }
 
     pub fn uploaded(&self) -> Option<&UploadedKey> {
         match self {
             Self::Uploaded(key) => Some(key),
-            Self::JwksUri(_) => None,
+            Self::JwksUri(_) | Self::Federated(_) => None,
         }
     }
 
     pub fn jwks_uri(&self) -> Option<&str> {
         match self {
-            Self::Uploaded(_) => None,
             Self::JwksUri(uri) => Some(uri),
+            Self::Uploaded(_) | Self::Federated(_) => None,
+        }
+    }
+
+    pub fn federated(&self) -> Option<&FederatedRule> {
+        match self {
+            Self::Federated(rule) => Some(rule),
+            Self::Uploaded(_) | Self::JwksUri(_) => None,
+        }
+    }
+
+    /// Which `client_authentication_methods` entry lists the credential when it is enabled.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Self::Uploaded(_) | Self::JwksUri(_) => "private_key_jwt",
+            Self::Federated(_) => "federated",
         }
     }
 }
@@ -85,8 +105,10 @@ pub struct CredentialUpload {
     pub name: Option<String>,
     /// Empty when the body had none.
     pub pem: String,
-    /// Only with `credential_type: jwks_uri`.
+    /// With `credential_type: jwks_uri`, or a `federated` credential's key URL.
     pub jwks_uri: Option<String>,
+    /// The fields of a `federated` credential, when any was sent.
+    pub federated: Option<FederatedUpload>,
     pub alg: Option<AssertionAlg>,
     pub expires_at: Option<ExpiresAt>,
     /// Take `expires_at` from the certificate's `notAfter`.
@@ -102,6 +124,7 @@ impl CredentialUpload {
             name: None,
             pem,
             jwks_uri: None,
+            federated: None,
             alg: None,
             expires_at: None,
             parse_expiry_from_cert: false,
@@ -180,12 +203,21 @@ impl CredentialUpload {
         match self.credential_type.as_str() {
             CREDENTIAL_TYPE => {}
             JWKS_URI_TYPE => return self.accept_jwks_uri(name, now).map_err(named),
+            FEDERATED_TYPE => return self.accept_federated(name, now).map_err(named),
             other => {
                 return Err(named(Invalid::field(
                     "credential_type",
-                    format!("must be \"{CREDENTIAL_TYPE}\" or \"{JWKS_URI_TYPE}\" (got {other:?})"),
+                    format!(
+                        "must be \"{CREDENTIAL_TYPE}\", \"{JWKS_URI_TYPE}\" or \"{FEDERATED_TYPE}\" (got {other:?})"
+                    ),
                 )));
             }
+        }
+        if self.federated.is_some() {
+            return Err(named(Invalid::new(format!(
+                "issuer, subject, claims, audience, jwks, preset, max_token_lifetime and replay \
+                 are only for credential_type \"{FEDERATED_TYPE}\""
+            ))));
         }
         check_len("name", &name, 0, 128).map_err(named)?;
         if self.jwks_uri.is_some() {
@@ -275,6 +307,12 @@ impl CredentialUpload {
         if self.parse_expiry_from_cert {
             return Err(only_for_keys("parse_expiry_from_cert"));
         }
+        if self.federated.is_some() {
+            return Err(Invalid::new(format!(
+                "issuer, subject, claims, audience, jwks, preset, max_token_lifetime and replay \
+                 are only for credential_type \"{FEDERATED_TYPE}\""
+            )));
+        }
         let uri = self
             .jwks_uri
             .clone()
@@ -287,6 +325,47 @@ impl CredentialUpload {
         Ok(AcceptedCredential {
             name,
             key: CredentialKey::JwksUri(uri),
+            expires_at,
+        })
+    }
+}
+
+impl CredentialUpload {
+    /// A federated credential names an issuer and what its tokens must say, nothing about
+    /// uploaded keys (BEHAVIOUR B.13).
+    fn accept_federated(&self, name: String, now: Millis) -> Result<AcceptedCredential, Invalid> {
+        check_len("name", &name, 0, 128)?;
+        let only_for_keys = |field: &str| {
+            Invalid::field(
+                field,
+                format!("is not used with credential_type \"{FEDERATED_TYPE}\""),
+            )
+        };
+        if !self.pem.is_empty() {
+            return Err(only_for_keys("pem"));
+        }
+        if self.alg.is_some() {
+            return Err(only_for_keys("alg"));
+        }
+        if self.kid.is_some() {
+            return Err(only_for_keys("kid"));
+        }
+        if self.parse_expiry_from_cert {
+            return Err(only_for_keys("parse_expiry_from_cert"));
+        }
+        let rule = self
+            .federated
+            .clone()
+            .unwrap_or_default()
+            .accept(self.jwks_uri.as_deref())?;
+        let expires_at = self
+            .expires_at
+            .as_ref()
+            .map(|at| at.resolve(now))
+            .transpose()?;
+        Ok(AcceptedCredential {
+            name,
+            key: CredentialKey::Federated(Box::new(rule)),
             expires_at,
         })
     }

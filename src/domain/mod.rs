@@ -4,6 +4,7 @@
 pub mod client;
 pub mod client_change;
 pub mod credential;
+pub mod federated;
 pub mod grant;
 pub mod issuer;
 pub mod log;

@@ -8,6 +8,7 @@
 //! drops the set held before, since whoever published it has exposed a private key.
 
 pub mod address;
+pub mod discovery;
 pub mod fetch;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -141,6 +142,8 @@ pub struct KeySets {
     policy: KeyUrlPolicy,
     http: reqwest::Client,
     entries: moka::sync::Cache<String, Arc<Entry>>,
+    /// Issuers' discovered `jwks_uri`s, for federated credentials (BEHAVIOUR B.13).
+    discovered: moka::sync::Cache<String, Arc<discovery::Discovered>>,
 }
 
 impl KeySets {
@@ -153,6 +156,10 @@ impl KeySets {
             // Unused entries go after a day: their sets are past MAX_STALE by then anyway.
             entries: moka::sync::Cache::builder()
                 .max_capacity(10_000)
+                .time_to_idle(MAX_STALE)
+                .build(),
+            discovered: moka::sync::Cache::builder()
+                .max_capacity(1_000)
                 .time_to_idle(MAX_STALE)
                 .build(),
         })

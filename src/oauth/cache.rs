@@ -13,8 +13,9 @@ use super::assertion::AssertionAlg;
 use crate::crypto::sealing::MasterKey;
 use crate::domain::client::Client;
 use crate::domain::credential::{Credential, CredentialKey, UploadedKey};
+use crate::domain::federated::{FederatedKeys, FederatedRule};
 use crate::domain::token_quota::TokenQuota;
-use crate::jwks_uri::KeySets;
+use crate::jwks_uri::{KeySet, KeySets};
 use crate::store::{self, Store, StoreError};
 
 /// A credential as the verifier needs it: the key parsed once.
@@ -38,10 +39,21 @@ pub struct KeyUrl {
     pub expires_at: Option<i64>,
 }
 
+/// An enabled federated credential (BEHAVIOUR B.13).
+pub struct FederatedTrust {
+    pub credential_id: String,
+    pub rule: FederatedRule,
+    /// A static set, parsed once.
+    pub static_set: Option<Arc<KeySet>>,
+    /// Unix seconds.
+    pub expires_at: Option<i64>,
+}
+
 pub struct CachedClient {
     pub client: Client,
     pub keys: Vec<CachedKey>,
     pub key_urls: Vec<KeyUrl>,
+    pub federated: Vec<FederatedTrust>,
 }
 
 fn unix_seconds(ms: Option<i64>) -> Option<i64> {
@@ -59,6 +71,22 @@ fn cached_key(c: &Credential, uploaded: &UploadedKey) -> Result<CachedKey, Store
         key,
         expires_at: unix_seconds(c.expires_at),
         enabled: c.associated,
+    })
+}
+
+fn federated_trust(c: &Credential, rule: &FederatedRule) -> Result<FederatedTrust, StoreError> {
+    let static_set = match &rule.keys {
+        FederatedKeys::Static(body) => Some(Arc::new(
+            KeySet::parse(body.as_bytes(), 0, i64::MAX)
+                .map_err(|e| store::corrupt("federated credential key set", e.message))?,
+        )),
+        FederatedKeys::Discovery | FederatedKeys::JwksUri(_) => None,
+    };
+    Ok(FederatedTrust {
+        credential_id: c.id.clone(),
+        rule: rule.clone(),
+        static_set,
+        expires_at: unix_seconds(c.expires_at),
     })
 }
 
@@ -133,6 +161,7 @@ impl TokenCache {
         };
         let mut keys = Vec::new();
         let mut key_urls = Vec::new();
+        let mut federated = Vec::new();
         if client.uses_private_key_jwt() {
             for c in store::credentials::list(&mut conn, client_id).await? {
                 match &c.key {
@@ -144,6 +173,8 @@ impl TokenCache {
                         uri: uri.clone(),
                         expires_at: unix_seconds(c.expires_at),
                     }),
+                    CredentialKey::Federated(_) if !c.associated => {}
+                    CredentialKey::Federated(rule) => federated.push(federated_trust(&c, rule)?),
                 }
             }
         }
@@ -151,6 +182,7 @@ impl TokenCache {
             client,
             keys,
             key_urls,
+            federated,
         });
         self.clients
             .insert(client_id.to_owned(), (generation, Some(entry.clone())));

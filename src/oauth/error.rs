@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 
 use super::assertion::Reason;
+use super::federated::FederatedReason;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OAuthError {
@@ -61,6 +62,8 @@ pub enum AuthFailure {
     /// A `jwks_uri` credential's set could not be fetched, or is past its age limit, and no
     /// other key could be tried (BEHAVIOUR B.12).
     JwksUnavailable,
+    /// A workload platform's token broke one of its credential's rules (BEHAVIOUR B.13).
+    Federated(FederatedReason),
 }
 
 /// Declares [`AuthFailure::code`] and [`AuthFailure::all`] from one list: `code`'s match is
@@ -74,6 +77,7 @@ macro_rules! failure_codes {
                 match self {
                     $(Self::$variant => $code,)*
                     Self::Assertion(reason) => reason.code(),
+                    Self::Federated(reason) => reason.code(),
                 }
             }
 
@@ -82,6 +86,7 @@ macro_rules! failure_codes {
                 [$(Self::$variant,)*]
                     .into_iter()
                     .chain(Reason::ALL.iter().map(|r| Self::Assertion(*r)))
+                    .chain(FederatedReason::ALL.iter().map(|r| Self::Federated(*r)))
             }
         }
     };

@@ -5,6 +5,7 @@ pub mod access_token;
 pub mod assertion;
 pub mod cache;
 pub mod error;
+pub mod federated;
 pub mod quota;
 pub mod replay;
 pub mod request;

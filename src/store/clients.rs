@@ -50,6 +50,7 @@ fn from_row(key: &MasterKey, r: &AnyRow) -> Result<Client, StoreError> {
             .transpose()?,
         secret: Secret::new(secret),
         credential_ids: Vec::new(),
+        federated_credential_ids: Vec::new(),
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
         client_id,
@@ -147,7 +148,8 @@ pub async fn get(
     .await?;
     let Some(row) = row else { return Ok(None) };
     let mut client = from_row(key, &row)?;
-    client.credential_ids = super::credentials::associated_ids(conn, client_id).await?;
+    (client.credential_ids, client.federated_credential_ids) =
+        super::credentials::associated_ids(conn, client_id).await?;
     Ok(Some(client))
 }
 
@@ -187,7 +189,8 @@ pub async fn list(
         .map(|r| from_row(key, r))
         .collect::<Result<Vec<_>, _>>()?;
     for c in &mut clients {
-        c.credential_ids = super::credentials::associated_ids(conn, &c.client_id).await?;
+        (c.credential_ids, c.federated_credential_ids) =
+            super::credentials::associated_ids(conn, &c.client_id).await?;
     }
     Ok(clients)
 }

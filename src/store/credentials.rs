@@ -10,12 +10,13 @@ use sqlx::any::AnyRow;
 
 use super::{Conn, StoreError, conflict_on_unique, corrupt, sql};
 use crate::domain::credential::{
-    AssertionAlg, CREDENTIAL_TYPE, Credential, CredentialKey, JWKS_URI_TYPE, UploadedKey,
+    AssertionAlg, CREDENTIAL_TYPE, Credential, CredentialKey, FEDERATED_TYPE, JWKS_URI_TYPE,
+    UploadedKey,
 };
 use crate::time_util::Millis;
 
 const COLUMNS: &str = "id, client_id, name, credential_type, kid, alg, public_key, thumbprint, \
-    jwks_uri, expires_at, associated, created_at, updated_at, last_used_at";
+    jwks_uri, federation, expires_at, associated, created_at, updated_at, last_used_at";
 
 fn from_row(r: &AnyRow) -> Result<Credential, StoreError> {
     let id: String = r.try_get("id")?;
@@ -36,6 +37,14 @@ fn from_row(r: &AnyRow) -> Result<Credential, StoreError> {
             r.try_get::<Option<String>, _>("jwks_uri")?
                 .ok_or_else(|| corrupt("credential jwks_uri", &id))?,
         ),
+        FEDERATED_TYPE => {
+            let text: String = r
+                .try_get::<Option<String>, _>("federation")?
+                .ok_or_else(|| corrupt("federated credential rule", &id))?;
+            CredentialKey::Federated(Box::new(
+                serde_json::from_str(&text).map_err(|e| corrupt("federated credential rule", e))?,
+            ))
+        }
         other => return Err(corrupt("credential type", other)),
     };
     Ok(Credential {
@@ -51,36 +60,71 @@ fn from_row(r: &AnyRow) -> Result<Credential, StoreError> {
     })
 }
 
-/// The columns a `jwks_uri` row fills so that the table's unique constraints still mean one
-/// kid and one key source per application: the kid is the credential's own id, the
-/// "thumbprint" the URL's digest.
-fn key_columns(c: &Credential) -> (String, &str, String, String, Option<&str>) {
-    match &c.key {
-        CredentialKey::Uploaded(k) => (
-            k.kid.clone(),
-            k.alg.as_str(),
-            STANDARD.encode(&k.public_key),
-            k.thumbprint.clone(),
-            None,
-        ),
-        CredentialKey::JwksUri(uri) => (
-            c.id.clone(),
-            "",
-            String::new(),
-            format!(
-                "jwks_uri:{}",
-                URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, uri.as_bytes()))
+/// The columns a key row fills.
+struct KeyColumns<'a> {
+    kid: String,
+    alg: &'static str,
+    public_key: String,
+    thumbprint: String,
+    jwks_uri: Option<&'a str>,
+    federation: Option<String>,
+}
+
+/// What a `jwks_uri` or `federated` row fills so that the table's unique constraints still
+/// mean one kid and one key source per application: the kid is the credential's own id, the
+/// "thumbprint" the digest of the URL or of what the rule trusts.
+fn key_columns(c: &Credential) -> Result<KeyColumns<'_>, StoreError> {
+    let digest_of = |kind: &str, text: &str| {
+        format!(
+            "{kind}:{}",
+            URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, text.as_bytes()))
+        )
+    };
+    Ok(match &c.key {
+        CredentialKey::Uploaded(k) => KeyColumns {
+            kid: k.kid.clone(),
+            alg: k.alg.as_str(),
+            public_key: STANDARD.encode(&k.public_key),
+            thumbprint: k.thumbprint.clone(),
+            jwks_uri: None,
+            federation: None,
+        },
+        CredentialKey::JwksUri(uri) => KeyColumns {
+            kid: c.id.clone(),
+            alg: "",
+            public_key: String::new(),
+            thumbprint: digest_of(JWKS_URI_TYPE, uri),
+            jwks_uri: Some(uri),
+            federation: None,
+        },
+        CredentialKey::Federated(rule) => KeyColumns {
+            kid: c.id.clone(),
+            alg: "",
+            public_key: String::new(),
+            thumbprint: digest_of(FEDERATED_TYPE, &rule.identity()),
+            jwks_uri: match &rule.keys {
+                crate::domain::federated::FederatedKeys::JwksUri(uri) => Some(uri),
+                _ => None,
+            },
+            federation: Some(
+                serde_json::to_string(rule).map_err(|e| corrupt("federated credential rule", e))?,
             ),
-            Some(uri),
-        ),
-    }
+        },
+    })
 }
 
 pub async fn insert(conn: &mut Conn, c: &Credential) -> Result<(), StoreError> {
-    let (kid, alg, public_key, thumbprint, jwks_uri) = key_columns(c);
+    let KeyColumns {
+        kid,
+        alg,
+        public_key,
+        thumbprint,
+        jwks_uri,
+        federation,
+    } = key_columns(c)?;
     sqlx::query(sql(format!(
         "INSERT INTO credentials ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     )))
     .bind(&c.id)
     .bind(&c.client_id)
@@ -91,6 +135,7 @@ pub async fn insert(conn: &mut Conn, c: &Credential) -> Result<(), StoreError> {
     .bind(public_key)
     .bind(thumbprint)
     .bind(jwks_uri)
+    .bind(federation)
     .bind(c.expires_at)
     .bind(i64::from(c.associated))
     .bind(c.created_at)
@@ -100,7 +145,7 @@ pub async fn insert(conn: &mut Conn, c: &Credential) -> Result<(), StoreError> {
     .await
     .map_err(|e| {
         conflict_on_unique(e, || {
-            "This public key, kid or jwks_uri is already registered for this application".into()
+            "This public key, kid, jwks_uri or federated trust is already registered for this application".into()
         })
     })?;
     Ok(())
@@ -131,15 +176,29 @@ pub async fn get(
     row.as_ref().map(from_row).transpose()
 }
 
-/// Ids of the client's associated credentials, oldest first.
-pub async fn associated_ids(conn: &mut Conn, client_id: &str) -> Result<Vec<String>, StoreError> {
+/// Ids of the client's associated credentials, oldest first, and those of them that are
+/// federated credentials.
+pub async fn associated_ids(
+    conn: &mut Conn,
+    client_id: &str,
+) -> Result<(Vec<String>, Vec<String>), StoreError> {
     let rows = sqlx::query(
-        "SELECT id FROM credentials WHERE client_id = $1 AND associated = 1 ORDER BY created_at, id",
+        "SELECT id, credential_type FROM credentials WHERE client_id = $1 AND associated = 1 \
+         ORDER BY created_at, id",
     )
     .bind(client_id)
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    let mut all = Vec::with_capacity(rows.len());
+    let mut federated = Vec::new();
+    for r in &rows {
+        let id: String = r.try_get("id")?;
+        if r.try_get::<String, _>("credential_type")? == FEDERATED_TYPE {
+            federated.push(id.clone());
+        }
+        all.push(id);
+    }
+    Ok((all, federated))
 }
 
 /// Makes exactly `ids` the client's associated credentials.

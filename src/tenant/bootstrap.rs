@@ -68,6 +68,7 @@ fn new_bootstrap_client(client_id: String, secret: Secret, now: Millis) -> Clien
         client_metadata: Default::default(),
         secret,
         credential_ids: Vec::new(),
+        federated_credential_ids: Vec::new(),
         token_quota: None,
         created_at: now,
         updated_at: now,

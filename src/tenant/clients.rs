@@ -4,6 +4,7 @@
 
 use super::{Listing, ManagementError, Tenant, credentials};
 use crate::crypto::{random, secret::Secret};
+use crate::domain::Invalid;
 use crate::domain::client::{AppType, Client, ClientFilter, JwtConfiguration};
 use crate::domain::client_change::{
     AuthEffect, ClientPatch, NewClient, NewClientAuth, check_credential_count, check_jwt_alg,
@@ -26,26 +27,27 @@ pub async fn create(
     let (method, accepted) = match &new.auth {
         NewClientAuth::Default => (Some(app_type.default_auth_method()), None),
         NewClientAuth::Method(m) => (Some(*m), None),
-        NewClientAuth::PrivateKeyJwt(list) => {
-            check_credential_count(list.len())?;
+        NewClientAuth::PrivateKeyJwt(listed) => {
+            check_credential_count(listed.len())?;
             check_jwt_alg(&jwt_configuration, true)?;
-            let accepted = list
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    c.accept(
-                        now,
-                        &format!("client_authentication_methods.private_key_jwt.credentials[{i}]."),
+            let mut accepted = Vec::with_capacity(listed.len());
+            for (prefix, method, upload) in listed.placed() {
+                let a = upload.accept(now, &prefix)?;
+                if a.key.method() != method {
+                    return Err(Invalid::field(
+                        "credential_type",
+                        format!(
+                            "{:?} is not listed under {method}: put it under \
+                             client_authentication_methods.{}.credentials",
+                            a.key.credential_type(),
+                            a.key.method()
+                        ),
                     )
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            for (i, a) in accepted.iter().enumerate() {
-                credentials::check_key_url(
-                    tenant,
-                    a,
-                    &format!("client_authentication_methods.private_key_jwt.credentials[{i}]."),
-                )
-                .await?;
+                    .within(&prefix)
+                    .into());
+                }
+                credentials::check_key_url(tenant, &a, &prefix).await?;
+                accepted.push(a);
             }
             (None, Some(accepted))
         }
@@ -64,6 +66,7 @@ pub async fn create(
         client_metadata: new.client_metadata.unwrap_or_default(),
         secret: new.client_secret.unwrap_or_else(Secret::generate),
         credential_ids: Vec::new(),
+        federated_credential_ids: Vec::new(),
         token_quota: new.token_quota,
         created_at: now,
         updated_at: now,
@@ -79,6 +82,11 @@ pub async fn create(
     tenant.store.commit(tx).await?;
     credentials::fetch_new_key_sets(tenant, &credentials).await;
     c.credential_ids = credentials.iter().map(|cr| cr.id.clone()).collect();
+    c.federated_credential_ids = credentials
+        .iter()
+        .filter(|cr| cr.key.federated().is_some())
+        .map(|cr| cr.id.clone())
+        .collect();
     Ok((c, credentials))
 }
 
@@ -135,7 +143,10 @@ pub async fn update(
     } else {
         Vec::new()
     };
-    let owned: Vec<&str> = owned.iter().map(|o| o.id.as_str()).collect();
+    let owned: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|o| (o.id.as_str(), o.key.method()))
+        .collect();
     match patch
         .auth
         .effect(c.uses_private_key_jwt(), &owned, &c.credential_ids)?
@@ -145,12 +156,18 @@ pub async fn update(
         AuthEffect::Enable(ids) => {
             store::credentials::set_associated(&mut tx, client_id, &ids, now).await?;
             c.token_endpoint_auth_method = None;
+            c.federated_credential_ids = ids
+                .iter()
+                .filter(|id| owned.iter().any(|(o, m)| o == id && *m == "federated"))
+                .cloned()
+                .collect();
             c.credential_ids = ids;
         }
         AuthEffect::Disable(m) => {
             store::credentials::set_associated(&mut tx, client_id, &[], now).await?;
             c.token_endpoint_auth_method = Some(m);
             c.credential_ids = Vec::new();
+            c.federated_credential_ids = Vec::new();
         }
     }
     if let Some(g) = patch.grant_types {

@@ -7,6 +7,8 @@ use crate::domain::credential::{
     AcceptedCredential, Credential, CredentialKey, CredentialPatch, CredentialUpload,
     MAX_PER_CLIENT,
 };
+use crate::domain::federated::FederatedKeys;
+use crate::jwks_uri::discovery::configuration_url;
 use crate::store;
 use crate::store::key_sets::StoredKeySet;
 use crate::time_util::Millis;
@@ -49,6 +51,11 @@ pub(super) async fn insert_accepted(
                     "This jwks_uri is already registered for this application as credential {}",
                     twin.id
                 ),
+                CredentialKey::Federated(_) => format!(
+                    "The same federated trust is already registered for this application as \
+                     credential {}",
+                    twin.id
+                ),
             }));
         }
         if let Some((twin, kid)) = a.key.uploaded().and_then(|new| {
@@ -85,6 +92,7 @@ fn is_same_source(a: &CredentialKey, b: &CredentialKey) -> bool {
     match (a, b) {
         (CredentialKey::Uploaded(a), CredentialKey::Uploaded(b)) => a.thumbprint == b.thumbprint,
         (CredentialKey::JwksUri(a), CredentialKey::JwksUri(b)) => a == b,
+        (CredentialKey::Federated(a), CredentialKey::Federated(b)) => a.identity() == b.identity(),
         _ => false,
     }
 }
@@ -118,13 +126,21 @@ pub(super) async fn check_key_url(
     accepted: &AcceptedCredential,
     prefix: &str,
 ) -> Result<(), ManagementError> {
-    if let CredentialKey::JwksUri(uri) = &accepted.key {
-        tenant
-            .key_sets
-            .check_new_url(uri)
-            .await
-            .map_err(|e| Invalid::found_in("jwks_uri", e.to_string()).within(prefix))?;
-    }
+    let (field, url) = match &accepted.key {
+        CredentialKey::JwksUri(uri) => ("jwks_uri", uri.clone()),
+        CredentialKey::Federated(rule) => match (&rule.keys, &rule.issuer) {
+            (FederatedKeys::JwksUri(uri), _) => ("jwks_uri", uri.clone()),
+            // The keys are found through the issuer's discovery document.
+            (FederatedKeys::Discovery, Some(issuer)) => ("issuer", configuration_url(issuer)),
+            _ => return Ok(()),
+        },
+        CredentialKey::Uploaded(_) => return Ok(()),
+    };
+    tenant
+        .key_sets
+        .check_new_url(&url)
+        .await
+        .map_err(|e| Invalid::found_in(field, e.to_string()).within(prefix))?;
     Ok(())
 }
 
@@ -132,8 +148,21 @@ pub(super) async fn check_key_url(
 /// was found (a failure is recorded on the credential, not refused: the host may come later).
 pub(super) async fn fetch_new_key_sets(tenant: &Tenant, stored: &[Credential]) {
     for c in stored {
-        if let CredentialKey::JwksUri(uri) = &c.key {
-            tenant.key_sets.fetch_now(&c.id, uri).await;
+        match &c.key {
+            CredentialKey::JwksUri(uri) => tenant.key_sets.fetch_now(&c.id, uri).await,
+            CredentialKey::Federated(rule) => {
+                let uri = match (&rule.keys, &rule.issuer) {
+                    (FederatedKeys::JwksUri(uri), _) => Some(uri.clone()),
+                    (FederatedKeys::Discovery, Some(issuer)) => {
+                        tenant.key_sets.issuer_jwks_uri(issuer).await.ok()
+                    }
+                    _ => None,
+                };
+                if let Some(uri) = uri {
+                    tenant.key_sets.fetch_now(&c.id, &uri).await;
+                }
+            }
+            CredentialKey::Uploaded(_) => {}
         }
     }
 }

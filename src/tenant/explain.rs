@@ -49,6 +49,8 @@ pub async fn explain(
                 keys.push((c, uploaded, key));
             }
             CredentialKey::JwksUri(_) => key_url_credentials.push(c.id.clone()),
+            // Platform tokens have their own explain route (BEHAVIOUR B.13).
+            CredentialKey::Federated(_) => {}
         }
     }
     let candidates: Vec<CandidateKey<'_>> = keys

@@ -13,6 +13,7 @@ mod dashboard_logs;
 mod deployment;
 mod ec_keys;
 mod explain;
+mod federated;
 mod hostile;
 mod hostile_http;
 mod jwks_uri;

@@ -70,6 +70,64 @@ fn sentence(code: &str) -> Option<&'static str> {
         "credential_disabled" => {
             "The credential the assertion's key belongs to is disabled for the application; enable it on the Credentials tab or sign with an enabled one."
         }
+        // Federated workload credentials (src/oauth/federated/reason.rs, BEHAVIOUR B.13).
+        "federated_token_too_large" => {
+            "The platform token is longer than 8192 bytes and was not read; check that the caller sends the platform's ID token itself, not a file or response holding it."
+        }
+        "federated_token_malformed" => {
+            "The platform token is not a well-formed JWT (three base64url parts, JSON objects, iss, sub and jti as strings, exp, nbf and iat as integers); send the token exactly as the platform issued it."
+        }
+        "federated_unsupported_alg" => {
+            "The platform token is signed with an algorithm outside RS256, RS384, PS256, ES256, ES384 and EdDSA; configure the issuer to sign with one of them."
+        }
+        "federated_bad_typ" => {
+            "The platform token's typ header is neither JWT nor JOSE, so it is another kind of token; send the platform's ID token."
+        }
+        "federated_crit_header" => {
+            "The platform token has a crit header, which this server does not process; such tokens are refused."
+        }
+        "federated_issuer_not_trusted" => {
+            "No enabled, unexpired federated credential of this application trusts the token's issuer (iss); add one for that issuer, or check that the workload asks its own platform for the token."
+        }
+        "federated_keys_unavailable" => {
+            "The issuer's keys could not be fetched (its OpenID discovery document or jwks_uri is unreachable or invalid) and no usable copy was held; make them reachable from this server, or give the keys in the credential's jwks."
+        }
+        "federated_unknown_kid" => {
+            "The token's kid is in none of the issuer's keys, even after fetching them again; check the issuer (a token from another cluster or platform instance has other keys)."
+        }
+        "federated_bad_signature" => {
+            "No key of the issuer verifies the token's signature; the token was altered or comes from another issuer with the same name."
+        }
+        "federated_aud_mismatch" => {
+            "The token's aud does not contain the credential's audience ({issuer} unless the credential names another); request the platform token for that audience."
+        }
+        "federated_missing_exp" => {
+            "The platform token has no exp; only tokens that expire are accepted."
+        }
+        "federated_expired" => {
+            "The platform token has expired (10 seconds of clock skew allowed); request a fresh one from the platform."
+        }
+        "federated_not_yet_valid" => {
+            "The platform token's nbf is in the future; check the clocks of the platform and of this server."
+        }
+        "federated_iat_in_future" => {
+            "The platform token's iat is in the future; check the clocks of the platform and of this server."
+        }
+        "federated_lifetime_too_long" => {
+            "The platform token lives longer than the credential's max_token_lifetime; shorten the token's lifetime on the platform (for Kubernetes, a projected token with expirationSeconds), or raise the credential's limit knowingly."
+        }
+        "federated_claim_mismatch" => {
+            "The token's subject or a pinned claim is not what the credential expects; the event names the claim and the expected value, so compare it with the workload's repository, branch, environment or service account."
+        }
+        "federated_missing_jti" => {
+            "The credential's replay mode is once, which needs the token's jti, and the token has none; use replay reuse_until_expiry for platforms whose tokens carry no jti."
+        }
+        "federated_invalid_jti" => {
+            "The platform token's jti is longer than 255 characters or holds a control character."
+        }
+        "federated_credential_expired" => {
+            "The federated credential that trusts this issuer has passed its expires_at; extend it or add a new one."
+        }
         // The assertion's own rules (src/oauth/assertion/reason.rs).
         "assertion_too_large" => {
             "The client_assertion is longer than 2048 bytes and was not read; leave out unneeded claims and headers (an x5c certificate chain is the usual cause)."

@@ -113,7 +113,13 @@ struct QuotaView {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = ClientAuthenticationMethods)]
 struct AuthMethodsView {
-    private_key_jwt: PrivateKeyJwtView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    private_key_jwt: Option<PrivateKeyJwtView>,
+    /// A signet extension: the enabled federated credentials (BEHAVIOUR B.13).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, extensions(("x-signet-extension" = json!(true))))]
+    federated: Option<PrivateKeyJwtView>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -141,10 +147,12 @@ struct CredentialRefView {
 /// associated credentials appear as `[{"id"}]` unless `full` carries the created objects.
 pub fn view(c: &Client, reveal: Reveal, full: Option<(&[Credential], &[StoredKeySet])>) -> Value {
     let keys = reveal == Reveal::Keys;
-    let credentials = || -> Vec<CredentialEntry> {
-        match full {
+    // The enabled credentials under the method each is for; `None` for a method with none.
+    let credentials = |federated: bool| -> Option<PrivateKeyJwtView> {
+        let credentials: Vec<CredentialEntry> = match full {
             Some((list, key_sets)) => list
                 .iter()
+                .filter(|cred| cred.key.federated().is_some() == federated)
                 .map(|cred| {
                     CredentialEntry::Whole(Box::new(super::credentials::typed_view(cred, key_sets)))
                 })
@@ -152,9 +160,11 @@ pub fn view(c: &Client, reveal: Reveal, full: Option<(&[Credential], &[StoredKey
             None => c
                 .credential_ids
                 .iter()
+                .filter(|id| c.federated_credential_ids.contains(id) == federated)
                 .map(|id| CredentialEntry::Reference(CredentialRefView { id: id.clone() }))
                 .collect(),
-        }
+        };
+        (!credentials.is_empty()).then_some(PrivateKeyJwtView { credentials })
     };
     let typed = ClientView {
         client_id: c.client_id.clone(),
@@ -176,9 +186,8 @@ pub fn view(c: &Client, reveal: Reveal, full: Option<(&[Credential], &[StoredKey
         client_secret: (keys && !c.uses_private_key_jwt()).then(|| c.secret.expose().to_owned()),
         client_authentication_methods: (keys && c.uses_private_key_jwt()).then(|| {
             AuthMethodsView {
-                private_key_jwt: PrivateKeyJwtView {
-                    credentials: credentials(),
-                },
+                private_key_jwt: credentials(false),
+                federated: credentials(true),
             }
         }),
     };
@@ -312,7 +321,10 @@ async fn create(
         principal.require_any(&["create:client_credentials"])?;
     }
     let (c, created) = clients::create(&state.tenant, body, state.clock.now()).await?;
-    let key_sets = if created.iter().any(|cred| cred.key.jwks_uri().is_some()) {
+    let key_sets = if created
+        .iter()
+        .any(|cred| cred.key.jwks_uri().is_some() || cred.key.federated().is_some())
+    {
         credentials::key_set_states(&state.tenant, &c.client_id).await?
     } else {
         Vec::new()

@@ -13,11 +13,14 @@ use utoipa_axum::routes;
 use super::dto::{CredentialBody, CredentialPatchBody};
 use crate::crypto::alg::AssertionAlg;
 use crate::domain::credential::{Credential, CredentialKey, CredentialPatch};
+use crate::domain::federated::{FederatedKeys, FederatedRule, Preset, ReplayMode};
 use crate::http::AppState;
-use crate::http::error::ApiResult;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, Principal};
 use crate::http::openapi::ManagementErrors;
+use crate::oauth::token::federated_explain::Explanation;
 use crate::store::key_sets::StoredKeySet;
+use crate::tenant::ManagementError;
 use crate::tenant::credentials;
 use crate::time_util::format_millis;
 
@@ -25,6 +28,51 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(read, update, remove))
+        .routes(routes!(explain_federated))
+}
+
+/// A workload platform's token to test against an application's federated credentials.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = FederatedTokenTest)]
+struct FederatedTokenBody {
+    /// The platform token, exactly as the workload would send it as `client_assertion`.
+    #[schema(min_length = 1, max_length = 8192)]
+    token: String,
+}
+
+#[utoipa::path(post, path = "/clients/{id}/federated/explain", tag = "credentials",
+    description = "A signet extension: runs every check the token endpoint would run on a \
+                   workload platform's token for this application's federated credentials and \
+                   reports each one. Nothing is consumed or recorded: the token still works \
+                   afterwards.",
+    params(("id" = String, Path, description = "The application's client_id")),
+    request_body = FederatedTokenBody,
+    responses((status = 200, body = Explanation), ManagementErrors),
+    security(("management_token" = ["read:client_credentials"])))]
+async fn explain_federated(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<FederatedTokenBody>,
+) -> ApiResult<Json<Explanation>> {
+    principal.require_any(&["read:client_credentials"])?;
+    if body.token.is_empty() || body.token.len() > crate::oauth::federated::MAX_TOKEN_LEN {
+        return Err(ApiError::invalid_body(format!(
+            "token must be 1 to {} bytes",
+            crate::oauth::federated::MAX_TOKEN_LEN
+        )));
+    }
+    let now = state.clock.now().div_euclid(1000);
+    match state
+        .token_issuer
+        .explain_federated(&id, &body.token, now)
+        .await
+    {
+        Ok(Some(explanation)) => Ok(Json(explanation)),
+        Ok(None) => Err(ManagementError::client_not_found().into()),
+        Err(_) => Err(ApiError::internal()),
+    }
 }
 
 /// Auth0's credential object; never the key material. A `jwks_uri` credential (a signet
@@ -54,6 +102,48 @@ pub struct CredentialView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, extensions(("x-signet-extension" = json!(true))))]
     jwks: Option<KeySetView>,
+    /// A federated credential's rule (a signet extension, BEHAVIOUR B.13).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(inline)]
+    federated: Option<FederatedView>,
+}
+
+/// What a federated credential trusts.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CredentialFederation)]
+pub struct FederatedView {
+    issuer: Option<String>,
+    subject: Option<String>,
+    #[schema(value_type = Object)]
+    claims: serde_json::Map<String, Value>,
+    /// The audience tokens must name; `null`: this server's issuer URL.
+    audience: Option<String>,
+    preset: Option<Preset>,
+    /// `discovery` (the issuer's OpenID configuration), `jwks_uri` or `static`.
+    key_source: &'static str,
+    max_token_lifetime: i64,
+    replay: ReplayMode,
+}
+
+fn federated_view(rule: &FederatedRule) -> FederatedView {
+    FederatedView {
+        issuer: rule.issuer.clone(),
+        subject: rule.subject.clone(),
+        claims: rule
+            .claims
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect(),
+        audience: rule.audience.clone(),
+        preset: rule.preset,
+        key_source: match rule.keys {
+            FederatedKeys::Discovery => "discovery",
+            FederatedKeys::JwksUri(_) => "jwks_uri",
+            FederatedKeys::Static(_) => "static",
+        },
+        max_token_lifetime: rule.max_token_lifetime,
+        replay: rule.replay,
+    }
 }
 
 /// How a `jwks_uri` credential's set was last fetched: when, the kids it held, and the last
@@ -81,6 +171,7 @@ pub fn typed_view(c: &Credential, key_sets: &[StoredKeySet]) -> CredentialView {
         alg: None,
         jwks_uri: None,
         jwks: None,
+        federated: None,
     };
     match &c.key {
         CredentialKey::Uploaded(key) => {
@@ -92,6 +183,17 @@ pub fn typed_view(c: &Credential, key_sets: &[StoredKeySet]) -> CredentialView {
             v.jwks = Some(key_set_view(
                 key_sets.iter().find(|s| s.credential_id == c.id),
             ));
+        }
+        CredentialKey::Federated(rule) => {
+            if let FederatedKeys::JwksUri(uri) = &rule.keys {
+                v.jwks_uri = Some(uri.clone());
+            }
+            // Fetched sets only: a static set is the credential's own.
+            v.jwks = key_sets
+                .iter()
+                .find(|s| s.credential_id == c.id)
+                .map(|s| key_set_view(Some(s)));
+            v.federated = Some(federated_view(rule));
         }
     }
     v
@@ -120,7 +222,10 @@ async fn key_sets_for(
     client_id: &str,
     shown: &[&Credential],
 ) -> ApiResult<Vec<StoredKeySet>> {
-    if shown.iter().any(|c| c.key.jwks_uri().is_some()) {
+    if shown
+        .iter()
+        .any(|c| c.key.jwks_uri().is_some() || c.key.federated().is_some())
+    {
         Ok(credentials::key_set_states(&state.tenant, client_id).await?)
     } else {
         Ok(Vec::new())

@@ -12,9 +12,11 @@ use crate::crypto::secret::Secret;
 use crate::domain::Invalid;
 use crate::domain::client::{AppType, JwtConfigAlg, TokenEndpointAuthMethod};
 use crate::domain::client_change::{
-    AuthMethodChange, ClientPatch, JwtConfigurationPatch, NewClient, NewClientAuth,
+    AuthMethodChange, ClientPatch, JwtConfigurationPatch, ListedCredentials, ListedUploads,
+    NewClient, NewClientAuth,
 };
 use crate::domain::credential::{AssertionAlg, CredentialPatch, CredentialUpload, ExpiresAt};
+use crate::domain::federated::FederatedUpload;
 use crate::domain::grant::{GrantPatch, NewGrant};
 use crate::domain::resource_server::{NewResourceServer, ResourceServerPatch, ScopeDefinition};
 use crate::domain::token_quota::TokenQuota;
@@ -75,11 +77,68 @@ pub struct CredentialBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false)]
     pub kid: Option<String>,
+    /// Federated credentials (a signet extension): the issuer whose tokens are trusted, exactly
+    /// as their `iss` says. Presets fill in GitHub's and GitLab's.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_length = 255, extensions(("x-signet-extension" = json!(true))))]
+    pub issuer: Option<String>,
+    /// Federated: the token's `sub`, exactly.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_length = 255, extensions(("x-signet-extension" = json!(true))))]
+    pub subject: Option<String>,
+    /// Federated: claims the token must carry with exactly these values (strings or integers).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = Object, extensions(("x-signet-extension" = json!(true))))]
+    pub claims: Option<BTreeMap<String, serde_json::Value>>,
+    /// Federated: the audience the token must name (default: this server's issuer URL).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_length = 255, extensions(("x-signet-extension" = json!(true))))]
+    pub audience: Option<String>,
+    /// Federated: the issuer's keys as a JWK Set, for issuers the server cannot reach.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = Object, extensions(("x-signet-extension" = json!(true))))]
+    pub jwks: Option<serde_json::Value>,
+    /// Federated: `github_actions`, `gitlab_ci`, `kubernetes` or `spiffe`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, extensions(("x-signet-extension" = json!(true))))]
+    pub preset: Option<String>,
+    /// Federated: longest accepted token lifetime in seconds (default 3600, or the preset's).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, minimum = 1, maximum = 31_622_400, extensions(("x-signet-extension" = json!(true))))]
+    pub max_token_lifetime: Option<i64>,
+    /// Federated: `once` (the token's `jti` is consumed) or `reuse_until_expiry`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, extensions(("x-signet-extension" = json!(true))))]
+    pub replay: Option<String>,
+}
+
+impl CredentialBody {
+    fn federated(&self) -> Option<FederatedUpload> {
+        let any = self.issuer.is_some()
+            || self.subject.is_some()
+            || self.claims.is_some()
+            || self.audience.is_some()
+            || self.jwks.is_some()
+            || self.preset.is_some()
+            || self.max_token_lifetime.is_some()
+            || self.replay.is_some();
+        any.then(|| FederatedUpload {
+            issuer: self.issuer.clone(),
+            subject: self.subject.clone(),
+            claims: self.claims.clone(),
+            audience: self.audience.clone(),
+            jwks: self.jwks.clone(),
+            preset: self.preset.clone(),
+            max_token_lifetime: self.max_token_lifetime,
+            replay: self.replay.clone(),
+        })
+    }
 }
 
 impl From<CredentialBody> for CredentialUpload {
     fn from(b: CredentialBody) -> Self {
         Self {
+            federated: b.federated(),
             credential_type: b.credential_type,
             name: b.name,
             pem: b.pem,
@@ -153,12 +212,18 @@ pub struct QuotaBody {
     pub client_credentials: TokenQuota,
 }
 
-/// `client_authentication_methods` in `POST /clients`: full credential objects.
+/// `client_authentication_methods` in `POST /clients`: full credential objects, under the
+/// method each is for (`federated` is a signet extension).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = ClientAuthenticationMethodsCreate)]
 pub struct CreateAuthMethods {
-    pub private_key_jwt: CreatePrivateKeyJwt,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    pub private_key_jwt: Option<CreatePrivateKeyJwt>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, extensions(("x-signet-extension" = json!(true))))]
+    pub federated: Option<CreatePrivateKeyJwt>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -174,7 +239,12 @@ pub struct CreatePrivateKeyJwt {
 #[serde(deny_unknown_fields)]
 #[schema(as = ClientAuthenticationMethodsPatch)]
 pub struct PatchAuthMethods {
-    pub private_key_jwt: PatchPrivateKeyJwt,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    pub private_key_jwt: Option<PatchPrivateKeyJwt>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, extensions(("x-signet-extension" = json!(true))))]
+    pub federated: Option<PatchPrivateKeyJwt>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -240,14 +310,21 @@ impl TryFrom<ClientBody> for NewClient {
         ) {
             (Some(_), Some(_)) => return Err(Invalid::new(EXCLUSIVE)),
             (Some(m), None) => NewClientAuth::Method(m),
-            (None, Some(methods)) => NewClientAuth::PrivateKeyJwt(
-                methods
-                    .private_key_jwt
-                    .credentials
-                    .into_iter()
-                    .map(CredentialUpload::from)
-                    .collect(),
-            ),
+            (None, Some(methods)) => {
+                let list = |m: Option<CreatePrivateKeyJwt>| -> Vec<CredentialUpload> {
+                    m.map(|m| {
+                        m.credentials
+                            .into_iter()
+                            .map(CredentialUpload::from)
+                            .collect()
+                    })
+                    .unwrap_or_default()
+                };
+                NewClientAuth::PrivateKeyJwt(Box::new(ListedUploads {
+                    private_key_jwt: list(methods.private_key_jwt),
+                    federated: list(methods.federated),
+                }))
+            }
             (None, None) => NewClientAuth::Default,
         };
         Ok(Self {
@@ -310,13 +387,16 @@ fn auth_change(
 ) -> Result<AuthMethodChange, Invalid> {
     match (method, methods) {
         (None, None) => Ok(AuthMethodChange::Keep),
-        (None | Some(None), Some(Some(pkj))) => Ok(AuthMethodChange::UsePrivateKeyJwt(
-            pkj.private_key_jwt
-                .credentials
-                .into_iter()
-                .map(|r| r.id)
-                .collect(),
-        )),
+        (None | Some(None), Some(Some(methods))) => {
+            let ids = |m: Option<PatchPrivateKeyJwt>| -> Vec<String> {
+                m.map(|m| m.credentials.into_iter().map(|r| r.id).collect())
+                    .unwrap_or_default()
+            };
+            Ok(AuthMethodChange::UseListed(ListedCredentials {
+                private_key_jwt: ids(methods.private_key_jwt),
+                federated: ids(methods.federated),
+            }))
+        }
         (Some(Some(_)), Some(Some(_))) => Err(Invalid::new(EXCLUSIVE)),
         (Some(Some(m)), Some(None)) => Ok(AuthMethodChange::LeavePrivateKeyJwt(m)),
         (None, Some(None)) => Ok(AuthMethodChange::ClearPrivateKeyJwt),
@@ -546,6 +626,8 @@ pub enum CredentialType {
     PublicKey,
     /// A signet extension.
     JwksUri,
+    /// A signet extension: tokens a workload platform issues.
+    Federated,
 }
 
 /// An API's `signing_alg`.

@@ -18,8 +18,16 @@ use crate::jwks_uri::{KeySet, Lookup};
 pub(super) struct Authenticated {
     pub client: Arc<CachedClient>,
     pub caller: Caller,
-    /// The assertion's `jti` and `exp`, consumed last (BEHAVIOUR B.6); `None` for a secret.
-    pub assertion: Option<assertion::Verified>,
+    /// The credential that authenticated; `None` for a secret.
+    pub proof: Option<Proof>,
+}
+
+/// What the replay check and `last_used_at` need of the credential that authenticated.
+pub(super) struct Proof {
+    pub credential_id: String,
+    /// The `jti` to consume last and the `exp` it is kept until (BEHAVIOUR B.6); `None` for a
+    /// federated token its credential lets be reused until it expires (BEHAVIOUR B.13).
+    pub once: Option<(String, i64)>,
 }
 
 impl TokenIssuer {
@@ -97,7 +105,7 @@ impl TokenIssuer {
         Ok(Authenticated {
             client,
             caller,
-            assertion: None,
+            proof: None,
         })
     }
 
@@ -116,7 +124,26 @@ impl TokenIssuer {
                 OAuthError::unauthenticated(AuthFailure::Assertion(r.reason()), false),
             )
         };
-        let unverified = match assertion::inspect(text) {
+        let inspected = assertion::inspect(text);
+        // A token whose `iss` is not the named client may be a workload platform's, for a
+        // client that trusts platforms (BEHAVIOUR B.13); a Private Key JWT assertion never
+        // takes this turn, so its path costs nothing more.
+        let own = match &inspected {
+            Ok(u) => body_client_id.is_none_or(|id| id == u.issuer_claim()),
+            // A Private Key JWT assertion that broke a rule is still refused as one.
+            Err(_) => {
+                body_client_id.is_none()
+                    || assertion::claimed_issuer_for_log(text).as_deref() == body_client_id
+            }
+        };
+        if !own
+            && let Some(id) = body_client_id
+            && let Ok(Some(client)) = self.known_client(id).await
+            && !client.federated.is_empty()
+        {
+            return self.authenticate_federated(text, client, now, caller).await;
+        }
+        let unverified = match inspected {
             Ok(unverified) => unverified,
             Err(r) => {
                 // Nothing in it can be trusted yet; the names are only for filing the refusal
@@ -182,7 +209,10 @@ impl TokenIssuer {
                 Ok(Authenticated {
                     client,
                     caller,
-                    assertion: Some(verified),
+                    proof: Some(Proof {
+                        credential_id: verified.credential_id,
+                        once: Some((verified.jti, verified.exp)),
+                    }),
                 })
             }
             Err(r) => {
@@ -231,7 +261,10 @@ impl TokenIssuer {
 
     /// The client named by a request, or `None`. A name that is not a client id at all is never
     /// looked up: it cannot exist, and as a lookup key it could hold anything.
-    async fn known_client(&self, client_id: &str) -> Result<Option<Arc<CachedClient>>, OAuthError> {
+    pub(super) async fn known_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Arc<CachedClient>>, OAuthError> {
         if crate::domain::client::validate_client_id(client_id).is_err() {
             return Ok(None);
         }
@@ -244,7 +277,7 @@ impl TokenIssuer {
     /// The per-client request limit (BEHAVIOUR C.1). Counted for clients that exist only:
     /// made-up ids can get nothing anyway (the address limits bound them), and a state per
     /// made-up id would let a flood of them fill memory.
-    fn admit_client(&self, client_id: &str) -> Result<(), OAuthError> {
+    pub(super) fn admit_client(&self, client_id: &str) -> Result<(), OAuthError> {
         self.limits
             .token_per_client
             .check(&client_id.to_owned())

@@ -69,6 +69,11 @@ impl TokenIssuer {
                         "code": reason.code(),
                         "credential_id": caller.credential_id,
                     });
+                    // The credential's own expectation, never the token's value.
+                    if let Some((claim, expected)) = &caller.claim_mismatch {
+                        details["client_authentication_error"]["claim"] = json!(claim);
+                        details["client_authentication_error"]["expected"] = json!(expected);
+                    }
                 }
                 (
                     audit::FAILURE,
@@ -104,6 +109,10 @@ fn with_key_set_warning(
 ) -> serde_json::Value {
     if let Some(warning) = &caller.key_set_warning {
         details["key_set_warning"] = json!(warning);
+    }
+    // A federated token that may be used again says so (BEHAVIOUR B.13).
+    if let Some(mode) = caller.replay_mode {
+        details["replay"] = json!(mode);
     }
     details
 }

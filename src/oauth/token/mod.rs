@@ -5,6 +5,12 @@
 
 mod authenticate;
 mod event;
+mod federated;
+
+/// The explain route's answer for federated tokens.
+pub mod federated_explain {
+    pub use super::federated::{Check, ExplainedCredential, Explanation};
+}
 mod metrics;
 mod shape;
 
@@ -77,6 +83,10 @@ struct Caller {
     legacy_audience: bool,
     /// Set when a `jwks_uri` set older than its last failed fetch was used (BEHAVIOUR B.12).
     key_set_warning: Option<String>,
+    /// A federated token: its credential's replay mode, and the claim that did not match
+    /// with the value expected (BEHAVIOUR B.13).
+    replay_mode: Option<&'static str>,
+    claim_mismatch: Option<(String, String)>,
 }
 
 impl Caller {
@@ -217,7 +227,7 @@ impl TokenIssuer {
         let Authenticated {
             client,
             caller,
-            assertion,
+            proof,
         } = self.authenticate(shape.auth, now).await?;
         let grant = match self
             .authorize(&client, &shape.audience, shape.scope.as_deref())
@@ -233,14 +243,16 @@ impl TokenIssuer {
         };
         // BEHAVIOUR B.6: the jti is consumed only after every other check passed, so a forged
         // or misdirected assertion cannot spend a legitimate one.
-        if let Some(verified) = &assertion {
-            if let Err(e) = self.consume_jti(&client, verified, now_ms).await {
+        if let Some(proof) = &proof {
+            if let Some((jti, exp)) = &proof.once
+                && let Err(e) = self.consume_jti(&client, jti, *exp, now_ms).await
+            {
                 if let Some(a) = &admitted {
                     self.quotas.release(&client.client.client_id, a, now_ms);
                 }
                 return Err(caller.refused(e));
             }
-            self.note_use(&verified.credential_id, now_ms);
+            self.note_use(&proof.credential_id, now_ms);
         }
         let (quota, quota_warnings) = admitted.map(|a| (a.states, a.warnings)).unwrap_or_default();
         let response = match self.sign(&client, &shape.audience, &grant, now).await {
@@ -334,15 +346,16 @@ impl TokenIssuer {
     async fn consume_jti(
         &self,
         client: &CachedClient,
-        verified: &super::assertion::Verified,
+        jti: &str,
+        exp: i64,
         now_ms: Millis,
     ) -> Result<(), OAuthError> {
         let fresh = self
             .replay
             .consume(used_jti(
                 client.client.client_id.clone(),
-                verified.jti.clone(),
-                verified.exp,
+                jti.to_owned(),
+                exp,
                 now_ms,
             ))
             .await
