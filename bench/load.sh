@@ -36,6 +36,11 @@
 #   --no-hs256          skip the runs for an HS256 API (by default SQLite is measured for an
 #                       RS256 API and then, on the same server, an HS256 API: the same
 #                       assertion verify, but an HMAC instead of an RSA signature per token)
+#   --no-federated      skip the runs with platform tokens (by default SQLite is also measured
+#                       for a second application whose federated credential trusts a stand-in
+#                       CI platform: GitHub-Actions-shaped RS256 tokens, each used once, sent
+#                       with client_id: one RSA verify, one RSA sign and a jti consumed, as
+#                       Private Key JWT)
 #   --no-build          use the binaries already built
 # Environment: CARGO_TARGET_DIR (where the binaries are built), RUST_LOG (server log filter).
 
@@ -57,6 +62,7 @@ MARGIN="1.5"
 BUILD=1
 CEILING=1
 HS256=1
+FEDERATED=1
 
 die() { echo "load.sh: $*" >&2; exit 1; }
 # shellcheck source=bench/lib.sh
@@ -72,6 +78,7 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0; shift ;;
     --no-ceiling) CEILING=0; shift ;;
     --no-hs256) HS256=0; shift ;;
+    --no-federated) FEDERATED=0; shift ;;
     -h|--help) sed -n '2,/^$/{/^$/d; s/^# \{0,1\}//; p;}' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
@@ -217,6 +224,24 @@ set_up_tenant() {
       scopes: [{value: "read:load"}]}')" >/dev/null
   api POST /api/v2/client-grants "$(jq -nc --arg c "$CLIENT_ID" --arg a "$HS256_AUDIENCE" \
     '{client_id: $c, audience: $a, scope: ["read:load"]}')" >/dev/null
+
+  # A stand-in CI platform: its signing key and published set from `signet keygen`, given to a
+  # second application's federated credential as static keys (nothing is fetched).
+  PLATFORM_ISSUER="https://ci.load-test.signet.example"
+  PLATFORM_SUBJECT="repo:load/test:ref:refs/heads/main"
+  rm -rf "$WORK/platform"
+  "$SIGNET" keygen --out "$WORK/platform" >/dev/null
+  PLATFORM_KID="$(jq -r '.keys[0].kid' "$WORK/platform/jwks.json")"
+  FED_CLIENT_ID="$(api POST /api/v2/clients "$(jq -nc --arg iss "$PLATFORM_ISSUER" \
+    --arg sub "$PLATFORM_SUBJECT" --slurpfile jwks "$WORK/platform/jwks.json" \
+    '{name: "Load test CI job", app_type: "non_interactive",
+      client_authentication_methods: {federated: {credentials: [
+        {credential_type: "federated", issuer: $iss, subject: $sub, jwks: $jwks[0],
+         claims: {repository_id: "1000001", ref: "refs/heads/main"}, replay: "once"}]}}}')" \
+    | jq -r .client_id)"
+  [ -n "$FED_CLIENT_ID" ] && [ "$FED_CLIENT_ID" != null ] || die "no client_id for the federated application"
+  api POST /api/v2/client-grants "$(jq -nc --arg c "$FED_CLIENT_ID" --arg a "$AUDIENCE" \
+    '{client_id: $c, audience: $a, scope: ["read:load"]}')" >/dev/null
 }
 
 # CPU time (user + system, clock ticks) the server process has used so far. Divided by the
@@ -252,6 +277,10 @@ ROWS=()
 ERROR_NOTES=()   # per failing run: its status counts and the first body of each failing status
 ANY_ERRORS=0
 
+# What run_wrk pre-signs and sends besides the defaults: platform tokens for the federated runs.
+PRESIGN_EXTRA=()
+BENCH_CLIENT_ID=""
+
 # run_wrk BACKEND LABEL CONNECTIONS SECONDS: pre-signs, runs wrk, records a row unless warm-up.
 run_wrk() {
   local backend="$1" label="$2" conns="$3" secs="$4"
@@ -264,7 +293,7 @@ run_wrk() {
   case "$backend" in *-hs256) count=$(( count * 3 )) ;; esac
   file="$WORK/assertions-$label.txt"
   "$PRESIGN" --issuer "$ISSUER" --client-id "$CLIENT_ID" --key "$KEY" \
-    --count "$count" --out "$file" 2>&1 | sed 's/^/   /'
+    --count "$count" --out "$file" "${PRESIGN_EXTRA[@]}" 2>&1 | sed 's/^/   /'
   out="$OUT_DIR/wrk-$backend-$label.txt"
   echo "== $backend: $label, $conns connection(s), $threads thread(s), ${secs}s"
   local cpu_before cpu_after wrk_cpu bound_before bound_after run_bound sampler rss_max
@@ -276,6 +305,7 @@ run_wrk() {
   # cores with the server: it includes reading the assertions, so it is slightly high.
   if ! { TIMEFORMAT='%U %S %R'; time SIGNET_BENCH_ASSERTIONS="$file" \
       SIGNET_BENCH_AUDIENCE="$AUDIENCE" SIGNET_BENCH_THREADS="$threads" \
+      SIGNET_BENCH_CLIENT_ID="$BENCH_CLIENT_ID" \
       timeout $(( secs + 120 )) wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 5s --latency \
         -s "$ROOT/bench/wrk-token.lua" "$S" >"$out" 2>&1; } 2>"$WORK/wrk-time"; then
     cat "$out" >&2
@@ -347,6 +377,18 @@ run_backend() { # backend database-url
     run_series "$backend-hs256"
     AUDIENCE="$rs256_audience"
   fi
+  # Platform tokens for a federated credential, next to Private Key JWT on the same server.
+  if [ "$FEDERATED" = 1 ] && [ "$backend" = sqlite ]; then
+    local key="$KEY"
+    KEY="$WORK/platform/private_key.pem"
+    PRESIGN_EXTRA=(--platform-issuer "$PLATFORM_ISSUER" --subject "$PLATFORM_SUBJECT" \
+      --kid "$PLATFORM_KID")
+    BENCH_CLIENT_ID="$FED_CLIENT_ID"
+    run_series "$backend-federated"
+    KEY="$key"
+    PRESIGN_EXTRA=()
+    BENCH_CLIENT_ID=""
+  fi
   stop_server
 }
 
@@ -414,6 +456,13 @@ target_lines() {
       echo "- RS256 on $backend at 64 connections: $rate tokens/s, p99 $p99 ms, $err errors (no ceiling run to set it against)."
     fi
   done
+  local fed pk
+  fed="$(at64 sqlite-federated 3)"; pk="$(at64 sqlite 3)"
+  if [ -n "$fed" ] && [ -n "$pk" ]; then
+    awk -v f="$fed" -v p="$pk" -v err="$(at64 sqlite-federated 6)" -v p99="$(at64 sqlite-federated 5)" 'BEGIN {
+      printf "- Federated (platform tokens, replay once) on sqlite at 64 connections: %d tokens/s, p99 %.2f ms, %d errors; Private Key JWT in the same run: %d tokens/s (%.0f %%).\n", f, p99, err, p, (p > 0 ? 100 * f / p : 0)
+    }'
+  fi
   hs="$(at64 sqlite-hs256 3)"
   if [ -n "$hs" ]; then
     awk -v r="$hs" -v err="$(at64 sqlite-hs256 6)" 'BEGIN {
@@ -449,6 +498,11 @@ target_lines() {
   if [ "$HS256" = 1 ]; then
     echo "Rows \`*-hs256\`: the same application and assertions, for an API with \`signing_alg: HS256\`" \
       "(one RSA verify and one HMAC per token); the RSA bound and its % do not apply to them."
+    echo
+  fi
+  if [ "$FEDERATED" = 1 ]; then
+    echo "Rows \`*-federated\`: a second application with a federated credential (static keys of a" \
+      "stand-in CI platform, replay once), sent GitHub-Actions-shaped RS256 tokens with \`client_id\`."
     echo
   fi
   echo "Server CPU ms/token: CPU time of the signet process during the run / tokens issued" \

@@ -13,6 +13,8 @@
 --                            Auth0 and signet name it; `resource` for RFC 8707 servers such as
 --                            node-oidc-provider, bench/compare.sh)
 --   SIGNET_BENCH_SCOPE       optional `scope` to ask for (default: none, the grant's scopes)
+--   SIGNET_BENCH_CLIENT_ID   optional `client_id` to send (needed with platform tokens for a
+--                            federated credential, whose `iss` is the platform's)
 --
 -- A thread whose share of assertions runs out stops (thread:stop()) rather than replay one;
 -- done() then says so, since the run measured less load than asked: make the file larger
@@ -64,6 +66,10 @@ function init(args)
    local scope_field = ""
    if scope ~= "" then
       scope_field = "&scope=" .. urlencode(scope)
+   end
+   local client_id = os.getenv("SIGNET_BENCH_CLIENT_ID") or ""
+   if client_id ~= "" then
+      scope_field = scope_field .. "&client_id=" .. urlencode(client_id)
    end
    local nthreads = tonumber(required_env("SIGNET_BENCH_THREADS"))
    if nthreads == nil or id > nthreads then

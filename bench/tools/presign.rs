@@ -10,6 +10,11 @@
 //! `exp` = now + `--lifetime` (290 s by default, under the 300 s limit of BEHAVIOUR A.6), and a
 //! random `jti` (signet-client's `AssertionSigner`, as `signet assertion` makes them). Use the
 //! file within that lifetime. Signing runs on every core.
+//!
+//! With `--platform-issuer URL --subject SUB`, it writes workload platform tokens instead, for a
+//! federated credential (BEHAVIOUR B.13): shaped like GitHub Actions' OIDC tokens (`iss` the
+//! platform, `sub`, `aud` = `--issuer`, a random `jti`, the repository and ref claims), RS256
+//! with header `kid` `--kid`; the load test then sends them with `client_id`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -48,6 +53,87 @@ struct Args {
     /// Signing threads (default: every core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Write platform tokens of this issuer instead of client assertions (RSA keys, RS256).
+    #[arg(long, requires = "subject")]
+    platform_issuer: Option<String>,
+    /// The platform tokens' `sub`.
+    #[arg(long)]
+    subject: Option<String>,
+    /// The platform tokens' header `kid`.
+    #[arg(long, default_value = "platform-key-1")]
+    kid: String,
+}
+
+/// Signs GitHub-Actions-shaped tokens of `--platform-issuer` with the RSA key.
+struct PlatformSigner {
+    pair: aws_lc_rs::rsa::KeyPair,
+    header: String,
+    issuer: String,
+    subject: String,
+    audience: String,
+    lifetime: u64,
+}
+
+impl PlatformSigner {
+    fn new(args: &Args, issuer: &str, subject: &str) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(&args.key)
+            .with_context(|| format!("reading {}", args.key.display()))?;
+        let der = pem::parse(&text).with_context(|| args.key.display().to_string())?;
+        let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(der.contents())
+            .map_err(|e| anyhow::anyhow!("{}: not a PKCS#8 RSA key ({e})", args.key.display()))?;
+        Ok(Self {
+            pair,
+            header: b64(
+                &serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": args.kid}).to_string(),
+            ),
+            issuer: issuer.to_owned(),
+            subject: subject.to_owned(),
+            audience: args.issuer.clone(),
+            lifetime: args.lifetime,
+        })
+    }
+
+    fn sign_at(&self, now: u64) -> anyhow::Result<String> {
+        let mut jti = [0u8; 16];
+        aws_lc_rs::rand::fill(&mut jti).map_err(|_| anyhow::anyhow!("no randomness"))?;
+        let claims = serde_json::json!({
+            "iss": self.issuer, "sub": self.subject, "aud": self.audience,
+            "jti": signet::crypto::jwt::b64url(&jti), "iat": now, "nbf": now, "exp": now + self.lifetime,
+            "ref": "refs/heads/main", "repository": "load/test", "repository_id": "1000001",
+            "repository_owner": "load", "repository_owner_id": "1000000",
+            "event_name": "push", "ref_type": "branch", "runner_environment": "github-hosted",
+        });
+        let input = format!("{}.{}", self.header, b64(&claims.to_string()));
+        let mut sig = vec![0; self.pair.public_modulus_len()];
+        self.pair
+            .sign(
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                input.as_bytes(),
+                &mut sig,
+            )
+            .map_err(|_| anyhow::anyhow!("signing failed"))?;
+        Ok(format!("{input}.{}", signet::crypto::jwt::b64url(&sig)))
+    }
+}
+
+fn b64(text: &str) -> String {
+    signet::crypto::jwt::b64url(text.as_bytes())
+}
+
+/// Either kind of token the file holds.
+enum Signer {
+    Assertion(AssertionSigner),
+    Platform(PlatformSigner),
+}
+
+impl Signer {
+    fn sign_at(&self, now: u64) -> anyhow::Result<String> {
+        match self {
+            Self::Assertion(s) => Ok(s.sign_at(now)?),
+            Self::Platform(s) => s.sign_at(now),
+        }
+    }
 }
 
 fn parse_alg(s: &str) -> Result<Alg, String> {
@@ -78,7 +164,12 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
-    let signer = signer(&args)?;
+    let signer = match (&args.platform_issuer, &args.subject) {
+        (Some(issuer), Some(subject)) => {
+            Signer::Platform(PlatformSigner::new(&args, issuer, subject)?)
+        }
+        _ => Signer::Assertion(signer(&args)?),
+    };
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -116,9 +207,14 @@ fn run(args: Args) -> anyhow::Result<()> {
     }
     out.flush()?;
     eprintln!(
-        "presign: {} {} assertions for {} in {:.1} s on {threads} threads -> {} (valid until {})",
+        "presign: {} {} {} for {} in {:.1} s on {threads} threads -> {} (valid until {})",
         args.count,
         args.alg,
+        if args.platform_issuer.is_some() {
+            "platform tokens"
+        } else {
+            "assertions"
+        },
         args.client_id,
         started.elapsed().as_secs_f64(),
         args.out.display(),

@@ -287,26 +287,7 @@ impl CredentialUpload {
     /// server's settings and are checked by the caller (BEHAVIOUR B.12).
     fn accept_jwks_uri(&self, name: String, now: Millis) -> Result<AcceptedCredential, Invalid> {
         check_len("name", &name, 0, 128)?;
-        let only_for_keys = |field: &str| {
-            Invalid::field(
-                field,
-                format!(
-                    "is not used with credential_type \"{JWKS_URI_TYPE}\": the keys and their kids come from the set"
-                ),
-            )
-        };
-        if !self.pem.is_empty() {
-            return Err(only_for_keys("pem"));
-        }
-        if self.alg.is_some() {
-            return Err(only_for_keys("alg"));
-        }
-        if self.kid.is_some() {
-            return Err(only_for_keys("kid"));
-        }
-        if self.parse_expiry_from_cert {
-            return Err(only_for_keys("parse_expiry_from_cert"));
-        }
+        self.refuse_key_fields(JWKS_URI_TYPE, ": the keys and their kids come from the set")?;
         if self.federated.is_some() {
             return Err(Invalid::new(format!(
                 "issuer, subject, claims, audience, jwks, preset, max_token_lifetime and replay \
@@ -331,28 +312,35 @@ impl CredentialUpload {
 }
 
 impl CredentialUpload {
+    /// A credential without an uploaded key takes none of a key's fields: refused, naming the
+    /// field, rather than ignored.
+    fn refuse_key_fields(&self, credential_type: &str, why: &str) -> Result<(), Invalid> {
+        let refused = |field: &str| {
+            Invalid::field(
+                field,
+                format!("is not used with credential_type \"{credential_type}\"{why}"),
+            )
+        };
+        if !self.pem.is_empty() {
+            return Err(refused("pem"));
+        }
+        if self.alg.is_some() {
+            return Err(refused("alg"));
+        }
+        if self.kid.is_some() {
+            return Err(refused("kid"));
+        }
+        if self.parse_expiry_from_cert {
+            return Err(refused("parse_expiry_from_cert"));
+        }
+        Ok(())
+    }
+
     /// A federated credential names an issuer and what its tokens must say, nothing about
     /// uploaded keys (BEHAVIOUR B.13).
     fn accept_federated(&self, name: String, now: Millis) -> Result<AcceptedCredential, Invalid> {
         check_len("name", &name, 0, 128)?;
-        let only_for_keys = |field: &str| {
-            Invalid::field(
-                field,
-                format!("is not used with credential_type \"{FEDERATED_TYPE}\""),
-            )
-        };
-        if !self.pem.is_empty() {
-            return Err(only_for_keys("pem"));
-        }
-        if self.alg.is_some() {
-            return Err(only_for_keys("alg"));
-        }
-        if self.kid.is_some() {
-            return Err(only_for_keys("kid"));
-        }
-        if self.parse_expiry_from_cert {
-            return Err(only_for_keys("parse_expiry_from_cert"));
-        }
+        self.refuse_key_fields(FEDERATED_TYPE, "")?;
         let rule = self
             .federated
             .clone()

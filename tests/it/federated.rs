@@ -36,6 +36,8 @@ struct Platform {
     issuer: Mutex<String>,
     jwks_hits: AtomicUsize,
     discovery_hits: AtomicUsize,
+    /// What the stand-in GitHub runner endpoint hands out: (audience asked for, token).
+    runner: Mutex<Option<(String, String)>>,
 }
 
 /// A workload platform's token issuer on loopback: discovery and JWKS.
@@ -52,10 +54,12 @@ impl FakeIssuer {
             issuer: Mutex::new(String::new()),
             jwks_hits: AtomicUsize::new(0),
             discovery_hits: AtomicUsize::new(0),
+            runner: Mutex::new(None),
         });
         let router = axum::Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/.well-known/jwks", get(jwks))
+            .route("/_apis/token", get(runner_token))
             .with_state(platform.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let issuer = format!("http://{}", listener.local_addr().unwrap());
@@ -106,6 +110,27 @@ async fn jwks(State(p): State<Arc<Platform>>) -> Response {
         return AxumStatus::SERVICE_UNAVAILABLE.into_response();
     }
     axum::Json(p.keys.lock().await.clone()).into_response()
+}
+
+/// The GitHub runner's OIDC endpoint as a job sees it: the request token as a bearer token,
+/// the audience in the query, `{"value": token}` back.
+async fn runner_token(
+    State(p): State<Arc<Platform>>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let authorized = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("bearer runner-request-token"));
+    let Some((audience, token)) = p.runner.lock().await.clone() else {
+        return AxumStatus::NOT_FOUND.into_response();
+    };
+    if !authorized || query.get("audience") != Some(&audience) || !query.contains_key("api-version")
+    {
+        return AxumStatus::FORBIDDEN.into_response();
+    }
+    axum::Json(json!({ "value": token })).into_response()
 }
 
 fn jwk(public_pem: &str, kid: &str) -> Value {
@@ -211,19 +236,7 @@ impl Setup {
     }
 
     async fn exchange(&self, client_id: &str, token: &str) -> reqwest::Response {
-        self.app
-            .http
-            .post(self.app.url("/oauth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", client_id),
-                ("client_assertion_type", ASSERTION_TYPE),
-                ("client_assertion", token),
-                ("audience", API),
-            ])
-            .send()
-            .await
-            .unwrap()
+        exchange(&self.app, client_id, token).await
     }
 
     async fn assert_token(&self, token: &str) -> Value {
@@ -289,6 +302,22 @@ impl Setup {
     }
 }
 
+/// A token request with `token` as the client assertion.
+async fn exchange(app: &TestApp, client_id: &str, token: &str) -> reqwest::Response {
+    app.http
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", token),
+            ("audience", API),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Creates an application with `credentials` under `client_authentication_methods.federated`,
 /// granted the API.
 async fn create_client(
@@ -323,6 +352,15 @@ async fn create_client(
         .clone();
     app.grant(admin, &client_id, API, &["deploy"]).await;
     (client_id, created)
+}
+
+/// Trusts the service account `payments/api` of `cluster`, whose keys are given with it.
+fn kubernetes_credential(cluster: &str) -> Value {
+    json!({
+        "credential_type": "federated", "preset": "kubernetes", "issuer": cluster,
+        "subject": "system:serviceaccount:payments:api",
+        "jwks": {"keys": [jwk(KEY_A.0, "k8s-1")]}
+    })
 }
 
 fn github_credential(issuer: &str) -> Value {
@@ -521,11 +559,7 @@ async fn kubernetes_tokens_are_reused_until_they_expire_and_legacy_ones_are_refu
     let cluster = "https://kubernetes.default.svc.cluster.local";
     let s = Setup::new(
         TestApp::start(database, lab).await,
-        &[json!({
-            "credential_type": "federated", "preset": "kubernetes", "issuer": cluster,
-            "subject": "system:serviceaccount:payments:api",
-            "jwks": {"keys": [jwk(KEY_A.0, "k8s-1")]}
-        })],
+        &[kubernetes_credential(cluster)],
     )
     .await;
     assert_eq!(s.credentials[0]["replay"], "reuse_until_expiry");
@@ -755,23 +789,9 @@ async fn federated_credentials_are_checked_and_listed_under_their_method(db: Db)
                     "exp": now + 60, "jti": signet::crypto::random::base62(20)}),
         )
     };
-    let send = |assertion: String| {
-        app.http
-            .post(app.url("/oauth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", client_id),
-                ("client_assertion_type", ASSERTION_TYPE),
-                ("client_assertion", assertion.as_str()),
-                ("audience", API),
-            ])
-            .send()
-    };
-    assert_eq!(
-        send(assertion("JWT")).await.unwrap().status(),
-        StatusCode::OK
-    );
-    let res = send(assertion("at+jwt")).await.unwrap();
+    let res = exchange(&app, client_id, &assertion("JWT")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = exchange(&app, client_id, &assertion("at+jwt")).await;
     assert_oauth_error(res, 401, "invalid_client").await;
     let mut logged = None;
     for _ in 0..100 {
@@ -821,11 +841,7 @@ async fn signet_token_federated_reads_the_platform_token_file_for_each_request(d
     let cluster = "https://oidc.cluster.example";
     let s = Setup::new(
         TestApp::start(database, lab).await,
-        &[json!({
-            "credential_type": "federated", "preset": "kubernetes", "issuer": cluster,
-            "subject": "system:serviceaccount:payments:api",
-            "jwks": {"keys": [jwk(KEY_A.0, "k8s-1")]}
-        })],
+        &[kubernetes_credential(cluster)],
     )
     .await;
     let dir = std::env::temp_dir().join(format!(
@@ -875,6 +891,23 @@ async fn signet_token_federated_reads_the_platform_token_file_for_each_request(d
     let ok = s.event(&s.client_id, "seccft", |_| true).await;
     assert_eq!(ok["details"]["auth_method"], "federated");
 
+    // The library does the same, with its cache: a second call is served without a request.
+    let library = signet_client::ClientBuilder::federated(
+        s.app.issuer.as_str(),
+        s.client_id.as_str(),
+        signet_client::PlatformToken::File(path.clone()),
+    )
+    .build()
+    .unwrap();
+    assert!(library.is_federated());
+    let first = library.token(API).await.unwrap();
+    let second = library.token(API).await.unwrap();
+    assert_eq!(first.as_str(), second.as_str(), "served from the cache");
+    assert!(
+        library.assertion().is_err(),
+        "a federated client signs nothing"
+    );
+
     // The platform rotated the file to a token for another service account: that one is sent.
     write("system:serviceaccount:payments:batch");
     let out = run(args.clone()).await;
@@ -894,4 +927,230 @@ async fn signet_token_federated_reads_the_platform_token_file_for_each_request(d
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("platform token from file"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+on_both_databases!(the_dashboard_adds_a_preset_credential_and_tests_a_token_without_using_it);
+
+async fn the_dashboard_adds_a_preset_credential_and_tests_a_token_without_using_it(db: Db) {
+    let Some(database) = Database::create(db).await else {
+        return;
+    };
+    let github = FakeIssuer::start(&[jwk(KEY_A.0, "gh-1")]).await;
+    let app = TestApp::start(database, lab).await;
+    let admin = app.management_token().await;
+    app.create_api(&admin, API, &["deploy"]).await;
+    let client = app.create_client(&admin, "deployer").await;
+    let client_id = client["client_id"].as_str().unwrap().to_owned();
+    app.grant(&admin, &client_id, API, &["deploy"]).await;
+    let session = crate::dashboard::Session::sign_in(&app).await;
+    let path = format!("/dashboard/applications/{client_id}/federation");
+
+    let html = session.get(&app, &path).await.text().await.unwrap();
+    assert!(html.contains("id=\"no-federated\""), "{html}");
+    // The preset's form asks for exactly its fields.
+    let html = session
+        .get(&app, &format!("{path}?preset=github_actions"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    for field in [
+        "repository_id",
+        "repository_owner_id",
+        "ref",
+        "environment",
+        "issuer",
+    ] {
+        assert!(html.contains(&format!("id=\"fed-{field}\"")), "{field}");
+    }
+    assert!(!html.contains("id=\"fed-namespace\""));
+    let k8s = session
+        .get(&app, &format!("{path}?preset=kubernetes"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        k8s.contains("id=\"fed-service_account\"") && !k8s.contains("id=\"fed-repository_id\"")
+    );
+
+    // A missing pinned id is named next to its input; nothing is saved.
+    let res = session
+        .post(
+            &app,
+            &path,
+            &[
+                ("preset", "github_actions"),
+                ("issuer", &github.issuer),
+                ("repository_id", "123456"),
+                ("ref", "refs/heads/main"),
+                ("enable", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("id=\"fed-repository_owner_id-error\""),
+        "{html}"
+    );
+
+    let res = session
+        .post(
+            &app,
+            &path,
+            &[
+                ("preset", "github_actions"),
+                ("issuer", &github.issuer),
+                ("name", "deploy from main"),
+                ("repository_id", "123456"),
+                ("repository_owner_id", "654321"),
+                ("ref", "refs/heads/main"),
+                ("enable", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = session.get(&app, &path).await.text().await.unwrap();
+    assert!(html.contains(&github.issuer), "{html}");
+    assert!(
+        html.contains("repository_id = &#34;123456&#34;")
+            || html.contains("repository_id = &quot;123456&quot;"),
+        "{html}"
+    );
+    assert!(html.contains(">active<"), "{html}");
+    let tab = session
+        .get(
+            &app,
+            &format!("/dashboard/applications/{client_id}/credentials"),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(tab.contains("federated: "), "{tab}");
+
+    // Testing a token runs every check and uses nothing: the token works afterwards.
+    let now = signet::clock::Clock::now(&*app.clock) / 1000;
+    let token = github.mint(
+        KEY_A.1,
+        "gh-1",
+        &github_claims(&github.issuer, &app.issuer, now),
+    );
+    let res = session
+        .post(&app, &format!("{path}/test"), &[("token", &token)])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Accepted"), "{html}");
+    assert!(
+        html.contains("data-check=\"claims\" data-verdict=\"pass\""),
+        "{html}"
+    );
+    assert!(!html.contains(&token), "the token is never echoed");
+    let res = exchange(&app, &client_id, &token).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // Now used: testing it again says so.
+    let html = session
+        .post(&app, &format!("{path}/test"), &[("token", &token)])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-reason=\"replayed\""), "{html}");
+}
+
+on_both_databases!(spiffe_jwt_svids_without_iss_authenticate_with_the_trust_bundle);
+
+/// A SPIFFE JWT-SVID (the JWT-SVID specification's claims: `sub` the SPIFFE ID, `aud`, `exp`,
+/// `iat`; no `iss`, no `jti`), verified with the trust domain's bundle endpoint.
+async fn spiffe_jwt_svids_without_iss_authenticate_with_the_trust_bundle(db: Db) {
+    let Some(database) = Database::create(db).await else {
+        return;
+    };
+    let bundle = FakeIssuer::start(&[jwk(KEY_B.0, "spire-1")]).await;
+    let s = Setup::new(
+        TestApp::start(database, lab).await,
+        &[json!({
+            "credential_type": "federated", "preset": "spiffe",
+            "subject": "spiffe://prod.example.org/ns/payments/sa/api",
+            "jwks_uri": format!("{}/.well-known/jwks", bundle.issuer)
+        })],
+    )
+    .await;
+    assert_eq!(s.credentials[0]["issuer"], Value::Null);
+    assert_eq!(s.credentials[0]["key_source"], "jwks_uri");
+    assert_eq!(s.credentials[0]["max_token_lifetime"], 300);
+    let svid = |sub: &str| {
+        let now = s.now();
+        sign(
+            KEY_B.1,
+            &json!({"alg": "RS256", "typ": "JWT", "kid": "spire-1"}),
+            &json!({"sub": sub, "aud": [s.app.issuer], "iat": now, "exp": now + 300}),
+        )
+    };
+    let token = svid("spiffe://prod.example.org/ns/payments/sa/api");
+    s.assert_token(&token).await;
+    s.assert_token(&token).await;
+    let error = s
+        .assert_refused(
+            &svid("spiffe://prod.example.org/ns/payments/sa/apj"),
+            "federated_claim_mismatch",
+        )
+        .await;
+    assert_eq!(error["claim"], "sub");
+}
+
+on_both_databases!(signet_token_federated_github_asks_the_runner_for_a_token_for_the_issuer);
+
+/// `signet token --federated github` in a job: it asks the runner's OIDC endpoint (from
+/// `ACTIONS_ID_TOKEN_REQUEST_URL`/`_TOKEN`) for a token whose audience is signet's issuer.
+async fn signet_token_federated_github_asks_the_runner_for_a_token_for_the_issuer(db: Db) {
+    let Some(database) = Database::create(db).await else {
+        return;
+    };
+    let github = FakeIssuer::start(&[jwk(KEY_A.0, "gh-1")]).await;
+    let s = Setup::new(
+        TestApp::start(database, lab).await,
+        &[github_credential(&github.issuer)],
+    )
+    .await;
+    let token = github.mint(
+        KEY_A.1,
+        "gh-1",
+        &github_claims(&github.issuer, &s.app.issuer, s.now()),
+    );
+    *github.platform.runner.lock().await = Some((s.app.issuer.clone(), token));
+    let args: Vec<String> = [
+        "token",
+        "--issuer",
+        &s.app.issuer,
+        "--client-id",
+        &s.client_id,
+        "--federated",
+        "github",
+        "--audience",
+        API,
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let url = format!("{}/_apis/token?api-version=2.0", github.issuer);
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_signet"))
+            .args(&args)
+            .env("ACTIONS_ID_TOKEN_REQUEST_URL", url)
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "runner-request-token")
+            .output()
+            .expect("run signet")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let issued: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(issued["access_token"].is_string(), "{issued}");
 }

@@ -73,6 +73,9 @@ fn described(c: &Credential) -> String {
     match (c.key.uploaded(), c.key.jwks_uri()) {
         (Some(k), _) => format!("\"{}\" ({}, kid {})", c.name, c.id, k.kid),
         (None, Some(uri)) => format!("\"{}\" ({}, keys from {uri})", c.name, c.id),
+        (None, None) if c.key.federated().is_some() => {
+            format!("\"{}\" ({}, a federated credential)", c.name, c.id)
+        }
         (None, None) => format!("\"{}\" ({})", c.name, c.id),
     }
 }

@@ -113,7 +113,7 @@ impl FieldErrors {
 
 /// Starts with a capital letter and ends with a full stop; a field that is the problem's
 /// subject ("must be …") leads it, in words.
-fn sentence(problem: &str, subject: Option<&str>) -> String {
+pub(super) fn sentence(problem: &str, subject: Option<&str>) -> String {
     let text = match subject {
         Some(field) => format!("{} {problem}", field.replace(['_', '.'], " ")),
         None => problem.to_owned(),

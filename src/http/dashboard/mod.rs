@@ -9,6 +9,7 @@ mod confirm;
 mod credentials;
 mod error;
 mod explain;
+mod federated;
 mod form;
 pub mod forms;
 mod integration;
@@ -52,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .merge(apis::router())
         .merge(signing_keys::router())
         .merge(explain::router())
+        .merge(federated::router())
         .route("/dashboard/{*rest}", any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -173,6 +173,8 @@ pub struct CredentialRow {
     pub alg: &'static str,
     /// For a `jwks_uri` credential: its URL and how the last fetch went.
     pub key_url: Option<KeyUrlView>,
+    /// For a federated credential: the issuer it trusts and what tokens must match.
+    pub federated: Option<String>,
     pub expires: String,
     pub state: &'static str,
     pub state_class: &'static str,
@@ -221,6 +223,13 @@ impl CredentialRow {
             },
             kid: c.key.uploaded().map(|k| k.kid.clone()).unwrap_or_default(),
             alg: c.key.uploaded().map_or("from each key", |k| k.alg.as_str()),
+            federated: c.key.federated().map(|rule| {
+                format!(
+                    "federated: {} · {}",
+                    rule.issuer.as_deref().unwrap_or("any issuer"),
+                    rule.match_summary()
+                )
+            }),
             key_url: c
                 .key
                 .jwks_uri()
