@@ -245,12 +245,14 @@ fn accepted_algs() -> String {
 }
 
 /// Whether the key is for signature verification (RFC 7517 §4.2 `use`, §4.3 `key_ops`). Only
-/// `use: "sig"` (or no `use`) and `key_ops` holding `verify` (or no `key_ops`) are; a member of
+/// `use: "sig"` (or no `use`) and `key_ops` holding `verify` (or no `key_ops`) are, and the
+/// JWT authorities of a SPIFFE trust bundle, whose `use` is `jwt-svid` (SPIFFE Trust Domain and
+/// Bundle §4.2.1; its `x509-svid` keys are CA keys for certificates, not for JWTs); a member of
 /// the wrong type is refused, not skipped.
 fn for_verification(at: &KeyRef, jwk: &Map<String, Value>) -> Result<bool, JwksError> {
     let use_ok = match jwk.get("use") {
         None => true,
-        Some(Value::String(key_use)) => key_use == "sig",
+        Some(Value::String(key_use)) => key_use == "sig" || key_use == "jwt-svid",
         Some(_) => return Err(invalid(at, "use must be a string".to_owned())),
     };
     let ops_ok = match jwk.get("key_ops") {
@@ -635,6 +637,17 @@ mod tests {
         assert_eq!(keys[0].kid.as_deref(), Some("used"));
         // A set of nothing usable parses to nothing; the caller decides what that means.
         assert_eq!(parse(vec![jwk(P256, json!({"use": "enc"}))]).unwrap(), []);
+        assert_eq!(
+            parse(vec![jwk(P256, json!({"use": "x509-svid"}))]).unwrap(),
+            []
+        );
+        assert_eq!(
+            parse(vec![jwk(P256, json!({"use": "jwt-svid", "kid": "spire"}))])
+                .unwrap()
+                .len(),
+            1,
+            "a SPIFFE bundle's JWT authority verifies"
+        );
         assert_eq!(parse(vec![]).unwrap(), []);
         // Wrongly typed use or key_ops is refused, not skipped.
         invalid_at(vec![jwk(P256, json!({"use": ["sig"]}))], 0);

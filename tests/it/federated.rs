@@ -1068,7 +1068,13 @@ async fn spiffe_jwt_svids_without_iss_authenticate_with_the_trust_bundle(db: Db)
     let Some(database) = Database::create(db).await else {
         return;
     };
-    let bundle = FakeIssuer::start(&[jwk(KEY_B.0, "spire-1")]).await;
+    // A trust bundle as SPIRE serves it: the JWT authority with `use: jwt-svid`, beside an
+    // X.509 authority that is not for JWTs, and the bundle's own members.
+    let mut authority = jwk(KEY_B.0, "spire-1");
+    authority["use"] = json!("jwt-svid");
+    let mut x509 = jwk(KEY_A.0, "x509-ca");
+    x509["use"] = json!("x509-svid");
+    let bundle = FakeIssuer::start(&[authority, x509]).await;
     let s = Setup::new(
         TestApp::start(database, lab).await,
         &[json!({
