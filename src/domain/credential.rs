@@ -298,15 +298,10 @@ impl CredentialUpload {
             .jwks_uri
             .clone()
             .ok_or_else(|| Invalid::field("jwks_uri", "is required"))?;
-        let expires_at = self
-            .expires_at
-            .as_ref()
-            .map(|at| at.resolve(now))
-            .transpose()?;
         Ok(AcceptedCredential {
             name,
             key: CredentialKey::JwksUri(uri),
-            expires_at,
+            expires_at: self.written_expiry(now)?,
         })
     }
 }
@@ -336,6 +331,15 @@ impl CredentialUpload {
         Ok(())
     }
 
+    /// The expiry a caller wrote, if any (a keyless credential has no certificate to read one
+    /// from).
+    fn written_expiry(&self, now: Millis) -> Result<Option<Millis>, Invalid> {
+        self.expires_at
+            .as_ref()
+            .map(|at| at.resolve(now))
+            .transpose()
+    }
+
     /// A federated credential names an issuer and what its tokens must say, nothing about
     /// uploaded keys (BEHAVIOUR B.13).
     fn accept_federated(&self, name: String, now: Millis) -> Result<AcceptedCredential, Invalid> {
@@ -346,15 +350,10 @@ impl CredentialUpload {
             .clone()
             .unwrap_or_default()
             .accept(self.jwks_uri.as_deref())?;
-        let expires_at = self
-            .expires_at
-            .as_ref()
-            .map(|at| at.resolve(now))
-            .transpose()?;
         Ok(AcceptedCredential {
             name,
             key: CredentialKey::Federated(Box::new(rule)),
-            expires_at,
+            expires_at: self.written_expiry(now)?,
         })
     }
 }

@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 
 use super::form::{Done, FormFields};
 use super::forms::{FORM, FieldErrors, sentence};
-use super::views::{AppView, Ctx, date, page};
+use super::views::{AppView, Ctx, credential_state, date, page};
 use super::{Admin, DashError};
 use crate::domain::credential::{Credential, CredentialUpload, FEDERATED_TYPE, MAX_PER_CLIENT};
 use crate::domain::federated::{FederatedKeys, FederatedUpload, Preset};
@@ -432,13 +432,7 @@ struct Row {
 impl Row {
     fn of(c: &Credential, now: crate::time_util::Millis) -> Option<Self> {
         let rule = c.key.federated()?;
-        let (state, state_class) = if c.is_expired(now) {
-            ("expired", "bad")
-        } else if c.associated {
-            ("active", "good")
-        } else {
-            ("not enabled", "muted")
-        };
+        let (state, state_class) = credential_state(c, now);
         Some(Self {
             id: c.id.clone(),
             name: if c.name.is_empty() {

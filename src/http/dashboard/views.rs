@@ -205,15 +205,20 @@ impl KeyUrlView {
     }
 }
 
+/// A credential's state in words and as the stylesheet's class.
+pub fn credential_state(c: &Credential, now: Millis) -> (&'static str, &'static str) {
+    if c.is_expired(now) {
+        ("expired", "bad")
+    } else if c.associated {
+        ("active", "good")
+    } else {
+        ("not enabled", "muted")
+    }
+}
+
 impl CredentialRow {
     pub fn of(c: &Credential, now: Millis, key_sets: &[StoredKeySet]) -> Self {
-        let (state, state_class) = if c.is_expired(now) {
-            ("expired", "bad")
-        } else if c.associated {
-            ("active", "good")
-        } else {
-            ("not enabled", "muted")
-        };
+        let (state, state_class) = credential_state(c, now);
         Self {
             id: c.id.clone(),
             name: if c.name.is_empty() {
