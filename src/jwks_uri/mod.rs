@@ -244,6 +244,43 @@ impl KeySets {
         self.fetch_once(credential_id, &entry, true).await;
     }
 
+    /// The stored set of a credential whose key URL cannot be had now: an issuer's discovery
+    /// document that has been down since this instance started (BEHAVIOUR B.13). A credential's
+    /// issuer never changes, so its stored set came from that issuer; it is used within
+    /// [`MAX_STALE`] of its fetch, as any held set.
+    pub async fn stored_set(&self, credential_id: &str, why: &str) -> Lookup {
+        let stored = match self.store.acquire().await {
+            Ok(mut conn) => store::key_sets::get(&mut conn, credential_id).await,
+            Err(e) => Err(e),
+        };
+        let now = self.clock.now();
+        let set = match stored {
+            Ok(Some(StoredKeySet {
+                body: Some(body),
+                fetched_at: Some(fetched_at),
+                fresh_until: Some(fresh_until),
+                ..
+            })) if now < fetched_at.saturating_add(millis(MAX_STALE)) => {
+                KeySet::parse(body.as_bytes(), fetched_at, fresh_until).ok()
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(credential_id, error = %e, "cannot read the stored key set");
+                None
+            }
+        };
+        match set {
+            Some(set) => Lookup::Usable {
+                warning: Some(format!(
+                    "used the key set fetched at {} because {why}",
+                    crate::time_util::format_millis(set.fetched_at)
+                )),
+                set: Arc::new(set),
+            },
+            None => Lookup::Unavailable(why.to_owned()),
+        }
+    }
+
     fn usable(&self, entry: &Entry, set: Arc<KeySet>) -> Lookup {
         let s = lock(&entry.state);
         let warning = s.last_error.as_ref().map(|e| {

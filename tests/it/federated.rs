@@ -1160,3 +1160,52 @@ async fn signet_token_federated_github_asks_the_runner_for_a_token_for_the_issue
     let issued: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(issued["access_token"].is_string(), "{issued}");
 }
+
+on_both_databases!(a_restart_during_an_issuer_outage_keeps_the_stored_keys_for_a_day);
+
+/// An instance that starts while the issuer's discovery document is down has no `jwks_uri` for
+/// it yet: the set stored before serves, within its day, and the event says why.
+async fn a_restart_during_an_issuer_outage_keeps_the_stored_keys_for_a_day(db: Db) {
+    let Some(database) = Database::create(db).await else {
+        return;
+    };
+    let github = FakeIssuer::start(&[jwk(KEY_A.0, "gh-1")]).await;
+    let s = Setup::new(
+        TestApp::start(database, lab).await,
+        &[github_credential(&github.issuer)],
+    )
+    .await;
+    let token = |app: &TestApp| {
+        let now = signet::clock::Clock::now(&*app.clock) / 1000;
+        github.mint(
+            KEY_A.1,
+            "gh-1",
+            &github_claims(&github.issuer, &app.issuer, now),
+        )
+    };
+    s.assert_token(&token(&s.app)).await;
+
+    github.set_up(false).await;
+    let Setup { app, client_id, .. } = s;
+    let restarted = TestApp::start(app.stop().await, lab).await;
+    let admin = restarted.management_token().await;
+    let s = Setup {
+        app: restarted,
+        admin,
+        client_id,
+        credentials: Vec::new(),
+    };
+    s.assert_token(&token(&s.app)).await;
+    let event = s
+        .event(&s.client_id, "seccft", |e| {
+            e["details"]["key_set_warning"].is_string()
+        })
+        .await;
+    let warning = event["details"]["key_set_warning"].as_str().unwrap();
+    assert!(warning.contains("discovery document"), "{warning}");
+
+    // A day after the set was fetched, it is no longer used.
+    s.app.clock.advance(Duration::from_secs(24 * 3600 + 60));
+    s.assert_refused(&token(&s.app), "federated_keys_unavailable")
+        .await;
+}

@@ -335,6 +335,7 @@ impl TokenIssuer {
         refetch: bool,
         warning: &mut Option<String>,
     ) -> Result<Arc<KeySet>, String> {
+        let sets = &self.cache.key_sets;
         let uri = match &trust.rule.keys {
             FederatedKeys::Static(_) => {
                 return trust
@@ -348,25 +349,35 @@ impl TokenIssuer {
                     trust.rule.issuer.as_deref().ok_or_else(|| {
                         "the credential names neither an issuer nor keys".to_owned()
                     })?;
-                self.cache.key_sets.issuer_jwks_uri(issuer).await?
+                match sets.issuer_jwks_uri(issuer).await {
+                    Ok(uri) => uri,
+                    // Down since this instance started: the set stored before still serves.
+                    Err(why) => {
+                        return usable(sets.stored_set(&trust.credential_id, &why).await, warning);
+                    }
+                }
             }
         };
-        let sets = &self.cache.key_sets;
         let found = if refetch {
             sets.refetch_for_unknown_kid(&trust.credential_id, &uri)
                 .await
         } else {
             sets.lookup(&trust.credential_id, &uri).await
         };
-        match found {
-            Lookup::Usable { set, warning: w } => {
-                if w.is_some() {
-                    *warning = w;
-                }
-                Ok(set)
+        usable(found, warning)
+    }
+}
+
+/// The set a lookup found, noting why it may be out of date.
+fn usable(found: Lookup, warning: &mut Option<String>) -> Result<Arc<KeySet>, String> {
+    match found {
+        Lookup::Usable { set, warning: w } => {
+            if w.is_some() {
+                *warning = w;
             }
-            Lookup::Unavailable(why) => Err(why),
+            Ok(set)
         }
+        Lookup::Unavailable(why) => Err(why),
     }
 }
 
