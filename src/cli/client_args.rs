@@ -31,7 +31,8 @@ pub struct ClientArgs {
 
     /// `kid` header naming the credential, for one uploaded with its own kid. Default: the key's
     /// RFC 7638 thumbprint, the kid the server gives a credential uploaded without one.
-    #[arg(long, conflicts_with = "no_kid")]
+    /// A thumbprint is base64url and begins with `-` one time in 64: taken as a value.
+    #[arg(long, conflicts_with = "no_kid", allow_hyphen_values = true)]
     pub kid: Option<String>,
 
     /// Send no `kid` header: the server then tries each of the application's credentials.
@@ -123,4 +124,35 @@ fn read_key_file(path: &Path) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| {
         format!("{shown} is not a text file; expected a PEM private key (DER keys: convert with openssl pkey -inform DER -in KEY -out key.pem)")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::ClientArgs;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        client: ClientArgs,
+    }
+
+    #[test]
+    fn a_kid_that_begins_with_a_hyphen_is_a_kid() {
+        let cli = Cli::try_parse_from([
+            "signet",
+            "--issuer",
+            "https://tenant.example/",
+            "--client-id",
+            "app",
+            "--kid",
+            "-BDYBFZ45H48IlGEFKyDAzhUN3oPMLbp8xjGx-ePwfk",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.client.kid.as_deref(),
+            Some("-BDYBFZ45H48IlGEFKyDAzhUN3oPMLbp8xjGx-ePwfk")
+        );
+    }
 }
