@@ -74,7 +74,7 @@ fn run(program: &str, args: &[&str]) -> Output {
 }
 
 /// Runs the real `signet` binary off the async workers (the server under test shares them).
-async fn signet(args: Vec<String>) -> Output {
+pub async fn signet(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
         Command::new(SIGNET)
             .args(&args)

@@ -363,6 +363,17 @@ fn kubernetes_credential(cluster: &str) -> Value {
     })
 }
 
+/// A stand-in GitHub (key `gh-1`) and an application trusting its `main` branch.
+async fn github_setup(database: Database) -> (FakeIssuer, Setup) {
+    let github = FakeIssuer::start(&[jwk(KEY_A.0, "gh-1")]).await;
+    let s = Setup::new(
+        TestApp::start(database, lab).await,
+        &[github_credential(&github.issuer)],
+    )
+    .await;
+    (github, s)
+}
+
 fn github_credential(issuer: &str) -> Value {
     json!({
         "credential_type": "federated", "name": "deploy from main", "preset": "github_actions",
@@ -381,12 +392,7 @@ async fn github_actions_tokens_authenticate_once_and_every_pinned_claim_counts(d
     let Some(database) = Database::create(db).await else {
         return;
     };
-    let github = FakeIssuer::start(&[jwk(KEY_A.0, "gh-1")]).await;
-    let s = Setup::new(
-        TestApp::start(database, lab).await,
-        &[github_credential(&github.issuer)],
-    )
-    .await;
+    let (github, s) = github_setup(database).await;
     let credential = &s.credentials[0];
     assert_eq!(credential["credential_type"], "federated");
     assert_eq!(credential["preset"], "github_actions");
@@ -603,12 +609,7 @@ async fn issuer_keys_rotate_through_the_throttled_refetch_and_outlive_an_outage_
     let Some(database) = Database::create(db).await else {
         return;
     };
-    let github = FakeIssuer::start(&[jwk(KEY_A.0, "gh-1")]).await;
-    let s = Setup::new(
-        TestApp::start(database, lab).await,
-        &[github_credential(&github.issuer)],
-    )
-    .await;
+    let (github, s) = github_setup(database).await;
     let token = |key: &str, kid: &str| {
         github.mint(
             key,
@@ -867,19 +868,9 @@ async fn signet_token_federated_reads_the_platform_token_file_for_each_request(d
         "--audience".into(),
         API.into(),
     ];
-    let run = |args: Vec<String>| async move {
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_signet"))
-                .args(&args)
-                .output()
-                .expect("run signet")
-        })
-        .await
-        .unwrap()
-    };
 
     write("system:serviceaccount:payments:api");
-    let out = run(args.clone()).await;
+    let out = crate::client_side::signet(args.clone()).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -910,7 +901,7 @@ async fn signet_token_federated_reads_the_platform_token_file_for_each_request(d
 
     // The platform rotated the file to a token for another service account: that one is sent.
     write("system:serviceaccount:payments:batch");
-    let out = run(args.clone()).await;
+    let out = crate::client_side::signet(args.clone()).await;
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("invalid_client"), "{stderr}");
@@ -922,7 +913,7 @@ async fn signet_token_federated_reads_the_platform_token_file_for_each_request(d
 
     // A missing file is named, and no request is sent.
     std::fs::remove_file(&path).unwrap();
-    let out = run(args).await;
+    let out = crate::client_side::signet(args).await;
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("platform token from file"), "{stderr}");
@@ -1115,12 +1106,7 @@ async fn signet_token_federated_github_asks_the_runner_for_a_token_for_the_issue
     let Some(database) = Database::create(db).await else {
         return;
     };
-    let github = FakeIssuer::start(&[jwk(KEY_A.0, "gh-1")]).await;
-    let s = Setup::new(
-        TestApp::start(database, lab).await,
-        &[github_credential(&github.issuer)],
-    )
-    .await;
+    let (github, s) = github_setup(database).await;
     let token = github.mint(
         KEY_A.1,
         "gh-1",
@@ -1169,12 +1155,7 @@ async fn a_restart_during_an_issuer_outage_keeps_the_stored_keys_for_a_day(db: D
     let Some(database) = Database::create(db).await else {
         return;
     };
-    let github = FakeIssuer::start(&[jwk(KEY_A.0, "gh-1")]).await;
-    let s = Setup::new(
-        TestApp::start(database, lab).await,
-        &[github_credential(&github.issuer)],
-    )
-    .await;
+    let (github, s) = github_setup(database).await;
     let token = |app: &TestApp| {
         let now = signet::clock::Clock::now(&*app.clock) / 1000;
         github.mint(
