@@ -11,17 +11,20 @@
 # at the end); creates an API, an application with one RS256 credential from a fresh
 # `openssl genrsa 2048` key, and a client grant through the Management API; then, per run,
 # pre-signs enough single-use assertions (bench/tools/presign.rs) and runs wrk
-# (bench/wrk-token.lua): a short warm-up, then 1, 16 and 64 connections. Then the same runs
-# against bench/tools/rsa_ceiling.rs, an HTTP server that does only the two RSA operations per
-# request: the most any server can show with this harness on this machine (the load generator
-# shares the cores the bound counts).
+# (bench/wrk-token.lua): a short warm-up, then 1, 16 and 64 connections. Each RS256 run of
+# signet is bracketed by two runs, just before and just after it, against
+# bench/tools/rsa_ceiling.rs, an HTTP server that does only the two RSA operations per request:
+# the most any server can show with this harness on this machine (the load generator shares the
+# cores the bound counts). A shared host's speed drifts within minutes, so signet is set against
+# the mean of its own bracket, never against a ceiling measured at another moment.
 #
 # Prints a table (connections, tokens/s, p50, p99, errors, the run's RSA bound and its %, the
-# server's CPU per token, its largest resident memory) and writes it as Markdown to
-# target/bench/token-load.md, with one line per target (64 connections): signet >= 90 % of the
-# ceiling's tokens/s on SQLite (>= 85 % on PostgreSQL), p99 <= 25 ms, no errors; signet's own CPU
-# per token (its CPU per token minus the ceiling's) <= 40 us; HS256 >= 12,000 tokens/s; resident
-# memory <= 96 MB. The raw wrk output and the server logs go beside it.
+# server's CPU per token, its largest resident memory, and its bracket's ceiling figures) and
+# writes it as Markdown to target/bench/token-load.md, with one line per target (64
+# connections): signet >= 90 % of the ceiling's tokens/s on SQLite (>= 85 % on PostgreSQL), p99
+# <= 25 ms or, where the ceiling's own p99 is above that, <= 1.15 x the ceiling's, no errors;
+# signet's own CPU per token (its CPU per token minus the ceiling's) <= 40 us; HS256 >= 12,000
+# tokens/s; resident memory <= 96 MB. The raw wrk output and the server logs go beside it.
 # Exit status: 0 when every request got a token, 2 when the runs completed but some requests
 # failed (see the table and target/bench/), 1 when the script itself failed.
 #
@@ -32,7 +35,7 @@
 #   --warmup D          warm-up run at 16 connections before the measured ones (default 3s)
 #   --connections LIST  measured connection counts (default "1 16 64")
 #   --margin M          assertions per run = RSA bound x duration x M + 1000 (default 1.5)
-#   --no-ceiling        skip the runs against bench/tools/rsa_ceiling.rs
+#   --no-ceiling        skip the bracketing runs against bench/tools/rsa_ceiling.rs
 #   --no-hs256          skip the runs for an HS256 API (by default SQLite is measured for an
 #                       RS256 API and then, on the same server, an HS256 API: the same
 #                       assertion verify, but an HMAC instead of an RSA signature per token)
@@ -121,9 +124,12 @@ done
 mkdir -p "$OUT_DIR"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/signet-bench.XXXXXX")"
 SERVER_PID=""
+CEILING_PID=""
 PG_SCHEMA=""
 
 cleanup() {
+  stop_server
+  SERVER_PID="$CEILING_PID"
   stop_server
   if [ -n "$PG_SCHEMA" ]; then
     psql "$POSTGRES_URL" -q -v ON_ERROR_STOP=1 -c "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" \
@@ -163,6 +169,14 @@ assertions_for() {
 }
 
 # ---- server ------------------------------------------------------------------------------------
+# The API the tokens are asked for (the ceiling ignores it).
+AUDIENCE="https://load-test.signet.example/"
+# One RSA-2048 key for every server of the run, so that the ceiling verifies what signet does.
+KEY="$WORK/key.pem"
+openssl genrsa -out "$WORK/key.genrsa.pem" 2048 2>/dev/null
+openssl pkcs8 -topk8 -nocrypt -in "$WORK/key.genrsa.pem" -out "$KEY"
+openssl rsa -in "$KEY" -pubout -out "$WORK/key.pub.pem" 2>/dev/null
+
 # One application from one address is the whole load here, above the server's default limits
 # per address and per client; the limits stay on the measured path, set where they never bite.
 LOAD_RATE_LIMIT="1000000/s"
@@ -186,26 +200,26 @@ start_server() { # database-url log-file
   wait_until_up "$2"
 }
 
-start_ceiling() { # log-file; after set_up_tenant, whose key the assertions are signed with
+# start_ceiling LOG-FILE: the ceiling server, kept up beside signet for the whole run (idle, it
+# costs nothing); sets CEILING_URL and CEILING_PID.
+start_ceiling() {
   PORT="$(free_port)"
   S="http://127.0.0.1:$PORT"
   "$RSA_CEILING" --listen "127.0.0.1:$PORT" --public-key "$WORK/key.pub.pem" >"$1" 2>&1 &
   SERVER_PID=$!
   wait_until_up "$1"
+  CEILING_URL="$S"
+  CEILING_PID="$SERVER_PID"
+  SERVER_PID=""
 }
 
 # Creates the API, the application with its key and the grant; sets CLIENT_ID, AUDIENCE, KEY.
 set_up_tenant() {
   management_token "$BOOTSTRAP_ID" "$BOOTSTRAP_SECRET" "$ISSUER"
 
-  AUDIENCE="https://load-test.signet.example/"
   api POST /api/v2/resource-servers "$(jq -nc --arg id "$AUDIENCE" \
     '{identifier: $id, name: "Load test API", scopes: [{value: "read:load"}]}')" >/dev/null
 
-  KEY="$WORK/key.pem"
-  openssl genrsa -out "$WORK/key.genrsa.pem" 2048 2>/dev/null
-  openssl pkcs8 -topk8 -nocrypt -in "$WORK/key.genrsa.pem" -out "$KEY"
-  openssl rsa -in "$KEY" -pubout -out "$WORK/key.pub.pem" 2>/dev/null
   CLIENT_ID="$(api POST /api/v2/clients "$(jq -nc --rawfile pem "$WORK/key.pub.pem" \
     '{name: "Load test worker", app_type: "non_interactive",
       client_authentication_methods: {private_key_jwt: {credentials: [
@@ -244,17 +258,13 @@ set_up_tenant() {
     '{client_id: $c, audience: $a, scope: ["read:load"]}')" >/dev/null
 }
 
-# CPU time (user + system, clock ticks) the server process has used so far. Divided by the
-# tokens of a run it gives the server's CPU cost per token, to set beside sign + verify (the
-# database's own processes, PostgreSQL's, are not in it).
-server_cpu_ticks() { cpu_ticks_of "$SERVER_PID"; }
-
-# sample_rss FILE: the server's resident memory (kB) every half second into FILE, until killed;
-# the largest sample of a run is its row's RSS, since a leak or a burst shows as a peak.
+# sample_rss PID FILE: the resident memory (kB) of process PID every half second into FILE,
+# until killed; the largest sample of a run is its row's RSS, since a leak or a burst shows as a
+# peak.
 sample_rss() {
-  : >"$1"
-  while kill -0 "$SERVER_PID" 2>/dev/null; do
-    awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null >>"$1" || true
+  : >"$2"
+  while kill -0 "$1" 2>/dev/null; do
+    awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null >>"$2" || true
     sleep 0.5
   done
 }
@@ -270,9 +280,12 @@ failure_reasons() {
 }
 
 # ---- runs --------------------------------------------------------------------------------------
-# One row per measured run:
+# One row per measured run of signet:
 # "backend connections tokens_per_s p50_ms p99_ms errors pct_bound ran_out cpu_ms wrk_cores bound
-#  rss_max_mb"
+#  rss_max_mb ceiling_tokens_per_s ceiling_p99_ms ceiling_cpu_ms ceiling_before ceiling_after
+#  database_cpu_ms"
+# where the ceiling fields are the means of the bracketing runs (or "-" when there were none),
+# and the last is the local PostgreSQL's CPU per token ("-" for SQLite, which runs inside signet).
 ROWS=()
 ERROR_NOTES=()   # per failing run: its status counts and the first body of each failing status
 ANY_ERRORS=0
@@ -281,13 +294,79 @@ ANY_ERRORS=0
 PRESIGN_EXTRA=()
 BENCH_CLIENT_ID=""
 
-# run_wrk BACKEND LABEL CONNECTIONS SECONDS: pre-signs, runs wrk, records a row unless warm-up.
-run_wrk() {
-  local backend="$1" label="$2" conns="$3" secs="$4"
+# wrk_once URL PID FILE CONNECTIONS SECONDS OUT: one wrk run against the server at URL (process
+# PID) sending the assertions of FILE, its output in OUT. Sets W_LINE (wrk's SIGNET_WRK line),
+# W_TICKS (the server's CPU ticks during the run), W_RSS (its largest resident memory, kB) and
+# W_WRK_CPU (wrk's own share of the cores).
+wrk_once() {
+  local url="$1" pid="$2" file="$3" conns="$4" secs="$5" out="$6"
   # One wrk thread drives 64 connections at these rates with a fraction of a core; a second
   # would only add its own wake-ups on the two cores the server is measured on.
-  local threads=1
-  local count file out line
+  local threads=1 cpu_before cpu_after sampler
+  sample_rss "$pid" "$WORK/rss" &
+  sampler=$!
+  cpu_before="$(cpu_ticks_of "$pid")"
+  # bash's `time` gives wrk's own CPU use (user + system, and wall), since wrk shares the
+  # cores with the server: it includes reading the assertions, so it is slightly high.
+  if ! { TIMEFORMAT='%U %S %R'; time SIGNET_BENCH_ASSERTIONS="$file" \
+      SIGNET_BENCH_AUDIENCE="$AUDIENCE" SIGNET_BENCH_THREADS="$threads" \
+      SIGNET_BENCH_CLIENT_ID="$BENCH_CLIENT_ID" \
+      timeout $(( secs + 120 )) wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 5s --latency \
+        -s "$ROOT/bench/wrk-token.lua" "$url" >"$out" 2>&1; } 2>"$WORK/wrk-time"; then
+    cat "$out" >&2
+    die "wrk failed (output: $out)"
+  fi
+  cpu_after="$(cpu_ticks_of "$pid")"
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  W_RSS="$(sort -n "$WORK/rss" | tail -1)"
+  W_TICKS=$(( cpu_after - cpu_before ))
+  W_WRK_CPU="$(awk 'NF == 3 && $3 > 0 { printf "%.2f", ($1 + $2) / $3 }' "$WORK/wrk-time")"
+  W_LINE="$(grep '^SIGNET_WRK ' "$out" || true)"
+  [ -n "$W_LINE" ] || { cat "$out" >&2; die "wrk printed no SIGNET_WRK line (output: $out)"; }
+}
+
+# postgres_ticks: CPU ticks the local PostgreSQL's processes have used so far (0 when it runs
+# elsewhere): on this machine they share the cores with signet, so they are part of a token's
+# cost that signet's own process CPU does not show.
+postgres_ticks() {
+  local total=0 pid
+  for pid in $(pgrep -x postgres 2>/dev/null || true); do
+    total=$(( total + $(cpu_ticks_of "$pid") ))
+  done
+  echo "$total"
+}
+
+# wrk_stats: "tokens_per_s p50_ms p99_ms errors ran_out cpu_ms_per_token" of the last wrk_once.
+wrk_stats() {
+  echo "$W_LINE" | awk -v ticks="$W_TICKS" -v hz="$CLK_TCK" '{
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    rate = v["duration_us"] > 0 ? v["tokens"] / (v["duration_us"] / 1e6) : 0
+    cpu = v["tokens"] > 0 ? sprintf("%.3f", 1000 * ticks / hz / v["tokens"]) : "-"
+    printf "%.0f %.2f %.2f %d %d %s\n", rate, v["p50_us"] / 1000, v["p99_us"] / 1000,
+      v["non200"] + v["socket_errors"], v["ran_out"], cpu
+  }'
+}
+
+# The ceiling verifies the signature and nothing else (no jti, exp or aud check), so one file of
+# assertions serves all its runs.
+CEILING_ASSERTIONS="$WORK/assertions-ceiling.txt"
+
+# ceiling_run LABEL CONNECTIONS SECONDS: one run against the ceiling; sets C_STATS (as wrk_stats).
+ceiling_run() {
+  local out="$OUT_DIR/wrk-ceiling-$1.txt"
+  wrk_once "$CEILING_URL" "$CEILING_PID" "$CEILING_ASSERTIONS" "$2" "$3" "$out"
+  C_STATS="$(wrk_stats)"
+  set -- $C_STATS
+  echo "   ceiling: $1 tokens/s, p99 $3 ms, $6 ms CPU per token$([ "$5" != 0 ] && echo ' (ran out of assertions)')"
+  [ "$4" = 0 ] || die "the ceiling answered $4 request(s) with an error (output: $out)"
+}
+
+# run_wrk BACKEND LABEL CONNECTIONS SECONDS: pre-signs, runs wrk against signet (bracketed by
+# ceiling runs for an RS256 backend), records a row unless warm-up.
+run_wrk() {
+  local backend="$1" label="$2" conns="$3" secs="$4"
+  local count file out
   count="$(assertions_for "$secs")"
   # An HS256 API's token costs one RSA verify and no RSA signature: many times the RS256 rate.
   case "$backend" in *-hs256) count=$(( count * 3 )) ;; esac
@@ -295,31 +374,33 @@ run_wrk() {
   "$PRESIGN" --issuer "$ISSUER" --client-id "$CLIENT_ID" --key "$KEY" \
     --count "$count" --out "$file" "${PRESIGN_EXTRA[@]}" 2>&1 | sed 's/^/   /'
   out="$OUT_DIR/wrk-$backend-$label.txt"
-  echo "== $backend: $label, $conns connection(s), $threads thread(s), ${secs}s"
-  local cpu_before cpu_after wrk_cpu bound_before bound_after run_bound sampler rss_max
+  # The ceiling does what an RS256 token costs, so it brackets the RS256 runs only.
+  local bracket=0
+  case "$backend" in sqlite|postgres) [ "$CEILING" = 1 ] && [ "$label" != warmup ] && bracket=1 ;; esac
+  echo "== $backend: $label, $conns connection(s), ${secs}s$([ "$bracket" = 1 ] && echo ', between two ceiling runs')"
+  local bound_before="" bound_after run_bound ce_before="" ce_after=""
   [ "$label" = warmup ] || bound_before="$(bound_now)"
-  sample_rss "$WORK/rss-$backend-$label" &
-  sampler=$!
-  cpu_before="$(server_cpu_ticks)"
-  # bash's `time` gives wrk's own CPU use (user + system, and wall), since wrk shares the
-  # cores with the server: it includes reading the assertions, so it is slightly high.
-  if ! { TIMEFORMAT='%U %S %R'; time SIGNET_BENCH_ASSERTIONS="$file" \
-      SIGNET_BENCH_AUDIENCE="$AUDIENCE" SIGNET_BENCH_THREADS="$threads" \
-      SIGNET_BENCH_CLIENT_ID="$BENCH_CLIENT_ID" \
-      timeout $(( secs + 120 )) wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 5s --latency \
-        -s "$ROOT/bench/wrk-token.lua" "$S" >"$out" 2>&1; } 2>"$WORK/wrk-time"; then
-    cat "$out" >&2
-    die "wrk failed (output: $out)"
+  if [ "$bracket" = 1 ]; then
+    ceiling_run "$backend-$label-before" "$conns" "$secs"
+    ce_before="$C_STATS"
   fi
-  cpu_after="$(server_cpu_ticks)"
-  kill "$sampler" 2>/dev/null || true
-  wait "$sampler" 2>/dev/null || true
-  rss_max="$(sort -n "$WORK/rss-$backend-$label" | tail -1)"
-  wrk_cpu="$(awk 'NF == 3 && $3 > 0 { printf "%.2f", ($1 + $2) / $3 }' "$WORK/wrk-time")"
+  local pg_before=0 pg_after=0
+  [ "$backend" = postgres ] && pg_before="$(postgres_ticks)"
+  wrk_once "$S" "$SERVER_PID" "$file" "$conns" "$secs" "$out"
+  [ "$backend" = postgres ] && pg_after="$(postgres_ticks)"
+  local stats="" rss_max="$W_RSS" wrk_cpu="$W_WRK_CPU" db_cpu=-
+  stats="$(wrk_stats)"
+  if [ "$backend" = postgres ] && [ "$pg_after" -gt 0 ]; then
+    db_cpu="$(echo "$W_LINE" | awk -v ticks="$(( pg_after - pg_before ))" -v hz="$CLK_TCK" '{
+      for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+      if (v["tokens"] > 0) printf "%.3f\n", 1000 * ticks / hz / v["tokens"]; else print "-" }')"
+  fi
   sed -n '/^tokens: /,$p' "$out" | grep -v '^SIGNET_WRK' | sed 's/^/   /'
+  if [ "$bracket" = 1 ]; then
+    ceiling_run "$backend-$label-after" "$conns" "$secs"
+    ce_after="$C_STATS"
+  fi
   rm -f "$file"
-  line="$(grep '^SIGNET_WRK ' "$out" || true)"
-  [ -n "$line" ] || { cat "$out" >&2; die "wrk printed no SIGNET_WRK line (output: $out)"; }
   [ "$label" = warmup ] && return 0
   bound_after="$(bound_now)"
   [ -n "$bound_before" ] && [ -n "$bound_after" ] || die "rsa_bound printed no bound"
@@ -327,16 +408,17 @@ run_wrk() {
   run_bound=$(( bound_before > bound_after ? bound_before : bound_after ))
   echo "   RSA bound around this run: $bound_before before, $bound_after after"
 
-  local row
-  row="$(echo "$line" | awk -v backend="$backend" -v c="$conns" -v bound="$run_bound" \
-    -v ticks="$(( cpu_after - cpu_before ))" -v hz="$CLK_TCK" -v wrk_cpu="${wrk_cpu:--}" \
-    -v rss="${rss_max:-0}" '{
-    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-    rate = v["duration_us"] > 0 ? v["tokens"] / (v["duration_us"] / 1e6) : 0
-    cpu = v["tokens"] > 0 ? sprintf("%.3f", 1000 * ticks / hz / v["tokens"]) : "-"
-    printf "%s %d %.0f %.2f %.2f %d %.1f %d %s %s %d %.1f\n", backend, c, rate,
-      v["p50_us"] / 1000, v["p99_us"] / 1000, v["non200"] + v["socket_errors"],
-      100 * rate / bound, v["ran_out"], cpu, wrk_cpu, bound, rss / 1024
+  local row ceiling="- - - - -"
+  if [ "$bracket" = 1 ]; then
+    ceiling="$(awk -v a="$ce_before" -v b="$ce_after" 'BEGIN {
+      split(a, x, " "); split(b, y, " ")
+      printf "%.0f %.2f %.3f %d %d\n", (x[1] + y[1]) / 2, (x[3] + y[3]) / 2, (x[6] + y[6]) / 2, x[1], y[1]
+    }')"
+  fi
+  row="$(echo "$stats" | awk -v backend="$backend" -v c="$conns" -v bound="$run_bound" \
+    -v wrk_cpu="${wrk_cpu:--}" -v rss="${rss_max:-0}" -v ceiling="$ceiling" -v db_cpu="$db_cpu" '{
+    printf "%s %d %d %s %s %d %.1f %d %s %s %d %.1f %s %s\n", backend, c, $1, $2, $3, $4,
+      100 * $1 / bound, $5, $6, wrk_cpu, bound, rss / 1024, ceiling, db_cpu
   }')"
   ROWS+=("$row")
   local errors
@@ -344,8 +426,8 @@ run_wrk() {
   if [ "$errors" != 0 ]; then
     ANY_ERRORS=1
     echo "   !! $errors request(s) failed in this run (details above and in $out)"
-    local why="the ceiling server keeps no log"
-    [ "$backend" = ceiling ] || why="$(failure_reasons)" || why="(the server's log could not be read)"
+    local why
+    why="$(failure_reasons)" || why="(the server's log could not be read)"
     echo "   $why"
     ERROR_NOTES+=("- $backend, $conns connection(s): $(sed -n \
       -e 's/^tokens: .*, responses/responses/p' \
@@ -392,6 +474,17 @@ run_backend() { # backend database-url
   stop_server
 }
 
+if [ "$CEILING" = 1 ]; then
+  echo "== ceiling: starting bench/tools/rsa_ceiling (RSA verify + sign per request, nothing else)"
+  start_ceiling "$OUT_DIR/server-ceiling.log"
+  echo "   listening on $CEILING_URL; it brackets every measured RS256 run of signet"
+  "$PRESIGN" --issuer "$CEILING_URL/" --client-id ceiling --key "$KEY" \
+    --count "$(assertions_for "$DURATION_S")" --out "$CEILING_ASSERTIONS" 2>&1 | sed 's/^/   /'
+  if [ "$WARMUP_S" -gt 0 ]; then
+    ceiling_run warmup 16 "$WARMUP_S"
+  fi
+fi
+
 run_backend sqlite "sqlite://$WORK/signet.db"
 
 if [ -n "$POSTGRES_URL" ]; then
@@ -400,14 +493,6 @@ if [ -n "$POSTGRES_URL" ]; then
     || { PG_SCHEMA=""; die "could not create a schema on $POSTGRES_URL"; }
   case "$POSTGRES_URL" in *\?*) sep='&' ;; *) sep='?' ;; esac
   run_backend postgres "${POSTGRES_URL}${sep}options=-c%20search_path%3D$PG_SCHEMA"
-fi
-
-if [ "$CEILING" = 1 ]; then
-  echo "== ceiling: starting bench/tools/rsa_ceiling (RSA verify + sign per request, nothing else)"
-  start_ceiling "$OUT_DIR/server-ceiling.log"
-  echo "   listening on $S"
-  run_series ceiling
-  stop_server
 fi
 
 # ---- report ------------------------------------------------------------------------------------
@@ -427,30 +512,37 @@ at64() {
 }
 
 # The targets at 64 connections on a quiet machine: signet >= 90 % of the ceiling server's
-# tokens/s on SQLite and >= 85 % on PostgreSQL, p99 <= 25 ms, no errors; signet's own CPU per
+# tokens/s on SQLite and >= 85 % on PostgreSQL, no errors; p99 <= 25 ms, or, where the ceiling
+# itself is above that, <= 1.15 x the ceiling's p99 (with 64 requests always in flight the mean
+# latency is 64 / tokens per second, Little's law, so a slower machine cannot meet a fixed figure
+# that the ceiling misses; 1.15 allows the 90 % rate's 1.11 x and a little); signet's own CPU per
 # token (its CPU per token minus the ceiling's, which does the same HTTP and RSA work and
-# nothing else) <= 40 us; an HS256 API >= 12,000 tokens/s; resident memory <= 96 MB.
+# nothing else) <= 40 us; an HS256 API >= 12,000 tokens/s; resident memory <= 96 MB. Each
+# RS256 figure is set against the ceiling runs bracketing that very run.
 # target_lines: one "- ..." line per target, each saying met or NOT met.
 target_lines() {
-  local ce ce_cpu backend min rate p99 err cpu hs
-  ce="$(at64 ceiling 3)"; ce_cpu="$(at64 ceiling 9)"
+  local ce ce_cpu ce_p99 backend min rate p99 err cpu hs
   for backend in sqlite ${POSTGRES_URL:+postgres}; do
     min=90; [ "$backend" = postgres ] && min=85
     rate="$(at64 "$backend" 3)"; p99="$(at64 "$backend" 5)"; err="$(at64 "$backend" 6)"
     cpu="$(at64 "$backend" 9)"
+    ce="$(at64 "$backend" 13)"; ce_p99="$(at64 "$backend" 14)"; ce_cpu="$(at64 "$backend" 15)"
     if [ -z "$rate" ]; then
       echo "- RS256 on $backend: not measured at 64 connections."
       continue
     fi
-    if [ -n "$ce" ]; then
-      awk -v r="$rate" -v c="$ce" -v p99="$p99" -v err="$err" -v min="$min" -v b="$backend" 'BEGIN {
+    if [ -n "$ce" ] && [ "$ce" != - ]; then
+      awk -v r="$rate" -v c="$ce" -v p99="$p99" -v cp99="$ce_p99" -v err="$err" -v min="$min" \
+        -v b="$backend" -v before="$(at64 "$backend" 16)" -v after="$(at64 "$backend" 17)" 'BEGIN {
         pct = c > 0 ? 100 * r / c : 0
-        ok = pct >= min && p99 <= 25 && err == 0
-        printf "- RS256 on %s at 64 connections: %d tokens/s, %.1f %% of the ceiling'"'"'s %d (target >= %d %%), p99 %.2f ms (<= 25), %d errors: %s.\n", b, r, pct, c, min, p99, err, ok ? "met" : "NOT met"
+        p99_max = cp99 * 1.15 > 25 ? cp99 * 1.15 : 25
+        printf "- RS256 on %s at 64 connections: %d tokens/s, %.1f %% of the ceiling'"'"'s %d (%d before, %d after; target >= %d %%): %s. p99 %.2f ms against the ceiling'"'"'s %.2f (target <= %.1f): %s. %d errors.\n", b, r, pct, c, before, after, min, (pct >= min && err == 0) ? "met" : "NOT met", p99, cp99, p99_max, p99 <= p99_max ? "met" : "NOT met", err
       }'
-      awk -v s="$cpu" -v c="$ce_cpu" -v b="$backend" 'BEGIN {
+      awk -v s="$cpu" -v c="$ce_cpu" -v b="$backend" -v db="$(at64 "$backend" 18)" 'BEGIN {
         own = 1000 * (s - c)
-        printf "- signet'"'"'s own CPU per token on %s: %.3f - %.3f ms (the ceiling'"'"'s) = %.0f us (target <= 40 us): %s.\n", b, s, c, own, own <= 40 ? "met" : "NOT met"
+        printf "- signet'"'"'s own CPU per token on %s: %.3f - %.3f ms (the ceiling'"'"'s) = %.0f us (target <= 40 us): %s.", b, s, c, own, own <= 40 ? "met" : "NOT met"
+        if (db != "" && db != "-") printf " PostgreSQL'"'"'s processes on this machine used %.0f us per token besides.", 1000 * db
+        printf "\n"
       }'
     else
       echo "- RS256 on $backend at 64 connections: $rate tokens/s, p99 $p99 ms, $err errors (no ceiling run to set it against)."
@@ -469,7 +561,7 @@ target_lines() {
       printf "- HS256 on sqlite at 64 connections: %d tokens/s, %d errors (target >= 12000): %s.\n", r, err, r >= 12000 && err == 0 ? "met" : "NOT met"
     }'
   fi
-  printf '%s\n' "${ROWS[@]}" | awk '$1 != "ceiling" && $12 > max { max = $12 } END {
+  printf '%s\n' "${ROWS[@]}" | awk '$12 > max { max = $12 } END {
     printf "- signet'"'"'s resident memory, the most sampled during any run: %.1f MB (target <= 96 MB): %s.\n", max, max <= 96 ? "met" : "NOT met"
   }'
 }
@@ -487,12 +579,17 @@ target_lines() {
     "$LOADAVG). Each run is set against its own bound, the higher of one measured just before" \
     "and one just after it; all bounds measured: $(bounds_range) tokens/s."
   echo
-  echo "| backend | connections | tokens/s | p50 (ms) | p99 (ms) | errors | RSA bound | % of RSA bound | server CPU ms/token | wrk CPU (cores) | RSS max (MB) |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| backend | connections | tokens/s | p50 (ms) | p99 (ms) | errors | RSA bound | % of RSA bound | server CPU ms/token | wrk CPU (cores) | RSS max (MB) | ceiling tokens/s (before, after) | % of ceiling | ceiling p99 (ms) | ceiling CPU ms/token | PostgreSQL CPU ms/token |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for row in "${ROWS[@]}"; do
     set -- $row
     note=""; [ "$8" != 0 ] && note=" (ran out of assertions)"
-    echo "| $1 | $2 | $3 | $4 | $5 | $6 | ${11} | $7 %$note | $9 | ${10} | ${12} |"
+    if [ "${13}" = - ]; then
+      ceiling="| – | – | – | –"
+    else
+      ceiling="| ${13} (${16}, ${17}) | $(awk -v r="$3" -v c="${13}" 'BEGIN { printf "%.1f %%", (c > 0 ? 100 * r / c : 0) }') | ${14} | ${15}"
+    fi
+    echo "| $1 | $2 | $3 | $4 | $5 | $6 | ${11} | $7 %$note | $9 | ${10} | ${12} $ceiling | ${18/-/–} |"
   done
   echo
   if [ "$HS256" = 1 ]; then
@@ -507,13 +604,17 @@ target_lines() {
   fi
   echo "Server CPU ms/token: CPU time of the signet process during the run / tokens issued" \
     "(sign + verify alone: $(awk -v s="$SIGN_MS" -v v="$VERIFY_MS" 'BEGIN { printf "%.3f", s + v }') ms;" \
-    "PostgreSQL's own processes are not counted). wrk CPU: the load generator's share of the" \
+    "PostgreSQL's own processes are not in it, but in their own column when PostgreSQL runs on this" \
+    "machine). wrk CPU: the load generator's share of the" \
     "$CORES cores, which the bound assumes are all the server's."
   echo
-  target_lines
-  if [ "$CEILING" = 1 ] && [ -n "$(at64 ceiling 7)" ]; then
-    echo "- The ceiling at 64 connections (bench/tools/rsa_ceiling: HTTP + one verify + one sign, nothing else): $(at64 ceiling 7) % of the RSA bound."
+  if [ "$CEILING" = 1 ]; then
+    echo "Ceiling: bench/tools/rsa_ceiling (HTTP + one verify + one sign per request, nothing else)," \
+      "measured for the same time with the same connections just before and just after each RS256" \
+      "run of signet; its columns are the means of those two runs."
+    echo
   fi
+  target_lines
   if [ "$ANY_ERRORS" = 1 ]; then
     echo
     echo "Failed requests (errors = non-200 responses + socket errors; latencies cover every response):"
@@ -526,12 +627,14 @@ target_lines() {
 } >"$REPORT"
 
 echo
-printf '%-13s %11s %10s %9s %9s %8s %9s %9s %12s %9s %7s\n' backend connections tokens/s p50_ms \
-  p99_ms errors bound '%bound' cpu_ms/token wrk_cores rss_mb
+printf '%-17s %5s %9s %7s %7s %6s %6s %6s %8s %5s %6s %8s %7s\n' backend conns tokens/s p50_ms \
+  p99_ms errors bound '%bound' cpu_ms wrk rss_mb ceiling '%ceil'
 for row in "${ROWS[@]}"; do
   set -- $row
-  printf '%-13s %11s %10s %9s %9s %8s %9s %8s%% %12s %9s %7s%s\n' "$1" "$2" "$3" "$4" "$5" "$6" \
-    "${11}" "$7" "$9" "${10}" "${12}" "$([ "$8" != 0 ] && echo '  (ran out of assertions)')"
+  printf '%-17s %5s %9s %7s %7s %6s %6s %5s%% %8s %5s %6s %8s %7s%s\n' "$1" "$2" "$3" "$4" "$5" "$6" \
+    "${11}" "$7" "$9" "${10}" "${12}" "${13}" \
+    "$(awk -v r="$3" -v c="${13}" 'BEGIN { if (c + 0 > 0) printf "%.1f%%", 100 * r / c; else print "-" }')" \
+    "$([ "$8" != 0 ] && echo '  (ran out of assertions)')"
 done
 echo "RSA bound at the start: $BOUND tokens/s ($CORES cores, sign $SIGN_MS ms, verify $VERIFY_MS ms);" \
   "all bounds measured: $(bounds_range)"

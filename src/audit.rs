@@ -188,6 +188,15 @@ impl AuditLog {
         limits: AuditLimits,
         clock: SharedClock,
     ) -> (Arc<Self>, JoinHandle<()>) {
+        Self::spawn_lingering(store, limits, clock, LINGER)
+    }
+
+    fn spawn_lingering(
+        store: Store,
+        limits: AuditLimits,
+        clock: SharedClock,
+        linger: Duration,
+    ) -> (Arc<Self>, JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(QUEUE);
         let dropped = Arc::new(AtomicU64::new(0));
         let dropped_total = Arc::new(AtomicU64::new(0));
@@ -204,7 +213,14 @@ impl AuditLog {
             limits,
             clock: clock.clone(),
         });
-        let handle = tokio::spawn(write_batches(store, rx, dropped, dropped_total, clock));
+        let writer = Writer {
+            store,
+            dropped,
+            dropped_total,
+            clock,
+            linger,
+        };
+        let handle = tokio::spawn(writer.run(rx));
         tokio::spawn(close_windows(Arc::downgrade(&log)));
         (log, handle)
     }
@@ -442,36 +458,47 @@ async fn close_windows(log: Weak<AuditLog>) {
     }
 }
 
-async fn write_batches(
+/// The task that writes queued events in batches.
+struct Writer {
     store: Store,
-    mut rx: mpsc::Receiver<LogEvent>,
     dropped: Arc<AtomicU64>,
     dropped_total: Arc<AtomicU64>,
     clock: SharedClock,
-) {
-    let mut batch = Vec::with_capacity(BATCH + 1);
-    let mut seq = 0;
-    loop {
-        // 0 only once every handle is gone and the queue is empty.
-        let received = rx.recv_many(&mut batch, BATCH).await;
-        let lost_before = dropped.swap(0, Ordering::Relaxed);
-        if lost_before > 0 {
-            seq += 1;
-            batch.push(dropped_event(lost_before, seq, clock.now()));
+    /// The pause after a batch that was not full (see [`LINGER`]).
+    linger: Duration,
+}
+
+impl Writer {
+    async fn run(self, mut rx: mpsc::Receiver<LogEvent>) {
+        let mut batch = Vec::with_capacity(BATCH + 1);
+        let mut seq = 0;
+        loop {
+            // 0 only once every handle is gone and the queue is empty.
+            let received = rx.recv_many(&mut batch, BATCH).await;
+            let lost_before = self.dropped.swap(0, Ordering::Relaxed);
+            if lost_before > 0 {
+                seq += 1;
+                batch.push(dropped_event(lost_before, seq, self.clock.now()));
+            }
+            if batch.is_empty() {
+                break;
+            }
+            let lost = write_or_salvage(&self.store, &batch).await;
+            if lost > 0 {
+                self.dropped.fetch_add(lost, Ordering::Relaxed);
+                self.dropped_total.fetch_add(lost, Ordering::Relaxed);
+            }
+            batch.clear();
+            if received == 0 {
+                break;
+            }
+            // A full batch means events arrive faster than one batch per pause: pausing would
+            // cap the log at BATCH / LINGER events a second (about 10,000) and let the queue
+            // fill until events are dropped, so the next batch is written at once.
+            if received < BATCH {
+                tokio::time::sleep(self.linger).await;
+            }
         }
-        if batch.is_empty() {
-            break;
-        }
-        let lost = write_or_salvage(&store, &batch).await;
-        if lost > 0 {
-            dropped.fetch_add(lost, Ordering::Relaxed);
-            dropped_total.fetch_add(lost, Ordering::Relaxed);
-        }
-        batch.clear();
-        if received == 0 {
-            break;
-        }
-        tokio::time::sleep(LINGER).await;
     }
 }
 
@@ -660,6 +687,42 @@ mod tests {
         assert_eq!(summary.ip.as_deref(), Some("10.0.0.9"));
         assert_eq!(summary.kind, FAILURE);
         assert_eq!(summary.client_id, None);
+    }
+
+    #[tokio::test]
+    async fn a_backlog_is_written_without_pausing_between_full_batches() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        // A pause far longer than the test may take: only a writer that skips it after a full
+        // batch can write the whole backlog.
+        let (log, _writer) = AuditLog::spawn_lingering(
+            store.clone(),
+            AuditLimits::default(),
+            crate::clock::system(),
+            Duration::from_secs(3600),
+        );
+        let now = now_millis();
+        let sent = 2 * BATCH + 1;
+        for _ in 0..sent {
+            log.record(
+                Entry {
+                    kind: SUCCESS,
+                    description: "Client Credentials for Access Token".into(),
+                    ..Entry::default()
+                },
+                now,
+            );
+        }
+        let all = logs::Filter::default();
+        let written = async {
+            while logs::count(store.pool(), &all).await.unwrap() < sent as i64 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        // A guard against hanging for the hour, not a measure of speed.
+        tokio::time::timeout(Duration::from_secs(120), written)
+            .await
+            .expect("the backlog was written without the pause after each full batch");
+        assert_eq!(log.dropped_total(), 0);
     }
 
     #[tokio::test]
