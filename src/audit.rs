@@ -689,6 +689,20 @@ mod tests {
         assert_eq!(summary.client_id, None);
     }
 
+    /// Successes are never aggregated: each takes its own place in the queue.
+    fn record_successes(log: &AuditLog, count: usize, now: Millis) {
+        for _ in 0..count {
+            log.record(
+                Entry {
+                    kind: SUCCESS,
+                    description: "Client Credentials for Access Token".into(),
+                    ..Entry::default()
+                },
+                now,
+            );
+        }
+    }
+
     #[tokio::test]
     async fn a_backlog_is_written_without_pausing_between_full_batches() {
         let (store, _dir) = crate::store::temp_sqlite().await;
@@ -702,16 +716,7 @@ mod tests {
         );
         let now = now_millis();
         let sent = 2 * BATCH + 1;
-        for _ in 0..sent {
-            log.record(
-                Entry {
-                    kind: SUCCESS,
-                    description: "Client Credentials for Access Token".into(),
-                    ..Entry::default()
-                },
-                now,
-            );
-        }
+        record_successes(&log, sent, now);
         let all = logs::Filter::default();
         let written = async {
             while logs::count(store.pool(), &all).await.unwrap() < sent as i64 {
@@ -734,19 +739,10 @@ mod tests {
             crate::clock::system(),
         );
         let now = now_millis();
-        // Successes are never aggregated: each needs a place in the queue, and the writer
-        // (a task on this test's runtime) cannot run while this loop holds the thread.
+        // The writer (a task on this test's runtime) cannot run while this loop holds the
+        // thread.
         let sent = QUEUE + 500;
-        for _ in 0..sent {
-            log.record(
-                Entry {
-                    kind: SUCCESS,
-                    description: "Client Credentials for Access Token".into(),
-                    ..Entry::default()
-                },
-                now,
-            );
-        }
+        record_successes(&log, sent, now);
         assert_eq!(log.dropped_total(), 500);
         // What `/metrics` shows of the queue: full.
         assert_eq!(log.queue_capacity(), QUEUE);
