@@ -59,8 +59,9 @@ struct Args {
     /// The platform tokens' `sub`.
     #[arg(long)]
     subject: Option<String>,
-    /// The platform tokens' header `kid`.
-    #[arg(long, default_value = "platform-key-1")]
+    /// The platform tokens' header `kid`. A thumbprint is base64url and begins with `-` one
+    /// time in 64 (as `signet keygen` makes them): taken as a value.
+    #[arg(long, default_value = "platform-key-1", allow_hyphen_values = true)]
     kid: String,
 }
 
@@ -221,4 +222,30 @@ fn run(args: Args) -> anyhow::Result<()> {
         now + args.lifetime,
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kid_that_begins_with_a_hyphen_is_taken_as_the_value() {
+        let args = Args::try_parse_from([
+            "presign",
+            "--issuer",
+            "http://127.0.0.1/",
+            "--client-id",
+            "c",
+            "--key",
+            "key.pem",
+            "--count",
+            "1",
+            "--out",
+            "out.txt",
+            "--kid",
+            "-Ab3_thumbprint",
+        ])
+        .expect("the kid is a value, not an option");
+        assert_eq!(args.kid, "-Ab3_thumbprint");
+    }
 }
