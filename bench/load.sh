@@ -337,9 +337,10 @@ postgres_ticks() {
   echo "$total"
 }
 
-# wrk_stats: "tokens_per_s p50_ms p99_ms errors ran_out cpu_ms_per_token" of the last wrk_once.
+# wrk_stats [TICKS]: "tokens_per_s p50_ms p99_ms errors ran_out cpu_ms_per_token" of the last
+# wrk_once, the CPU being TICKS per token (default W_TICKS, the server's).
 wrk_stats() {
-  echo "$W_LINE" | awk -v ticks="$W_TICKS" -v hz="$CLK_TCK" '{
+  echo "$W_LINE" | awk -v ticks="${1:-$W_TICKS}" -v hz="$CLK_TCK" '{
     for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     rate = v["duration_us"] > 0 ? v["tokens"] / (v["duration_us"] / 1e6) : 0
     cpu = v["tokens"] > 0 ? sprintf("%.3f", 1000 * ticks / hz / v["tokens"]) : "-"
@@ -391,9 +392,7 @@ run_wrk() {
   local stats="" rss_max="$W_RSS" wrk_cpu="$W_WRK_CPU" db_cpu=-
   stats="$(wrk_stats)"
   if [ "$backend" = postgres ] && [ "$pg_after" -gt 0 ]; then
-    db_cpu="$(echo "$W_LINE" | awk -v ticks="$(( pg_after - pg_before ))" -v hz="$CLK_TCK" '{
-      for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-      if (v["tokens"] > 0) printf "%.3f\n", 1000 * ticks / hz / v["tokens"]; else print "-" }')"
+    db_cpu="$(wrk_stats "$(( pg_after - pg_before ))" | awk '{ print $6 }')"
   fi
   sed -n '/^tokens: /,$p' "$out" | grep -v '^SIGNET_WRK' | sed 's/^/   /'
   if [ "$bracket" = 1 ]; then
