@@ -1,6 +1,7 @@
 //! In-process cost of `POST /oauth/token` with Private Key JWT, without HTTP: its pieces
 //! (signing the access token, one RSA verification, parsing the form body, checking the client
-//! assertion) and the whole of `TokenIssuer::issue` on a SQLite tenant. Together with
+//! assertion, recording used `jti`s and writing audit events in SQLite) and the whole of
+//! `TokenIssuer::issue` on a SQLite tenant. Together with
 //! `bench/tools/rsa_bound.rs` and `bench/load.sh` it shows how much of a token's cost is the
 //! unavoidable RSA work.
 //!
@@ -409,6 +410,138 @@ fn refuse_secret(c: &mut Criterion) {
     group.finish();
 }
 
+/// The two durable writes of every token, on SQLite, as the background writers make them: used
+/// `jti`s recorded in one statement per batch (the replay guard's group commit), and audit events
+/// in one transaction per batch. Batches take every size from 1 to 63 in turn, 32 on average, as
+/// they do under load (and the writers' statements must serve every size). The `jti` table first
+/// holds 100,000 ids, about 25 seconds of tokens at full load, so that each new random id lands on
+/// a page of its own as it does under load; audit events are appended in time order. The log is
+/// copied back every 125 batches, as the server's once-a-second checkpoint does at 4,000 tokens a
+/// second, and that copy is counted too. Divide by 32 for the cost per token.
+///
+/// The figure is the process's CPU time, every thread's (tokio's and SQLite's), not wall time:
+/// each statement goes to SQLite's thread and back, and wall time would count those hand-offs,
+/// which cost no CPU and overlap under load.
+fn durable_writes(c: &mut Criterion) {
+    use signet::domain::log::LogEvent;
+    use signet::store::{logs, replay};
+
+    const CHECKPOINT_EVERY: usize = 125;
+    let mut batches_made = 0usize;
+    let mut next_size = move || {
+        batches_made += 1;
+        1 + batches_made % 63
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = runtime
+        .block_on(Store::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("writes.db").display()
+        )))
+        .expect("open SQLite");
+    let mut next = 0u64;
+    let mut used_jtis = |count: usize| -> Vec<replay::UsedJti> {
+        let now_ms = now() * 1000;
+        (0..count)
+            .map(|_| {
+                next += 1;
+                // Random-looking ids, as clients send (UUIDs): spread over the whole key range.
+                let jti = format!("{:016x}-{next}", next.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                signet::oauth::replay::used_jti(CLIENT_ID.into(), jti, now() + 60, now_ms)
+            })
+            .collect()
+    };
+    runtime.block_on(async {
+        for _ in 0..100_000 / 250 {
+            let batch = used_jtis(250);
+            store
+                .with_writer(async |conn| replay::consume_batch(conn, &batch).await)
+                .await
+                .expect("fill the jti table");
+        }
+        store.checkpoint().await.expect("checkpoint");
+    });
+    let mut group = c.benchmark_group("durable_writes");
+    group.bench_function("record_used_jtis_sqlite", |b| {
+        b.iter_custom(|iters| {
+            let batches: Vec<_> = (0..iters).map(|_| used_jtis(next_size())).collect();
+            runtime.block_on(async {
+                let start = process_cpu();
+                for (i, batch) in batches.iter().enumerate() {
+                    let fresh = store
+                        .with_writer(async |conn| replay::consume_batch(conn, batch).await)
+                        .await
+                        .expect("record");
+                    black_box(fresh);
+                    if i % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 {
+                        store.checkpoint().await.expect("checkpoint");
+                    }
+                }
+                process_cpu() - start
+            })
+        })
+    });
+    let mut seq = 0i64;
+    let mut events = |count: usize| -> Vec<LogEvent> {
+        let date = now() * 1000;
+        (0..count)
+            .map(|_| {
+                seq += 1;
+                LogEvent {
+                    id: format!("log_{date:013}{seq:016}"),
+                    seq,
+                    date,
+                    kind: "seccft".into(),
+                    description: "Client Credentials for Access Token".into(),
+                    client_id: Some(CLIENT_ID.into()),
+                    client_name: Some("Bench worker".into()),
+                    audience: Some(AUDIENCE.into()),
+                    scope: Some("read:invoices".into()),
+                    ip: Some("127.0.0.1".into()),
+                    user_agent: Some("wrk".into()),
+                    details: serde_json::json!({"credential_id": "cred_0123456789abcdef"}),
+                }
+            })
+            .collect()
+    };
+    group.bench_function("write_audit_events_sqlite", |b| {
+        b.iter_custom(|iters| {
+            let batches: Vec<_> = (0..iters).map(|_| events(next_size())).collect();
+            runtime.block_on(async {
+                let start = process_cpu();
+                for (i, batch) in batches.iter().enumerate() {
+                    store
+                        .with_writer(async |conn| logs::insert_batch(conn, batch).await)
+                        .await
+                        .expect("write");
+                    if i % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 {
+                        store.checkpoint().await.expect("checkpoint");
+                    }
+                }
+                process_cpu() - start
+            })
+        })
+    });
+    group.finish();
+}
+
+/// CPU time used so far by every thread of this process.
+fn process_cpu() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec, and the clock id is one Linux always has.
+    let read = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) };
+    assert_eq!(read, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
 // The token path's pieces. Add a bench of a new piece to this list (it needs nothing but
 // `signet`'s public API and inputs built outside the timed loop).
 criterion_group!(
@@ -418,6 +551,7 @@ criterion_group!(
     parse_form,
     check_assertion,
     issue_end_to_end,
+    durable_writes,
     refuse_secret,
 );
 criterion_main!(token_path);

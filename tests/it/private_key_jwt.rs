@@ -244,6 +244,7 @@ on_both_databases!(
     audience_rules,
     replay_is_refused_and_forgeries_do_not_burn_a_jti,
     concurrent_replays_succeed_exactly_once,
+    ids_and_log_fields_with_json_syntax_are_kept_as_sent,
     credentials_stop_working_at_once,
     successes_are_logged_and_last_use_recorded,
     request_and_client_rules,
@@ -750,6 +751,65 @@ async fn concurrent_replays_succeed_exactly_once(db: Db) {
         .filter(|s| **s == StatusCode::UNAUTHORIZED)
         .count();
     assert_eq!((ok, refused), (1, 23), "{statuses:?}");
+}
+
+/// Used ids and audit events travel to the database as one JSON parameter per batch: text that
+/// looks like JSON, or holds its quotes and escapes, must come back as sent.
+async fn ids_and_log_fields_with_json_syntax_are_kept_as_sent(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let s = Setup::new(app, key!("rsa2048.pub.pem"), "RS256").await;
+    // Header values are visible ASCII; an id may be any text without control characters.
+    let user_agent = r#"agent "quoted" \u0041 \ [1,{"a":null}]"#;
+    for jti in ["123", "null", r#"q"uote\back é🙂"#, r#"{"jti":1}"#] {
+        let mut claims = s.claims();
+        claims["jti"] = json!(jti);
+        let a = sign(key!("rsa2048.key.pem"), &json!({"alg": "RS256"}), &claims);
+        let post = || {
+            s.app
+                .http
+                .post(s.app.url("/oauth/token"))
+                .header("user-agent", user_agent)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_assertion_type", ASSERTION_TYPE),
+                    ("client_assertion", a.as_str()),
+                    ("audience", API),
+                ])
+                .send()
+        };
+        ok_token(post().await.unwrap()).await;
+        let res = post().await.unwrap();
+        assert_oauth_error(res, 401, "invalid_client").await;
+    }
+    let mut events = Vec::new();
+    for _ in 0..100 {
+        let page: Value = s
+            .app
+            .get(
+                &s.admin,
+                &format!("/api/v2/logs?client_id={}&per_page=50", s.client_id),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        events = page.as_array().unwrap().clone();
+        if events.len() == 8 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert_eq!(events.len(), 8, "{events:?}");
+    for event in &events {
+        assert_eq!(event["user_agent"], user_agent, "{event}");
+    }
+    let replays = events
+        .iter()
+        .filter(|e| e["details"]["client_authentication_error"]["code"] == "replayed")
+        .count();
+    assert_eq!(replays, 4, "each id is refused the second time only");
 }
 
 async fn credentials_stop_working_at_once(db: Db) {
