@@ -230,6 +230,15 @@ fn check_assertion(c: &mut Criterion) {
     group.finish();
 }
 
+/// Two worker threads, as on the 2-core machine the figures come from.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
 /// A tenant on a fresh SQLite database with one application (one RS256 credential from
 /// `client`'s key) granted one scope on one API, and the token issuer the server would build.
 async fn sqlite_tenant(dir: &std::path::Path, client: &mut Client) -> TokenIssuer {
@@ -315,11 +324,7 @@ async fn sqlite_tenant(dir: &std::path::Path, client: &mut Client) -> TokenIssue
 /// event queued. Compare with sign + verify above: the difference is everything else on the
 /// path, database round trip included. Each iteration uses an assertion of its own.
 fn issue_end_to_end(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime = runtime();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut client = Client::new();
     let issuer = runtime.block_on(sqlite_tenant(dir.path(), &mut client));
@@ -367,11 +372,7 @@ fn issue_end_to_end(c: &mut Criterion) {
 /// naming an unknown client: the two must cost the same, or the time of a refusal tells which
 /// client ids exist. Both are answered from the cache after the first request.
 fn refuse_secret(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime = runtime();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut client = Client::new();
     let issuer = runtime.block_on(sqlite_tenant(dir.path(), &mut client));
@@ -432,11 +433,7 @@ fn durable_writes(c: &mut Criterion) {
         batches_made += 1;
         1 + batches_made % 63
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime = runtime();
     let dir = tempfile::tempdir().expect("temp dir");
     let store = runtime
         .block_on(Store::connect(&format!(

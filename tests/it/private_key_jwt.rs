@@ -62,6 +62,16 @@ pub(crate) fn unique_jti() -> String {
 }
 
 /// A tenant with an API and a Private Key JWT application using `pem`/`alg`.
+/// The form of a Private Key JWT token request for the API.
+fn assertion_form(assertion: &str) -> Vec<(&'static str, &str)> {
+    vec![
+        ("grant_type", "client_credentials"),
+        ("client_assertion_type", ASSERTION_TYPE),
+        ("client_assertion", assertion),
+        ("audience", API),
+    ]
+}
+
 pub(crate) struct Setup {
     pub app: TestApp,
     pub admin: String,
@@ -114,12 +124,7 @@ impl Setup {
     }
 
     pub async fn post_form(&self, assertion: &str, client_id: Option<&str>) -> reqwest::Response {
-        let mut form = vec![
-            ("grant_type", "client_credentials"),
-            ("client_assertion_type", ASSERTION_TYPE),
-            ("client_assertion", assertion),
-            ("audience", API),
-        ];
+        let mut form = assertion_form(assertion);
         if let Some(id) = client_id {
             form.push(("client_id", id));
         }
@@ -728,12 +733,7 @@ async fn concurrent_replays_succeed_exactly_once(db: Db) {
             let (http, url, a) = (s.app.http.clone(), s.app.url("/oauth/token"), a.clone());
             tokio::spawn(async move {
                 http.post(url)
-                    .form(&[
-                        ("grant_type", "client_credentials"),
-                        ("client_assertion_type", ASSERTION_TYPE),
-                        ("client_assertion", a.as_str()),
-                        ("audience", API),
-                    ])
+                    .form(&assertion_form(&a))
                     .send()
                     .await
                     .unwrap()
@@ -771,12 +771,7 @@ async fn ids_and_log_fields_with_json_syntax_are_kept_as_sent(db: Db) {
                 .http
                 .post(s.app.url("/oauth/token"))
                 .header("user-agent", user_agent)
-                .form(&[
-                    ("grant_type", "client_credentials"),
-                    ("client_assertion_type", ASSERTION_TYPE),
-                    ("client_assertion", a.as_str()),
-                    ("audience", API),
-                ])
+                .form(&assertion_form(&a))
                 .send()
         };
         ok_token(post().await.unwrap()).await;
@@ -835,12 +830,7 @@ async fn credentials_stop_working_at_once(db: Db) {
         let http = app.http.clone();
         async move {
             http.post(url)
-                .form(&[
-                    ("grant_type", "client_credentials"),
-                    ("client_assertion_type", ASSERTION_TYPE),
-                    ("client_assertion", assertion.as_str()),
-                    ("audience", API),
-                ])
+                .form(&assertion_form(&assertion))
                 .send()
                 .await
                 .unwrap()
