@@ -27,6 +27,7 @@ pub mod signing_keys;
 pub mod tenant_settings;
 pub mod token_quota;
 
+use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
@@ -394,32 +395,23 @@ pub(crate) fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(text)
 }
 
-/// The statement text for this connection's database, where the two spell a query differently.
-pub(crate) fn per_backend(
-    conn: &Conn,
-    sqlite: &'static str,
-    postgres: &'static str,
-) -> &'static str {
-    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-        sqlite
-    } else {
-        postgres
+/// Appends the placeholders of a multi-row `VALUES` list: `($1, $2), ($3, $4)` for PostgreSQL,
+/// `(?, ?), (?, ?)` for SQLite. sqlx finds each numbered SQLite parameter by scanning the
+/// statement's list of names, so binding n of them costs n²; anonymous `?`s are bound in order.
+pub(crate) fn push_values(text: &mut String, conn: &Conn, rows: usize, columns: usize) {
+    let numbered = !conn.backend_name().eq_ignore_ascii_case("sqlite");
+    for row in 0..rows {
+        text.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            let sep = if column == 0 { "" } else { ", " };
+            if numbered {
+                let _ = write!(text, "{sep}${}", columns * row + column + 1);
+            } else {
+                let _ = write!(text, "{sep}?");
+            }
+        }
+        text.push(')');
     }
-}
-
-/// The rows of a batched write as one bound parameter: a JSON array holding one array per row,
-/// which the statement unpacks (`jsonb_each` on SQLite, `jsonb_array_elements` on PostgreSQL: each row is parsed once, where with `json` every `->>` would read the row's text again).
-///
-/// A multi-row `VALUES` list has a different text for every batch size, and sqlx keeps 100
-/// prepared statements per connection: under load the used-`jti` and audit batches, 1 to 64 rows
-/// each, pushed each other out, so nearly every batch was parsed and planned again (about 8 % of
-/// PostgreSQL's CPU at 64 connections), and each row bound 4 to 14 parameters one by one. One text
-/// per statement stays prepared, and one parameter carries the whole batch.
-pub(crate) fn json_rows<R: serde::Serialize>(
-    rows: impl IntoIterator<Item = R>,
-) -> Result<String, StoreError> {
-    let rows: Vec<R> = rows.into_iter().collect();
-    serde_json::to_string(&rows).map_err(|e| StoreError::Database(sqlx::Error::Encode(e.into())))
 }
 
 /// A store on a fresh SQLite file, removed when the returned directory is dropped.
