@@ -61,7 +61,6 @@ pub(crate) fn unique_jti() -> String {
     signet::crypto::random::base62(20)
 }
 
-/// A tenant with an API and a Private Key JWT application using `pem`/`alg`.
 /// The form of a Private Key JWT token request for the API.
 fn assertion_form(assertion: &str) -> Vec<(&'static str, &str)> {
     vec![
@@ -72,6 +71,7 @@ fn assertion_form(assertion: &str) -> Vec<(&'static str, &str)> {
     ]
 }
 
+/// A tenant with an API and a Private Key JWT application using `pem`/`alg`.
 pub(crate) struct Setup {
     pub app: TestApp,
     pub admin: String,
@@ -753,8 +753,8 @@ async fn concurrent_replays_succeed_exactly_once(db: Db) {
     assert_eq!((ok, refused), (1, 23), "{statuses:?}");
 }
 
-/// Used ids and audit events travel to the database as one JSON parameter per batch: text that
-/// looks like JSON, or holds its quotes and escapes, must come back as sent.
+/// Used ids and audit fields are written in batches, whatever the statement that carries them:
+/// text that looks like JSON, or holds its quotes and escapes, must come back as sent.
 async fn ids_and_log_fields_with_json_syntax_are_kept_as_sent(db: Db) {
     let Some(app) = TestApp::spawn(db).await else {
         return;
