@@ -21,7 +21,8 @@
 #   elapsed_s tokens_per_s p99_ms errors rss_mb db_mb jti_rows audit_events p50_ms server_cpu
 # rss_mb: the server's VmRSS; db_mb: SQLite's db + -wal + -shm files, or on PostgreSQL the
 # schema's tables with their indexes and TOAST; jti_rows: used assertion ids kept against replay
-# (table assertion_jtis, pruned every 30 s once they could no longer be accepted, about 320 s
+# (PostgreSQL's table assertion_jtis, SQLite's log assertion_jti_log; pruned every 30 s once
+# they could no longer be accepted, about 320 s
 # after use, so the count levels off after about six minutes); audit_events: the `logs` table,
 # one event per token, capped at SIGNET_LOG_MAX_EVENTS (1,000,000 by default), so the database
 # levels off once the cap is reached; server_cpu: the server's CPU time per second (cores).
@@ -254,14 +255,14 @@ db_mb() {
   fi
 }
 # row_counts: "jti_rows audit_events", read-only and beside the server's own connections.
-count_sql() { # [SCHEMA.]
-  echo "SELECT (SELECT count(*) FROM ${1:-}assertion_jtis), (SELECT count(*) FROM ${1:-}logs)"
+count_sql() { # TABLE_OF_USED_IDS [SCHEMA.]
+  echo "SELECT (SELECT count(*) FROM ${2:-}$1), (SELECT count(*) FROM ${2:-}logs)"
 }
-COUNT_SQL="$(count_sql)"
+COUNT_SQL="$(count_sql assertion_jti_log)"
 row_counts() {
   local out
   if [ -n "$PG_SCHEMA" ]; then
-    out="$(psql "$POSTGRES_URL" -qAt -F ' ' -c "$(count_sql "$PG_SCHEMA.")" 2>/dev/null)" \
+    out="$(psql "$POSTGRES_URL" -qAt -F ' ' -c "$(count_sql assertion_jtis "$PG_SCHEMA.")" 2>/dev/null)" \
       || out=""
   elif command -v python3 >/dev/null 2>&1; then
     out="$(python3 - "$DB_FILE" "$COUNT_SQL" 2>/dev/null <<'EOF'

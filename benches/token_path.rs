@@ -35,8 +35,9 @@ use signet::jwks_uri::address::KeyUrlPolicy;
 use signet::oauth::access_token::AccessClaims;
 use signet::oauth::assertion::{self, AssertionAlg, CandidateKey, Expectations};
 use signet::oauth::cache::TokenCache;
+use signet::oauth::replay::ReplayGuard;
 use signet::oauth::request::TokenParams;
-use signet::oauth::token::{ASSERTION_TYPE_JWT_BEARER, TokenIssuer, TokenRequest};
+use signet::oauth::token::{ASSERTION_TYPE_JWT_BEARER, Recorders, TokenIssuer, TokenRequest};
 use signet::rate_limit::{Limits, Period, Rate, RateLimiters};
 use signet::store::Store;
 use signet::tenant::{Tenant, bootstrap, clients, grants, resource_servers};
@@ -307,8 +308,18 @@ async fn sqlite_tenant(dir: &std::path::Path, client: &mut Client) -> TokenIssue
         false,
         Arc::new(booted.keys),
         store.clone(),
-        TokenCache::new(store, tenant.master_key.clone(), tenant.key_sets.clone()),
-        audit,
+        TokenCache::new(
+            store.clone(),
+            tenant.master_key.clone(),
+            tenant.key_sets.clone(),
+        ),
+        Recorders {
+            audit,
+            replay: ReplayGuard::start(store.clone(), now_ms)
+                .await
+                .expect("start the replay check")
+                .0,
+        },
         // The limits stay on the measured path, set where one client at full speed never
         // meets them (by default one client id gets 1000 requests a second).
         Arc::new(RateLimiters::new(&Limits {
@@ -412,11 +423,12 @@ fn refuse_secret(c: &mut Criterion) {
 }
 
 /// The two durable writes of every token, on SQLite, as the background writers make them: used
-/// `jti`s recorded in one statement per batch (the replay guard's group commit), and audit events
-/// in one transaction per batch. Batches take every size from 1 to 63 in turn, 32 on average, as
-/// they do under load (and the writers' statements must serve every size). The `jti` table first
-/// holds 100,000 ids, about 25 seconds of tokens at full load, so that each new random id lands on
-/// a page of its own as it does under load; audit events are appended in time order. The log is
+/// `jti`s checked and recorded in one transaction per batch (the replay guard's group commit:
+/// the other servers' new ids read, the batch checked in memory, appended to the log), and audit
+/// events in one transaction per batch. Batches take every size from 1 to 63 in turn, 32 on
+/// average, as they do under load (and the writers' statements must serve every size). The
+/// guard first holds 100,000 ids, about 25 seconds of tokens at full load, as random as the
+/// UUIDs clients send; audit events are appended in time order. SQLite's log is
 /// copied back every 125 batches, as the server's once-a-second checkpoint does at 4,000 tokens a
 /// second, and that copy is counted too. Divide by 32 for the cost per token.
 ///
@@ -452,13 +464,16 @@ fn durable_writes(c: &mut Criterion) {
             })
             .collect()
     };
+    let guard = runtime
+        .block_on(ReplayGuard::start(store.clone(), now() * 1000))
+        .expect("start the replay check")
+        .0;
     runtime.block_on(async {
         for _ in 0..100_000 / 250 {
-            let batch = used_jtis(250);
-            store
-                .with_writer(async |conn| replay::consume_batch(conn, &batch).await)
+            guard
+                .record(&used_jtis(250))
                 .await
-                .expect("fill the jti table");
+                .expect("fill the used-jti log");
         }
         store.checkpoint().await.expect("checkpoint");
     });
@@ -466,8 +481,8 @@ fn durable_writes(c: &mut Criterion) {
     group.bench_function("record_used_jtis_sqlite", |b| {
         b.iter_custom(|iters| {
             let batches: Vec<_> = (0..iters).map(|_| used_jtis(next_size())).collect();
-            runtime.block_on(cpu_of_writes(&store, &batches, async |conn, batch| {
-                replay::consume_batch(conn, batch).await.map(black_box)
+            runtime.block_on(cpu_of_writes(&store, &batches, async |batch| {
+                guard.record(batch).await.map(black_box)
             }))
         })
     });
@@ -497,29 +512,27 @@ fn durable_writes(c: &mut Criterion) {
     group.bench_function("write_audit_events_sqlite", |b| {
         b.iter_custom(|iters| {
             let batches: Vec<_> = (0..iters).map(|_| events(next_size())).collect();
-            runtime.block_on(cpu_of_writes(&store, &batches, async |conn, batch| {
-                logs::insert_batch(conn, batch).await
+            runtime.block_on(cpu_of_writes(&store, &batches, async |batch| {
+                store
+                    .with_writer(async |conn| logs::insert_batch(conn, batch).await)
+                    .await
             }))
         })
     });
     group.finish();
 }
 
-/// The process CPU time of writing `batches` one after another on the store's writer, with the
-/// log copied back every 125 batches as the server's once-a-second checkpoint does at 4,000
+/// The process CPU time of writing `batches` one after another, with SQLite's log copied back every 125 batches as the server's once-a-second checkpoint does at 4,000
 /// tokens a second.
 async fn cpu_of_writes<B, T>(
     store: &Store,
     batches: &[B],
-    write: impl AsyncFn(&mut signet::store::Conn, &B) -> Result<T, signet::store::StoreError>,
+    write: impl AsyncFn(&B) -> Result<T, signet::store::StoreError>,
 ) -> Duration {
     const CHECKPOINT_EVERY: usize = 125;
     let start = process_cpu();
     for (i, batch) in batches.iter().enumerate() {
-        store
-            .with_writer(async |conn| write(conn, batch).await)
-            .await
-            .expect("write");
+        write(batch).await.expect("write");
         if i % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 {
             store.checkpoint().await.expect("checkpoint");
         }

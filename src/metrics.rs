@@ -29,6 +29,7 @@ pub const AUDIT_DROPPED: &str = "signet_audit_events_dropped_total";
 pub const SIGNING_KEY_AGE: &str = "signet_signing_key_age_seconds";
 pub const RETENTION_PRUNED: &str = "signet_retention_pruned_total";
 pub const USED_JTIS: &str = "signet_used_jtis";
+pub const USED_JTIS_IN_MEMORY: &str = "signet_used_jtis_in_memory";
 pub const JWKS_FETCHES: &str = "signet_jwks_fetches_total";
 
 /// Token latency: from half a millisecond (a refusal, or an HS256 token) to a second (a server
@@ -168,6 +169,10 @@ fn describe() {
     describe_gauge!(
         USED_JTIS,
         "Rows in the used assertion id table, counted every 30 seconds after pruning"
+    );
+    describe_gauge!(
+        USED_JTIS_IN_MEMORY,
+        "Used assertion ids this server keeps in memory (SQLite), counted every 30 seconds"
     );
     describe_counter!(
         JWKS_FETCHES,
@@ -401,6 +406,13 @@ static USED_JTI_ROWS: LazyLock<Gauge> =
 
 pub fn used_jtis(rows: i64) {
     USED_JTI_ROWS.set(rows as f64);
+}
+
+static USED_JTIS_REMEMBERED: LazyLock<Gauge> =
+    LazyLock::new(|| registered(|| ::metrics::gauge!(USED_JTIS_IN_MEMORY)));
+
+pub fn used_jtis_in_memory(ids: usize) {
+    USED_JTIS_REMEMBERED.set(ids as f64);
 }
 
 // ---- Key URLs ---------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ impl MetricsServer {
 
 /// Counts the used-`jti` rows for `signet_used_jtis` (see `store::replay::count`).
 pub(super) async fn count_used_jtis(store: &Store) {
-    match crate::store::replay::count(store.pool()).await {
+    match crate::store::replay::count(store).await {
         Ok(rows) => crate::metrics::used_jtis(rows),
         Err(e) => tracing::warn!(error = %e, "could not count the used assertion ids"),
     }

@@ -17,6 +17,7 @@ pub mod clients;
 mod conditions;
 pub mod credentials;
 pub mod grants;
+pub mod jti_log;
 pub mod key_sets;
 pub mod logs;
 pub mod open;
@@ -284,6 +285,11 @@ impl Store {
         Ok(self.pool.begin_with(self.begin_statement).await?)
     }
 
+    /// SQLite, where one file is shared only by servers on one machine; else PostgreSQL.
+    pub fn is_sqlite(&self) -> bool {
+        self.writer.is_some()
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -342,7 +348,7 @@ impl Store {
     /// applies them, so this fails only when the history was changed under a running server
     /// (a restore from an older copy, a manual rollback).
     pub async fn migrations_applied(&self) -> Result<bool, StoreError> {
-        let migrator = if self.writer.is_some() {
+        let migrator = if self.is_sqlite() {
             &SQLITE_MIGRATIONS
         } else {
             &POSTGRES_MIGRATIONS
@@ -465,7 +471,8 @@ mod tests {
         let (store, _dir) = temp_sqlite().await;
         for i in 0..2000 {
             sqlx::query(
-                "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, 0)",
+                "INSERT INTO assertion_jti_log (client_id, jti, expires_at, prune_after) \
+                 VALUES ($1, $2, 0, 0)",
             )
             .bind("c")
             .bind(format!("jti-{i}"))
@@ -492,8 +499,8 @@ mod tests {
                     store
                         .with_writer(async |conn| {
                             sqlx::query(
-                                "INSERT INTO assertion_jtis (client_id, jti, expires_at) \
-                                 VALUES ('c', $1, 0)",
+                                "INSERT INTO assertion_jti_log \
+                                 (client_id, jti, expires_at, prune_after) VALUES ('c', $1, 0, 0)",
                             )
                             .bind(format!("jti-{i}"))
                             .execute(conn)
@@ -528,24 +535,25 @@ mod tests {
     #[tokio::test]
     async fn the_sqlite_writer_connection_is_reopened_after_a_failed_write() {
         let (store, _dir) = temp_sqlite().await;
-        let insert = |jti: &'static str| {
+        let insert = |id: i64| {
             async move |conn: &mut Conn| -> Result<(), StoreError> {
                 sqlx::query(
-                    "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ('c', $1, 0)",
+                    "INSERT INTO assertion_jti_log (id, client_id, jti, expires_at, prune_after) \
+                     VALUES ($1, 'c', 'j', 0, 0)",
                 )
-                .bind(jti)
+                .bind(id)
                 .execute(conn)
                 .await?;
                 Ok(())
             }
         };
-        store.with_writer(insert("a")).await.unwrap();
+        store.with_writer(insert(1)).await.unwrap();
         // A duplicate key fails the statement; the connection is dropped with it.
-        let failed = store.with_writer(insert("a")).await;
+        let failed = store.with_writer(insert(1)).await;
         assert!(failed.is_err());
         assert!(store.writer.as_ref().unwrap().conn.lock().await.is_none());
-        store.with_writer(insert("b")).await.unwrap();
+        store.with_writer(insert(2)).await.unwrap();
         // Writes made on the writer's own connection are seen by the pool's connections.
-        assert_eq!(replay::count(store.pool()).await.unwrap(), 2);
+        assert_eq!(replay::count(&store).await.unwrap(), 2);
     }
 }

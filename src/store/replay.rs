@@ -1,5 +1,7 @@
-//! Used assertion ids (BEHAVIOUR B.6): `(client_id, jti)` recorded atomically, shared by every server
-//! instance through the database, kept until the assertion could no longer be accepted anyway.
+//! Used assertion ids (BEHAVIOUR B.6) on PostgreSQL: `(client_id, jti)` recorded atomically in a
+//! table keyed by them, shared by every server instance, kept until the assertion could no
+//! longer be accepted anyway. On SQLite the servers check ids in memory and share them through
+//! the log in [`super::jti_log`]; pruning and counting here cover both.
 
 use std::collections::HashMap;
 
@@ -75,6 +77,16 @@ pub async fn is_used(conn: &mut Conn, client_id: &str, jti: &str) -> Result<bool
 /// Deletes up to `batch` ids past both their `prune_after` and their `keep_until` at `now`;
 /// returns how many.
 pub async fn prune(conn: &mut Conn, now: Millis, batch: i64) -> Result<u64, StoreError> {
+    let pruned = if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        super::jti_log::prune(conn, now, batch).await?
+    } else {
+        prune_table(conn, now, batch).await?
+    };
+    crate::metrics::pruned(crate::metrics::Pruned::UsedJtis, pruned);
+    Ok(pruned)
+}
+
+async fn prune_table(conn: &mut Conn, now: Millis, batch: i64) -> Result<u64, StoreError> {
     let done = sqlx::query(
         "DELETE FROM assertion_jtis WHERE (client_id, jti) IN \
          (SELECT client_id, jti FROM assertion_jtis \
@@ -85,111 +97,18 @@ pub async fn prune(conn: &mut Conn, now: Millis, batch: i64) -> Result<u64, Stor
     .bind(batch)
     .execute(conn)
     .await?;
-    crate::metrics::pruned(crate::metrics::Pruned::UsedJtis, done.rows_affected());
     Ok(done.rows_affected())
 }
 
-/// Rows in the table. A full count, on both databases: the table holds the ids of a few
+/// Rows in the table, or in SQLite's log. A full count, on both databases: they hold the ids of a few
 /// minutes of tokens (about a million at 4,000 tokens a second), which counts in tens of
 /// milliseconds, so this runs with the pruning every 30 seconds rather than at each scrape.
-pub async fn count(pool: &sqlx::AnyPool) -> Result<i64, StoreError> {
+pub async fn count(store: &super::Store) -> Result<i64, StoreError> {
+    if store.is_sqlite() {
+        return super::jti_log::count(store.pool()).await;
+    }
     Ok(sqlx::query("SELECT COUNT(*) AS n FROM assertion_jtis")
-        .fetch_one(pool)
+        .fetch_one(store.pool())
         .await?
         .try_get("n")?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn used(jti: &str, keep_until: i64, prune_after: Millis) -> UsedJti {
-        UsedJti {
-            client_id: "c".into(),
-            jti: jti.into(),
-            keep_until,
-            prune_after,
-        }
-    }
-
-    async fn remaining(pool: &sqlx::AnyPool) -> Vec<String> {
-        sqlx::query("SELECT jti FROM assertion_jtis ORDER BY jti")
-            .fetch_all(pool)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get("jti"))
-            .collect()
-    }
-
-    #[tokio::test]
-    async fn looking_a_jti_up_records_nothing() {
-        let (store, _dir) = crate::store::temp_sqlite().await;
-        let mut conn = store.acquire().await.unwrap();
-        assert!(!is_used(&mut conn, "c", "j").await.unwrap());
-        assert!(!is_used(&mut conn, "c", "j").await.unwrap(), "still unused");
-        assert_eq!(
-            consume_batch(&mut conn, &[used("j", 1, 0)]).await.unwrap(),
-            [true]
-        );
-        assert!(is_used(&mut conn, "c", "j").await.unwrap());
-        assert!(!is_used(&mut conn, "other-client", "j").await.unwrap());
-        assert!(!is_used(&mut conn, "c", "J").await.unwrap());
-    }
-
-    #[tokio::test]
-    async fn pruning_drops_only_ids_past_both_bounds_in_batches() {
-        let (store, _dir) = crate::store::temp_sqlite().await;
-        let now: Millis = 1_800_000_000_000;
-        let s = now / 1000;
-        let batch = [
-            used("a-gone", s - 1, now - 1),
-            used("b-gone", s - 5, now - 1000),
-            used("c-gone", s - 1, now - 1),
-            used("d-prune-time-not-reached", s - 1, now),
-            used("e-still-acceptable", s, now - 1),
-            // As a server of the previous version records them: prune_after 0.
-            used("f-old-server-acceptable", s + 60, 0),
-        ];
-        let mut conn = store.acquire().await.unwrap();
-        assert_eq!(consume_batch(&mut conn, &batch).await.unwrap(), [true; 6]);
-        assert_eq!(prune(&mut conn, now, 2).await.unwrap(), 2);
-        assert_eq!(prune(&mut conn, now, 2).await.unwrap(), 1);
-        assert_eq!(prune(&mut conn, now, 2).await.unwrap(), 0);
-        assert_eq!(
-            remaining(store.pool()).await,
-            [
-                "d-prune-time-not-reached",
-                "e-still-acceptable",
-                "f-old-server-acceptable"
-            ]
-        );
-        // Until pruned, a used id stays used.
-        let again = consume_batch(&mut conn, &batch[3..]).await.unwrap();
-        assert_eq!(again, [false; 3]);
-    }
-
-    #[tokio::test]
-    async fn ids_used_before_the_upgrade_are_kept_until_they_expire() {
-        // The database as the previous version left it: every migration before 0005.
-        let (_dir, old, url) = crate::store::sqlite_migrated_before("0005").await;
-        let now: Millis = crate::time_util::now_millis();
-        sqlx::query(
-            "INSERT INTO assertion_jtis (client_id, jti, expires_at) \
-             VALUES ('c', 'expired', $1), ('c', 'live', $2)",
-        )
-        .bind(now / 1000 - 1)
-        .bind(now / 1000 + 60)
-        .execute(&old)
-        .await
-        .unwrap();
-        old.close().await;
-
-        let store = crate::store::Store::connect(&url).await.unwrap();
-        let mut conn = store.acquire().await.unwrap();
-        assert_eq!(prune(&mut conn, now, 100).await.unwrap(), 1);
-        assert_eq!(remaining(store.pool()).await, ["live"]);
-        let replay = used("live", 0, 0);
-        assert_eq!(consume_batch(&mut conn, &[replay]).await.unwrap(), [false]);
-    }
 }

@@ -11,6 +11,7 @@ use super::{ManagementError, Tenant};
 use crate::domain::credential::CredentialKey;
 use crate::oauth::assertion::explain::{self, Explanation, Input};
 use crate::oauth::assertion::{CandidateKey, Expectations};
+use crate::oauth::replay::ReplayGuard;
 use crate::store;
 use crate::time_util::Millis;
 
@@ -28,6 +29,7 @@ pub async fn explain(
     client_id: &str,
     input: Input<'_>,
     accept_legacy_audience: bool,
+    replay: &ReplayGuard,
     now: Millis,
 ) -> Result<Explained, ManagementError> {
     let mut conn = tenant.store.acquire().await?;
@@ -75,7 +77,7 @@ pub async fn explain(
     let mut explanation =
         explain::explain(input, &candidates, &expect, client.uses_private_key_jwt());
     if let Some(jti) = explanation.jti_to_look_up() {
-        let used = store::replay::is_used(&mut conn, client_id, jti).await?;
+        let used = replay.is_used(client_id, jti).await?;
         explanation.record_jti_use(used);
     }
     Ok(Explained {

@@ -26,6 +26,7 @@ pub mod private_key_jwt;
 mod proxies;
 mod readiness;
 mod readme_blocks;
+mod replay_table;
 mod signing_keys;
 mod startup;
 mod tls;

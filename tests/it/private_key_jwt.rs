@@ -249,6 +249,7 @@ on_both_databases!(
     audience_rules,
     replay_is_refused_and_forgeries_do_not_burn_a_jti,
     concurrent_replays_succeed_exactly_once,
+    a_used_jti_stays_used_across_a_restart,
     ids_and_log_fields_with_json_syntax_are_kept_as_sent,
     credentials_stop_working_at_once,
     successes_are_logged_and_last_use_recorded,
@@ -751,6 +752,43 @@ async fn concurrent_replays_succeed_exactly_once(db: Db) {
         .filter(|s| **s == StatusCode::UNAUTHORIZED)
         .count();
     assert_eq!((ok, refused), (1, 23), "{statuses:?}");
+}
+
+async fn a_used_jti_stays_used_across_a_restart(db: Db) {
+    let Some(database) = Database::create(db).await else {
+        return;
+    };
+    // The same issuer after the restart (whose port changes), so the assertion's audience holds.
+    let fixed_issuer = |mut s: signet::config::Settings| {
+        s.issuer = Some(signet::domain::issuer::Issuer::parse("https://signet.example/").unwrap());
+        s
+    };
+    let app = TestApp::start(database, fixed_issuer).await;
+    let Setup {
+        app,
+        admin,
+        client_id,
+        credential,
+    } = Setup::new(app, key!("rsa2048.pub.pem"), "RS256").await;
+    let used = sign(
+        key!("rsa2048.key.pem"),
+        &json!({"alg": "RS256"}),
+        &json!({"iss": client_id, "sub": client_id, "aud": app.issuer,
+                "iat": now(), "exp": now() + 60, "jti": unique_jti()}),
+    );
+    let form = assertion_form(&used);
+    let post = |app: &TestApp| app.http.post(app.url("/oauth/token")).form(&form).send();
+    ok_token(post(&app).await.unwrap()).await;
+    let app = TestApp::start(app.stop().await, fixed_issuer).await;
+    let s = Setup {
+        app,
+        admin,
+        client_id,
+        credential,
+    };
+    s.assert_refused(s.post_form(&used, None).await, "replayed")
+        .await;
+    ok_token(s.post_form(&s.assertion(), None).await).await;
 }
 
 /// Used ids and audit fields are written in batches, whatever the statement that carries them:

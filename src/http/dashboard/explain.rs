@@ -198,6 +198,7 @@ async fn explain_it(
         &id,
         input,
         state.token_issuer.accept_legacy_audience,
+        &state.token_issuer.replay,
         state.clock.now(),
     )
     .await?;

@@ -18,7 +18,6 @@ use super::{Caller, Refused, TokenIssuer, server_error};
 use crate::crypto::jwt::b64url;
 use crate::domain::federated::{FederatedKeys, ReplayMode};
 use crate::jwks_uri::{KeySet, Lookup};
-use crate::store;
 
 /// How a token fared against the client's federated credentials.
 struct Evaluation {
@@ -175,16 +174,11 @@ impl TokenIssuer {
         match evaluation.outcome {
             Ok(accepted) => {
                 let used = match &accepted.verified.jti {
-                    Some(jti) => {
-                        let mut conn = self.store.acquire().await.map_err(|e| server_error(&e))?;
-                        store::replay::is_used(
-                            &mut conn,
-                            client_id,
-                            &replay_key(&accepted.issuer, jti),
-                        )
+                    Some(jti) => self
+                        .replay
+                        .is_used(client_id, &replay_key(&accepted.issuer, jti))
                         .await
-                        .map_err(|e| server_error(&e))?
-                    }
+                        .map_err(|e| server_error(&e))?,
                     None => false,
                 };
                 if let Some(c) = credentials

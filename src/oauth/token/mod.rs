@@ -127,6 +127,13 @@ pub struct TokenIssuer {
     pub recently_used: moka::sync::Cache<String, ()>,
 }
 
+/// The background writers of the two durable records every token leaves: its audit event and
+/// its assertion's used `jti`.
+pub struct Recorders {
+    pub audit: Arc<AuditLog>,
+    pub replay: ReplayGuard,
+}
+
 impl TokenIssuer {
     pub fn new(
         issuer: Issuer,
@@ -134,7 +141,7 @@ impl TokenIssuer {
         keys: Arc<LiveKeys>,
         store: Store,
         cache: TokenCache,
-        audit: Arc<AuditLog>,
+        Recorders { audit, replay }: Recorders,
         limits: Arc<RateLimiters>,
     ) -> Self {
         Self {
@@ -144,8 +151,7 @@ impl TokenIssuer {
             issuer,
             accept_legacy_audience,
             keys,
-            // The writer stops by itself once the issuer (its only handle) is dropped.
-            replay: ReplayGuard::spawn(store.clone()).0,
+            replay,
             store,
             cache,
             audit,

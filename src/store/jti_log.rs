@@ -1,0 +1,204 @@
+//! Used assertion ids on SQLite (BEHAVIOUR B.6): appended in the order of use to a log that has
+//! no key but its sequence. Each server checks ids in its memory (`oauth::replay`); the log
+//! carries them across a restart, and to the other servers on the same file, which read what
+//! was appended since they last looked in the same write transaction that appends their own.
+//! New rows go at the end of the table's one B-tree and pruning takes them from its start, so a
+//! batch of ids dirties a page or two, where a table keyed by the random ids dirtied one each.
+
+use sqlx::Row;
+
+use super::replay::UsedJti;
+use super::{Conn, StoreError, push_values, sql};
+use crate::time_util::Millis;
+
+/// A row of the log: the id it was appended under, and what was used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    pub seq: i64,
+    pub used: UsedJti,
+}
+
+/// Up to `limit` rows appended after `after`, in order.
+pub async fn read_after(
+    conn: &mut Conn,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Logged>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, client_id, jti, expires_at, prune_after FROM assertion_jti_log \
+         WHERE id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Logged {
+                seq: row.try_get(0)?,
+                used: UsedJti {
+                    client_id: row.try_get(1)?,
+                    jti: row.try_get(2)?,
+                    keep_until: row.try_get(3)?,
+                    prune_after: row.try_get(4)?,
+                },
+            })
+        })
+        .collect()
+}
+
+/// Appends `batch` in one statement; returns the highest id it was given (`None` for an empty
+/// batch). The caller has checked that none of them was used.
+pub async fn append(conn: &mut Conn, batch: &[UsedJti]) -> Result<Option<i64>, StoreError> {
+    if batch.is_empty() {
+        return Ok(None);
+    }
+    let mut text = String::from(
+        "INSERT INTO assertion_jti_log (client_id, jti, expires_at, prune_after) VALUES ",
+    );
+    push_values(&mut text, conn, batch.len(), 4);
+    text.push_str(" RETURNING id");
+    let mut query = sqlx::query(sql(text));
+    for used in batch {
+        query = query
+            .bind(&used.client_id)
+            .bind(&used.jti)
+            .bind(used.keep_until)
+            .bind(used.prune_after);
+    }
+    let mut highest = None;
+    for row in query.fetch_all(conn).await? {
+        let seq: i64 = row.try_get(0)?;
+        highest = highest.max(Some(seq));
+    }
+    Ok(highest)
+}
+
+/// Deletes, among the `batch` oldest rows, those past both their `prune_after` and their
+/// `expires_at` at `now`; returns how many. Only the start of the log is read: rows are
+/// appended in about the order they may be pruned, so what is prunable is there.
+pub async fn prune(conn: &mut Conn, now: Millis, batch: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "DELETE FROM assertion_jti_log WHERE id IN \
+         (SELECT id FROM (SELECT id, expires_at, prune_after FROM assertion_jti_log \
+                          ORDER BY id LIMIT $3) \
+          WHERE prune_after < $1 AND expires_at < $2)",
+    )
+    .bind(now)
+    .bind(now.div_euclid(1000))
+    .bind(batch)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Rows in the log.
+pub async fn count(pool: &sqlx::AnyPool) -> Result<i64, StoreError> {
+    Ok(sqlx::query("SELECT COUNT(*) AS n FROM assertion_jti_log")
+        .fetch_one(pool)
+        .await?
+        .try_get("n")?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn used(jti: &str, keep_until: i64, prune_after: Millis) -> UsedJti {
+        UsedJti {
+            client_id: "c".into(),
+            jti: jti.into(),
+            keep_until,
+            prune_after,
+        }
+    }
+
+    async fn remaining(conn: &mut Conn) -> Vec<String> {
+        read_after(conn, 0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.used.jti)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn rows_are_read_back_in_order_from_where_a_reader_left_off() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        let mut conn = store.acquire().await.unwrap();
+        assert_eq!(append(&mut conn, &[]).await.unwrap(), None);
+        let first = append(&mut conn, &[used("a", 1, 2), used("b", 3, 4)])
+            .await
+            .unwrap()
+            .unwrap();
+        let second = append(&mut conn, &[used("c", 5, 6)])
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(second > first);
+        let all = read_after(&mut conn, 0, 10).await.unwrap();
+        assert_eq!(
+            all.iter().map(|l| &l.used).cloned().collect::<Vec<_>>(),
+            [used("a", 1, 2), used("b", 3, 4), used("c", 5, 6)]
+        );
+        assert_eq!(all[1].seq, first);
+        let after_first = read_after(&mut conn, first, 10).await.unwrap();
+        assert_eq!(after_first.len(), 1);
+        assert_eq!(after_first[0].seq, second);
+        assert_eq!(read_after(&mut conn, 0, 2).await.unwrap().len(), 2);
+        assert!(read_after(&mut conn, second, 10).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn ids_are_never_handed_out_twice_even_once_the_log_was_pruned_empty() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        let mut conn = store.acquire().await.unwrap();
+        let now: Millis = 1_800_000_000_000;
+        let last = append(&mut conn, &[used("a", 0, 0), used("b", 0, 0)])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(prune(&mut conn, now, 10).await.unwrap(), 2);
+        assert_eq!(count(store.pool()).await.unwrap(), 0);
+        // A reader that had read up to `last` still finds the next row.
+        let next = append(&mut conn, &[used("c", 0, 0)])
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(next > last);
+        assert_eq!(read_after(&mut conn, last, 10).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn pruning_drops_only_rows_past_both_bounds_from_the_start_of_the_log() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        let now: Millis = 1_800_000_000_000;
+        let s = now / 1000;
+        let mut conn = store.acquire().await.unwrap();
+        append(
+            &mut conn,
+            &[
+                used("a-gone", s - 1, now - 1),
+                used("b-prune-time-not-reached", s - 1, now),
+                used("c-still-acceptable", s, now - 1),
+                used("d-gone", s - 5, now - 1000),
+                used("e-gone", s - 1, now - 1),
+                used("f-gone-but-beyond-the-first-five", s - 1, now - 1),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(prune(&mut conn, now, 5).await.unwrap(), 3);
+        assert_eq!(
+            remaining(&mut conn).await,
+            [
+                "b-prune-time-not-reached",
+                "c-still-acceptable",
+                "f-gone-but-beyond-the-first-five"
+            ]
+        );
+        assert_eq!(prune(&mut conn, now, 5).await.unwrap(), 1);
+        assert_eq!(prune(&mut conn, now, 5).await.unwrap(), 0);
+        assert_eq!(count(store.pool()).await.unwrap(), 2);
+    }
+}

@@ -1,0 +1,84 @@
+//! PostgreSQL's table of used assertion ids (BEHAVIOUR B.6), shared by every instance; SQLite's
+//! log and in-memory check are covered by the unit tests of `oauth::replay` and `store::jti_log`.
+
+use signet::store::Store;
+use signet::store::replay::{UsedJti, consume_batch, count, is_used, prune};
+use signet::time_util::Millis;
+
+use crate::helpers::{Database, Db};
+
+fn used(jti: &str, keep_until: i64, prune_after: Millis) -> UsedJti {
+    UsedJti {
+        client_id: "c".into(),
+        jti: jti.into(),
+        keep_until,
+        prune_after,
+    }
+}
+
+async fn postgres_store() -> Option<(Store, Database)> {
+    let database = Database::create(Db::Postgres).await?;
+    Some((Store::connect(&database.url).await.unwrap(), database))
+}
+
+#[tokio::test]
+async fn looking_a_jti_up_records_nothing() {
+    let Some((store, _db)) = postgres_store().await else {
+        return;
+    };
+    let mut conn = store.acquire().await.unwrap();
+    assert!(!is_used(&mut conn, "c", "j").await.unwrap());
+    assert!(!is_used(&mut conn, "c", "j").await.unwrap(), "still unused");
+    assert_eq!(
+        consume_batch(&mut conn, &[used("j", 1, 0)]).await.unwrap(),
+        [true]
+    );
+    assert!(is_used(&mut conn, "c", "j").await.unwrap());
+    assert!(!is_used(&mut conn, "other-client", "j").await.unwrap());
+    assert!(!is_used(&mut conn, "c", "J").await.unwrap());
+}
+
+#[tokio::test]
+async fn a_batch_says_which_ids_were_fresh() {
+    let Some((store, _db)) = postgres_store().await else {
+        return;
+    };
+    let mut conn = store.acquire().await.unwrap();
+    assert_eq!(
+        consume_batch(&mut conn, &[used("a", 1, 0)]).await.unwrap(),
+        [true]
+    );
+    let batch = [used("b", 1, 0), used("a", 1, 0), used("c", 1, 0)];
+    assert_eq!(
+        consume_batch(&mut conn, &batch).await.unwrap(),
+        [true, false, true]
+    );
+    assert_eq!(count(&store).await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn pruning_drops_only_ids_past_both_bounds_in_batches() {
+    let Some((store, _db)) = postgres_store().await else {
+        return;
+    };
+    let now: Millis = 1_800_000_000_000;
+    let s = now / 1000;
+    let batch = [
+        used("a-gone", s - 1, now - 1),
+        used("b-gone", s - 5, now - 1000),
+        used("c-gone", s - 1, now - 1),
+        used("d-prune-time-not-reached", s - 1, now),
+        used("e-still-acceptable", s, now - 1),
+        // As a server before prune times recorded them: prune_after 0.
+        used("f-old-server-acceptable", s + 60, 0),
+    ];
+    let mut conn = store.acquire().await.unwrap();
+    assert_eq!(consume_batch(&mut conn, &batch).await.unwrap(), [true; 6]);
+    assert_eq!(prune(&mut conn, now, 2).await.unwrap(), 2);
+    assert_eq!(prune(&mut conn, now, 2).await.unwrap(), 1);
+    assert_eq!(prune(&mut conn, now, 2).await.unwrap(), 0);
+    assert_eq!(count(&store).await.unwrap(), 3);
+    // Until pruned, a used id stays used.
+    let again = consume_batch(&mut conn, &batch[3..]).await.unwrap();
+    assert_eq!(again, [false; 3]);
+}
