@@ -8,7 +8,7 @@
 use sqlx::Row;
 
 use super::replay::UsedJti;
-use super::{Conn, StoreError, push_values, sql};
+use super::{Conn, StoreError};
 use crate::time_util::Millis;
 
 /// A row of the log: the id it was appended under, and what was used.
@@ -53,21 +53,11 @@ pub async fn append(conn: &mut Conn, batch: &[UsedJti]) -> Result<Option<i64>, S
     if batch.is_empty() {
         return Ok(None);
     }
-    let mut text = String::from(
-        "INSERT INTO assertion_jti_log (client_id, jti, expires_at, prune_after) VALUES ",
-    );
-    push_values(&mut text, conn, batch.len(), 4);
-    text.push_str(" RETURNING id");
-    let mut query = sqlx::query(sql(text));
-    for used in batch {
-        query = query
-            .bind(&used.client_id)
-            .bind(&used.jti)
-            .bind(used.keep_until)
-            .bind(used.prune_after);
-    }
+    let rows = super::replay::insert("assertion_jti_log", conn, batch, " RETURNING id")
+        .fetch_all(conn)
+        .await?;
     let mut highest = None;
-    for row in query.fetch_all(conn).await? {
+    for row in rows {
         let seq: i64 = row.try_get(0)?;
         highest = highest.max(Some(seq));
     }

@@ -25,18 +25,16 @@ pub struct UsedJti {
 /// Rows per statement: 4 parameters each stays far below SQLite's and PostgreSQL's limits.
 pub const MAX_BATCH: usize = 256;
 
-/// Records up to [`MAX_BATCH`] ids in one atomic statement and says, for each, whether it was
-/// fresh (`false`: already used, a replay). The caller removes repeats within `batch`: the
-/// statement inserts the first and reports it fresh, so it cannot tell the repeat apart.
-pub async fn consume_batch(conn: &mut Conn, batch: &[UsedJti]) -> Result<Vec<bool>, StoreError> {
-    if batch.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut text = String::from(
-        "INSERT INTO assertion_jtis (client_id, jti, expires_at, prune_after) VALUES ",
-    );
+/// One statement inserting `batch` into `table` (this table, or SQLite's log), ending in `tail`.
+pub(super) fn insert<'q>(
+    table: &str,
+    conn: &Conn,
+    batch: &'q [UsedJti],
+    tail: &str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let mut text = format!("INSERT INTO {table} (client_id, jti, expires_at, prune_after) VALUES ");
     push_values(&mut text, conn, batch.len(), 4);
-    text.push_str(" ON CONFLICT DO NOTHING RETURNING client_id, jti");
+    text.push_str(tail);
     let mut query = sqlx::query(sql(text));
     for used in batch {
         query = query
@@ -45,7 +43,24 @@ pub async fn consume_batch(conn: &mut Conn, batch: &[UsedJti]) -> Result<Vec<boo
             .bind(used.keep_until)
             .bind(used.prune_after);
     }
-    let rows = query.fetch_all(conn).await?;
+    query
+}
+
+/// Records up to [`MAX_BATCH`] ids in one atomic statement and says, for each, whether it was
+/// fresh (`false`: already used, a replay). The caller removes repeats within `batch`: the
+/// statement inserts the first and reports it fresh, so it cannot tell the repeat apart.
+pub async fn consume_batch(conn: &mut Conn, batch: &[UsedJti]) -> Result<Vec<bool>, StoreError> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = insert(
+        "assertion_jtis",
+        conn,
+        batch,
+        " ON CONFLICT DO NOTHING RETURNING client_id, jti",
+    )
+    .fetch_all(conn)
+    .await?;
     // Borrowed keys: under load this runs for every token, and owned ones would copy both ids.
     let position: HashMap<(&str, &str), usize> = batch
         .iter()
