@@ -49,7 +49,7 @@ pub async fn read_after(
 
 /// Appends `batch` in one statement; returns the highest id it was given (`None` for an empty
 /// batch). The caller has checked that none of them was used.
-pub async fn append(conn: &mut Conn, batch: &[UsedJti]) -> Result<Option<i64>, StoreError> {
+pub async fn append(conn: &mut Conn, batch: &[&UsedJti]) -> Result<Option<i64>, StoreError> {
     if batch.is_empty() {
         return Ok(None);
     }
@@ -117,11 +117,11 @@ mod tests {
         let (store, _dir) = crate::store::temp_sqlite().await;
         let mut conn = store.acquire().await.unwrap();
         assert_eq!(append(&mut conn, &[]).await.unwrap(), None);
-        let first = append(&mut conn, &[used("a", 1, 2), used("b", 3, 4)])
+        let first = append(&mut conn, &[&used("a", 1, 2), &used("b", 3, 4)])
             .await
             .unwrap()
             .unwrap();
-        let second = append(&mut conn, &[used("c", 5, 6)])
+        let second = append(&mut conn, &[&used("c", 5, 6)])
             .await
             .unwrap()
             .unwrap();
@@ -144,14 +144,14 @@ mod tests {
         let (store, _dir) = crate::store::temp_sqlite().await;
         let mut conn = store.acquire().await.unwrap();
         let now: Millis = 1_800_000_000_000;
-        let last = append(&mut conn, &[used("a", 0, 0), used("b", 0, 0)])
+        let last = append(&mut conn, &[&used("a", 0, 0), &used("b", 0, 0)])
             .await
             .unwrap()
             .unwrap();
         assert_eq!(prune(&mut conn, now, 10).await.unwrap(), 2);
         assert_eq!(count(store.pool()).await.unwrap(), 0);
         // A reader that had read up to `last` still finds the next row.
-        let next = append(&mut conn, &[used("c", 0, 0)])
+        let next = append(&mut conn, &[&used("c", 0, 0)])
             .await
             .unwrap()
             .unwrap();
@@ -168,12 +168,12 @@ mod tests {
         append(
             &mut conn,
             &[
-                used("a-gone", s - 1, now - 1),
-                used("b-prune-time-not-reached", s - 1, now),
-                used("c-still-acceptable", s, now - 1),
-                used("d-gone", s - 5, now - 1000),
-                used("e-gone", s - 1, now - 1),
-                used("f-gone-but-beyond-the-first-five", s - 1, now - 1),
+                &used("a-gone", s - 1, now - 1),
+                &used("b-prune-time-not-reached", s - 1, now),
+                &used("c-still-acceptable", s, now - 1),
+                &used("d-gone", s - 5, now - 1000),
+                &used("e-gone", s - 1, now - 1),
+                &used("f-gone-but-beyond-the-first-five", s - 1, now - 1),
             ],
         )
         .await

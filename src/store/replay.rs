@@ -29,7 +29,7 @@ pub const MAX_BATCH: usize = 256;
 pub(super) fn insert<'q>(
     table: &str,
     conn: &Conn,
-    batch: &'q [UsedJti],
+    batch: &[&'q UsedJti],
     tail: &str,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     let mut text = format!("INSERT INTO {table} (client_id, jti, expires_at, prune_after) VALUES ");
@@ -56,7 +56,7 @@ pub async fn consume_batch(conn: &mut Conn, batch: &[UsedJti]) -> Result<Vec<boo
     let rows = insert(
         "assertion_jtis",
         conn,
-        batch,
+        &batch.iter().collect::<Vec<_>>(),
         " ON CONFLICT DO NOTHING RETURNING client_id, jti",
     )
     .fetch_all(conn)

@@ -237,24 +237,28 @@ impl Shared {
                 // can append an id between the check and the append.
                 let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
                 catch_up(&mut tx, memory).await?;
+                // Each id's digest is taken once: to check it, and once committed, to keep it.
+                let (mut digests, mut new) = (Vec::new(), Vec::with_capacity(batch.len()));
                 let fresh: Vec<bool> = {
                     let memory = lock(memory);
                     batch
                         .iter()
-                        .map(|used| !memory.contains(&used.client_id, &used.jti))
+                        .map(|used| {
+                            let digest = memory.ids.digest(&used.client_id, &used.jti);
+                            let fresh = !memory.ids.contains(digest);
+                            if fresh {
+                                digests.push(digest);
+                                new.push(used);
+                            }
+                            fresh
+                        })
                         .collect()
                 };
-                let new: Vec<UsedJti> = batch
-                    .iter()
-                    .zip(&fresh)
-                    .filter(|(_, fresh)| **fresh)
-                    .map(|(used, _)| used.clone())
-                    .collect();
                 let appended = jti_log::append(&mut tx, &new).await?;
                 tx.commit().await?;
                 let mut memory = lock(memory);
-                for used in &new {
-                    memory.remember(used);
+                for (digest, used) in digests.into_iter().zip(new) {
+                    memory.ids.insert(digest, keep_through(used));
                 }
                 memory.read_up_to = memory.read_up_to.max(appended.unwrap_or(0));
                 Ok(fresh)
