@@ -55,6 +55,22 @@ impl KeySet {
         self.kids.iter().any(|k| k == kid)
     }
 
+    /// The keys an assertion may have been signed with: with a `kid`, every entry of that kid;
+    /// without, the set's key for the header's algorithm only when it is the one the set holds
+    /// (BEHAVIOUR B.5, B.12).
+    pub fn keys_for(&self, kid: Option<&str>, alg: AssertionAlg) -> Vec<&SetKey> {
+        match kid {
+            Some(kid) => self.keys.iter().filter(|k| k.kid == kid).collect(),
+            None => {
+                let mut usable = self.keys.iter().filter(|k| k.alg == alg);
+                match (usable.next(), usable.next()) {
+                    (Some(only), None) => vec![only],
+                    _ => Vec::new(),
+                }
+            }
+        }
+    }
+
     /// Reads a served set under the same rules as an uploaded key (BEHAVIOUR B.8, B.12).
     pub fn parse(body: &[u8], fetched_at: Millis, fresh_until: Millis) -> Result<Self, SetRefused> {
         let body = std::str::from_utf8(body).map_err(|_| SetRefused {
@@ -223,6 +239,14 @@ impl KeySets {
                 self.current(&entry)
             }
         }
+    }
+
+    /// The set this instance holds (or, before its first use here, the one last stored), as
+    /// the token endpoint would use it, without fetching: for explaining an assertion, which
+    /// must not change anything.
+    pub async fn held(&self, credential_id: &str, uri: &str) -> Lookup {
+        let entry = self.entry(credential_id, uri).await;
+        self.current(&entry)
     }
 
     /// An assertion named a `kid` the held set lacks: fetch again, unless a fetch happened
@@ -486,6 +510,57 @@ mod tests {
         assert!(set.keys[0].key.verify_sig(b"msg", &sig).is_ok());
         assert!(set.keys[1].key.verify_sig(b"msg", &sig).is_err());
         let _ = pair.public_key();
+    }
+
+    #[test]
+    fn an_assertion_without_kid_gets_a_key_only_when_the_set_holds_one_for_its_alg() {
+        let jwk_of = |pem: &str, kid: &str| {
+            let mut jwk = jwk::public_jwk(&parse_public_key_pem(pem).unwrap());
+            jwk["kid"] = kid.into();
+            jwk
+        };
+        let rsa3072 = include_str!("../../tests/fixtures/keys/rsa3072.pub.pem");
+        let ec = include_str!("../../tests/fixtures/keys/ec-p256.pub.pem");
+        let one = KeySet::parse(
+            &body_of(serde_json::json!({"keys": [jwk_of(PUB, "a"), jwk_of(ec, "e")]})),
+            0,
+            1,
+        )
+        .unwrap();
+        let kids = |keys: Vec<&SetKey>| {
+            keys.iter()
+                .map(|k| (k.kid.clone(), k.alg))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            kids(one.keys_for(None, AssertionAlg::RS256)),
+            [("a".into(), AssertionAlg::RS256)]
+        );
+        assert_eq!(
+            kids(one.keys_for(None, AssertionAlg::ES256)),
+            [("e".into(), AssertionAlg::ES256)]
+        );
+        assert_eq!(
+            kids(one.keys_for(Some("e"), AssertionAlg::RS256)),
+            [("e".into(), AssertionAlg::ES256)]
+        );
+        assert!(one.keys_for(Some("z"), AssertionAlg::RS256).is_empty());
+
+        let two = KeySet::parse(
+            &body_of(serde_json::json!({"keys": [jwk_of(PUB, "a"), jwk_of(rsa3072, "b")]})),
+            0,
+            1,
+        )
+        .unwrap();
+        assert!(
+            two.keys_for(None, AssertionAlg::RS256).is_empty(),
+            "which one is ambiguous"
+        );
+        assert_eq!(
+            two.keys_for(Some("b"), AssertionAlg::RS256).len(),
+            3,
+            "each alg of kid b"
+        );
     }
 
     #[test]

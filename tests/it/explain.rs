@@ -22,7 +22,7 @@ fn now() -> i64 {
 }
 
 /// The `<tr>` of check `name` in an explanation page.
-fn row<'h>(html: &'h str, name: &str) -> &'h str {
+pub(crate) fn row<'h>(html: &'h str, name: &str) -> &'h str {
     let start = html
         .find(&format!("id=\"check-{name}\""))
         .unwrap_or_else(|| panic!("no row for {name}"));
@@ -31,7 +31,7 @@ fn row<'h>(html: &'h str, name: &str) -> &'h str {
 }
 
 /// The verdict of check `name`: `pass`, `fail`, `not-run` or `not-applicable`.
-fn verdict<'h>(html: &'h str, name: &str) -> &'h str {
+pub(crate) fn verdict<'h>(html: &'h str, name: &str) -> &'h str {
     let r = row(html, name);
     let marker = "data-verdict=\"";
     let start = r.find(marker).unwrap() + marker.len();

@@ -711,3 +711,125 @@ async fn the_dashboard_adds_a_key_url_and_shows_its_fetch_state() {
         "{html}"
     );
 }
+
+/// The dashboard's explainer judges an assertion with the keys of the set this server holds
+/// for a `jwks_uri` credential, as the token endpoint would, and fetches nothing doing so; a
+/// credential without a usable set is named as not checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_explainer_checks_keys_published_at_a_url_without_fetching() {
+    use crate::explain::{row, verdict};
+
+    let Some(database) = Database::create(Db::Sqlite).await else {
+        return;
+    };
+    let host = JwksServer::start(set(&[jwk(KEY_A.0, Some("key-a"))])).await;
+    let s = Setup::new(TestApp::start(database, lab).await, &host.url()).await;
+    let session = crate::dashboard::Session::sign_in(&s.app).await;
+    let explain = async |client_id: &str, assertion: &str| -> String {
+        let res = session
+            .post(
+                &s.app,
+                &format!("/dashboard/applications/{client_id}/explain"),
+                &[("assertion", assertion)],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.text().await.unwrap()
+    };
+    let fetches = host.hits();
+    let note_id = format!("id=\"key-set-{}\"", s.credential_id());
+
+    // Signed with the published key: the credential and the signature pass.
+    let html = explain(&s.client_id, &s.assertion(KEY_A.1, Some("key-a"))).await;
+    for check in ["kid", "credential", "signature", "replay"] {
+        assert_eq!(
+            verdict(&html, check),
+            "pass",
+            "{check}: {}",
+            row(&html, check)
+        );
+    }
+    assert!(row(&html, "credential").contains(s.credential_id()));
+    assert!(html.contains("Every check passes"), "{html}");
+    let note = &html[html.find(&note_id).expect("a note on the set used")..];
+    assert!(
+        note.starts_with(&format!("{note_id}>Keys of jwks_uri credential")),
+        "{note}"
+    );
+    assert!(note[..note.find("</p>").unwrap()].contains("fetched at"));
+
+    // Without a kid the set's one RS256 key is tried, as at the token endpoint.
+    let html = explain(&s.client_id, &s.assertion(KEY_A.1, None)).await;
+    assert_eq!(
+        verdict(&html, "signature"),
+        "pass",
+        "{}",
+        row(&html, "signature")
+    );
+
+    // Signed with another key under the published kid: the signature fails.
+    let html = explain(&s.client_id, &s.assertion(KEY_B.1, Some("key-a"))).await;
+    assert_eq!(verdict(&html, "signature"), "fail");
+
+    // A kid the set lacks: refused with the reason the token endpoint logs for it (which would
+    // fetch the set again first; the explainer does not).
+    let html = explain(&s.client_id, &s.assertion(KEY_A.1, Some("key-new"))).await;
+    assert_eq!(verdict(&html, "kid"), "fail");
+    assert!(
+        row(&html, "kid").contains("kid_not_in_jwks"),
+        "{}",
+        row(&html, "kid")
+    );
+    assert!(html.contains("log the reason kid_not_in_jwks"), "{html}");
+    assert_eq!(host.hits(), fetches, "explaining fetched nothing");
+    s.assert_token(KEY_A.1, Some("key-a")).await;
+
+    // An application whose key host never answered: its credential's keys are not checked,
+    // and the page says so.
+    let down = JwksServer::start(set(&[])).await;
+    down.answer(Answer::Status(503)).await;
+    let res = s
+        .app
+        .post_json(
+            &s.admin,
+            "/api/v2/clients",
+            &json!({
+                "name": "unpublished", "app_type": "non_interactive",
+                "client_authentication_methods": {"private_key_jwt": {"credentials": [
+                    {"credential_type": "jwks_uri", "jwks_uri": down.url(), "name": "down"}]}}
+            }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let other: Value = res.json().await.unwrap();
+    let other_id = other["client_id"].as_str().unwrap();
+    let down_credential = other["client_authentication_methods"]["private_key_jwt"]["credentials"]
+        [0]["id"]
+        .as_str()
+        .unwrap();
+    let down_hits = down.hits();
+    let now = signet::clock::Clock::now(&*s.app.clock) / 1000;
+    let assertion = sign(
+        KEY_A.1,
+        &json!({"alg": "RS256", "kid": "key-a"}),
+        &json!({"iss": other_id, "sub": other_id, "aud": s.app.issuer,
+                "iat": now, "exp": now + 60, "jti": signet::crypto::random::base62(20)}),
+    );
+    let html = explain(other_id, &assertion).await;
+    assert_eq!(verdict(&html, "kid"), "fail");
+    assert!(
+        row(&html, "kid").contains("jwks_unavailable"),
+        "{}",
+        row(&html, "kid")
+    );
+    let marker = format!("class=\"form-error\" id=\"key-set-{down_credential}\">");
+    let note = &html[html
+        .find(&marker)
+        .expect("the unchecked credential is named")..];
+    let note = &note[..note.find("</p>").unwrap()];
+    assert!(
+        note.contains("were not checked") && note.contains("503"),
+        "{note}"
+    );
+    assert_eq!(down.hits(), down_hits, "explaining fetched nothing");
+}

@@ -18,6 +18,7 @@ use super::{Admin, DashError};
 use crate::http::AppState;
 use crate::oauth::assertion::MAX_ASSERTION_LEN;
 use crate::oauth::assertion::explain::{Explanation, Input, Verdict};
+use crate::tenant::explain::KeySetState;
 use crate::tenant::{clients, explain};
 
 pub fn router() -> Router<AppState> {
@@ -48,8 +49,59 @@ struct ResultView {
     summary_class: &'static str,
     /// The reason the token endpoint would log, when it would refuse.
     code: Option<&'static str>,
-    key_url_note: Option<String>,
+    /// One per `jwks_uri` credential: which of its sets the checks used, or why none.
+    key_url_notes: Vec<KeySetNote>,
     rows: Vec<CheckRow>,
+}
+
+struct KeySetNote {
+    credential_id: String,
+    text: String,
+    /// No set could be used: the checks could not try this credential's keys.
+    missing: bool,
+}
+
+impl KeySetNote {
+    fn of(used: &explain::KeySetUsed) -> Self {
+        let id = &used.credential_id;
+        let (text, missing) = match &used.state {
+            KeySetState::Held {
+                fetched_at,
+                warning,
+            } => (
+                format!(
+                    "Keys of jwks_uri credential {id}: the set this server holds, fetched at \
+                     {}{}. Explaining fetches nothing; for a kid that set lacks, the token \
+                     endpoint would fetch it again.",
+                    crate::time_util::format_millis(*fetched_at),
+                    warning
+                        .as_deref()
+                        .map(|w| format!(" ({w})"))
+                        .unwrap_or_default()
+                ),
+                false,
+            ),
+            KeySetState::Unavailable(why) => (
+                format!(
+                    "Keys of jwks_uri credential {id} were not checked: this server holds no \
+                     usable set for it ({why})."
+                ),
+                true,
+            ),
+            KeySetState::Disabled => (
+                format!(
+                    "jwks_uri credential {id} is disabled: its keys are not tried, here or at \
+                     the token endpoint."
+                ),
+                false,
+            ),
+        };
+        Self {
+            credential_id: id.clone(),
+            text,
+            missing,
+        }
+    }
 }
 
 struct CheckRow {
@@ -94,18 +146,12 @@ impl ResultView {
                 None,
             ),
         };
-        let key_url_note = (!explained.key_url_credentials.is_empty()).then(|| {
-            format!(
-                "Keys published at a URL (jwks_uri credential {}) are not checked here; the \
-                 checks above use the application's uploaded keys only.",
-                explained.key_url_credentials.join(", ")
-            )
-        });
+        let key_url_notes = explained.key_sets.iter().map(KeySetNote::of).collect();
         Self {
             summary,
             summary_class,
             code,
-            key_url_note,
+            key_url_notes,
             rows: e.findings().iter().map(CheckRow::of).collect(),
         }
     }
@@ -193,15 +239,12 @@ async fn explain_it(
         return page(StatusCode::UNPROCESSABLE_ENTITY, &shown);
     };
     let decoded = matches!(input, Input::Decoded { .. });
-    let explained = explain::explain(
-        &state.tenant,
-        &id,
-        input,
-        state.token_issuer.accept_legacy_audience,
-        &state.token_issuer.replay,
-        state.clock.now(),
-    )
-    .await?;
+    let context = explain::Context {
+        accept_legacy_audience: state.token_issuer.accept_legacy_audience,
+        replay: &state.token_issuer.replay,
+    };
+    let explained =
+        explain::explain(&state.tenant, &id, input, &context, state.clock.now()).await?;
     shown.result = Some(ResultView::of(&explained, decoded));
     page(StatusCode::OK, &shown)
 }

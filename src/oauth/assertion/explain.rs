@@ -209,6 +209,29 @@ impl Explanation {
         self.jti.as_deref()
     }
 
+    /// For an application with keys published at a URL, the token endpoint logs a key not
+    /// found as its source's failure (BEHAVIOUR B.12): `jwks_unavailable` when a set could not
+    /// be had, `kid_not_in_jwks` for a `kid` that no held set knows.
+    pub fn blame_key_source(&mut self, set_unavailable: bool) {
+        let Some(failure) = self
+            .findings
+            .iter_mut()
+            .find(|f| f.verdict == Verdict::Fail)
+        else {
+            return;
+        };
+        let unknown_kid = Some(Reason::UnknownKid.code());
+        let no_credential = Some(Reason::NoUsableCredential.code());
+        failure.code =
+            if set_unavailable && (failure.code == unknown_kid || failure.code == no_credential) {
+                Some(AuthFailure::JwksUnavailable.code())
+            } else if failure.code == unknown_kid {
+                Some(AuthFailure::KidNotInJwks.code())
+            } else {
+                return;
+            };
+    }
+
     /// Records whether the `jti` was used before (BEHAVIOUR B.6).
     pub fn record_jti_use(&mut self, used: bool) {
         let Some(jti) = self.jti.take() else {
@@ -233,6 +256,22 @@ impl Explanation {
             )
         };
     }
+}
+
+/// The header's `kid` and `alg`, when the header reads and its `alg` is allowed: what picks
+/// the keys of a published set to judge the assertion with (`jwks_uri::KeySet::keys_for`), as
+/// the token endpoint picks them before its checks.
+pub fn key_hints(input: Input<'_>) -> Option<(Option<String>, AssertionAlg)> {
+    let header = match input {
+        Input::Compact(text) => {
+            rules::check_size(text).ok()?;
+            parse::decode_json_object(Compact::split(text)?.header).ok()?
+        }
+        Input::Decoded { header, .. } => header.as_bytes().to_vec(),
+    };
+    let header = Header::parse(&header).ok()?;
+    let alg = parse::check_alg(&header).ok()?;
+    Some((header.kid, alg))
 }
 
 const EXPECT_SIGNATURE: &str = "a signature by the private key of the chosen credential";

@@ -1965,4 +1965,72 @@ mod explainer {
         );
         assert_eq!(verdict(&e, Check::Signature), Verdict::Pass);
     }
+
+    #[test]
+    fn a_key_not_found_is_blamed_on_the_published_set_as_the_token_endpoint_logs_it() {
+        let alg = AssertionAlg::RS256;
+        let unknown = KEY_A.sign(alg, &header(alg, Some("kid-nobody-has")), &claims());
+        let code = |set_unavailable: bool, candidates: &[CandidateKey<'_>]| {
+            let mut e = explained(&unknown, candidates);
+            e.blame_key_source(set_unavailable);
+            e.first_failure().and_then(|f| f.code)
+        };
+        assert_eq!(code(false, &[cand_a(alg)]), Some("kid_not_in_jwks"));
+        assert_eq!(code(true, &[cand_a(alg)]), Some("jwks_unavailable"));
+        // Without a kid and no key for its alg: only an unavailable set is to blame.
+        let no_kid = KEY_A.sign(alg, &header(alg, None), &claims());
+        let mut e = explained(&no_kid, &[]);
+        e.blame_key_source(false);
+        assert_eq!(
+            e.first_failure().and_then(|f| f.code),
+            Some("no_usable_credential")
+        );
+        let mut e = explained(&no_kid, &[]);
+        e.blame_key_source(true);
+        assert_eq!(
+            e.first_failure().and_then(|f| f.code),
+            Some("jwks_unavailable")
+        );
+        // Any other failure keeps its reason.
+        let expired = assertion_with(&claims_with(json!({"exp": NOW - 60, "iat": NOW - 90})));
+        let mut e = explained(&expired, &[cand_a(alg)]);
+        e.blame_key_source(true);
+        assert_eq!(e.first_failure().and_then(|f| f.code), Some("expired"));
+    }
+
+    #[test]
+    fn the_key_hints_are_the_headers_kid_and_allowed_alg() {
+        use crate::oauth::assertion::explain::key_hints;
+        let alg = AssertionAlg::ES256;
+        let signed = KEY_A.sign(
+            AssertionAlg::RS256,
+            &header(AssertionAlg::RS256, Some(KID_A)),
+            &claims(),
+        );
+        assert_eq!(
+            key_hints(Input::Compact(&signed)),
+            Some((Some(KID_A.to_owned()), AssertionAlg::RS256))
+        );
+        let decoded = Input::Decoded {
+            header: r#"{"alg":"ES256"}"#,
+            claims: "{}",
+        };
+        assert_eq!(key_hints(decoded), Some((None, alg)));
+        for header in [
+            r#"{"alg":"none"}"#,
+            r#"{"alg":"HS256","kid":"a"}"#,
+            "[]",
+            "{",
+        ] {
+            assert_eq!(
+                key_hints(Input::Decoded {
+                    header,
+                    claims: "{}"
+                }),
+                None,
+                "{header}"
+            );
+        }
+        assert_eq!(key_hints(Input::Compact("not.an.assertion")), None);
+    }
 }

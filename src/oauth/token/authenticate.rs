@@ -314,8 +314,7 @@ impl PublishedKeys {
         }
     }
 
-    /// With a `kid`, every entry of that kid; without, a set's key only when it is the one key
-    /// the set holds for the header's algorithm (BEHAVIOUR B.5, B.12).
+    /// Each usable set's keys for the assertion ([`KeySet::keys_for`]).
     fn add_candidates<'k>(
         &'k self,
         client: &'k CachedClient,
@@ -332,17 +331,11 @@ impl PublishedKeys {
                 expires_at: url.expires_at,
                 enabled: true,
             };
-            match unverified.kid() {
-                Some(kid) => {
-                    candidates.extend(set.keys.iter().filter(|k| k.kid == kid).map(candidate))
-                }
-                None => {
-                    let mut usable = set.keys.iter().filter(|k| k.alg == unverified.alg());
-                    if let (Some(only), None) = (usable.next(), usable.next()) {
-                        candidates.push(candidate(only));
-                    }
-                }
-            }
+            candidates.extend(
+                set.keys_for(unverified.kid(), unverified.alg())
+                    .into_iter()
+                    .map(candidate),
+            );
         }
     }
 
