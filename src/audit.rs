@@ -622,15 +622,7 @@ mod tests {
     #[tokio::test]
     async fn a_row_the_database_refuses_loses_only_itself_and_is_counted() {
         let (store, _dir) = crate::store::temp_sqlite().await;
-        // SQLite stores any text: a trigger stands in for a value the database cannot take
-        // (PostgreSQL refuses NUL the same way, for the whole statement).
-        sqlx::query(
-            "CREATE TRIGGER refuse_poison BEFORE INSERT ON logs \
-             WHEN NEW.description = 'poison' BEGIN SELECT RAISE(ABORT, 'refused'); END",
-        )
-        .execute(store.pool())
-        .await
-        .unwrap();
+        crate::store::refuse_poison(&store, "logs", "description").await;
         let (log, writer) = AuditLog::spawn(
             store.clone(),
             AuditLimits::default(),

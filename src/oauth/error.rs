@@ -105,6 +105,21 @@ failure_codes! {
     JwksUnavailable => "jwks_unavailable",
 }
 
+impl AuthFailure {
+    /// How a key not found is worded for an application that publishes keys at a URL
+    /// (BEHAVIOUR B.12): `jwks_unavailable` when a set could not be had, `kid_not_in_jwks` for
+    /// a `kid` that no held set knows. `None`: the refusal keeps its own reason.
+    pub fn of_published_keys(reason: Reason, set_unavailable: bool) -> Option<Self> {
+        match reason {
+            Reason::UnknownKid | Reason::NoUsableCredential if set_unavailable => {
+                Some(Self::JwksUnavailable)
+            }
+            Reason::UnknownKid => Some(Self::KidNotInJwks),
+            _ => None,
+        }
+    }
+}
+
 impl OAuthError {
     pub fn invalid_request(message: impl Into<String>) -> Self {
         Self::InvalidRequest(message.into())

@@ -428,6 +428,20 @@ pub(crate) async fn temp_sqlite() -> (Store, tempfile::TempDir) {
     (Store::connect(&url).await.unwrap(), dir)
 }
 
+/// Makes SQLite refuse every insert into `table` whose `column` is `'poison'`. SQLite stores any
+/// text, so this stands in for a value the database cannot take (PostgreSQL refuses NUL the
+/// same way, for the whole statement).
+#[cfg(test)]
+pub(crate) async fn refuse_poison(store: &Store, table: &str, column: &str) {
+    sqlx::query(sql(format!(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON {table} \
+         WHEN NEW.{column} = 'poison' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )))
+    .execute(store.pool())
+    .await
+    .unwrap();
+}
+
 /// A SQLite database as an earlier version left it: only the migrations named before
 /// `first_new` (e.g. `"0010"`) applied. Returns the directory (the database lives in it while it
 /// is kept), a pool on it to write old-shaped rows with, and its URL for `Store::connect`, which

@@ -209,9 +209,8 @@ impl Explanation {
         self.jti.as_deref()
     }
 
-    /// For an application with keys published at a URL, the token endpoint logs a key not
-    /// found as its source's failure (BEHAVIOUR B.12): `jwks_unavailable` when a set could not
-    /// be had, `kid_not_in_jwks` for a `kid` that no held set knows.
+    /// For an application with keys published at a URL, the first failure worded as the token
+    /// endpoint logs it ([`AuthFailure::of_published_keys`]).
     pub fn blame_key_source(&mut self, set_unavailable: bool) {
         let Some(failure) = self
             .findings
@@ -220,16 +219,12 @@ impl Explanation {
         else {
             return;
         };
-        let unknown_kid = Some(Reason::UnknownKid.code());
-        let no_credential = Some(Reason::NoUsableCredential.code());
-        failure.code =
-            if set_unavailable && (failure.code == unknown_kid || failure.code == no_credential) {
-                Some(AuthFailure::JwksUnavailable.code())
-            } else if failure.code == unknown_kid {
-                Some(AuthFailure::KidNotInJwks.code())
-            } else {
-                return;
-            };
+        let reason = Reason::ALL.iter().find(|r| failure.code == Some(r.code()));
+        if let Some(blamed) =
+            reason.and_then(|r| AuthFailure::of_published_keys(*r, set_unavailable))
+        {
+            failure.code = Some(blamed.code());
+        }
     }
 
     /// Records whether the `jti` was used before (BEHAVIOUR B.6).

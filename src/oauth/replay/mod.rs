@@ -374,15 +374,7 @@ mod tests {
     #[tokio::test]
     async fn an_id_the_database_refuses_fails_only_its_own_request() {
         let (store, _dir) = crate::store::temp_sqlite().await;
-        // SQLite stores any text, so a trigger stands in for a value the database cannot take
-        // (PostgreSQL refuses NUL the same way, for the whole statement).
-        sqlx::query(
-            "CREATE TRIGGER refuse_poison BEFORE INSERT ON assertion_jti_log \
-             WHEN NEW.jti = 'poison' BEGIN SELECT RAISE(ABORT, 'refused'); END",
-        )
-        .execute(store.pool())
-        .await
-        .unwrap();
+        crate::store::refuse_poison(&store, "assertion_jti_log", "jti").await;
         let guard = guard_on(store).await;
         let batch = [
             used_jti("c".into(), "good-1".into(), 1, 0),

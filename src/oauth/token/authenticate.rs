@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use super::super::OAuthError;
-use super::super::assertion::Reason;
 use super::super::assertion::{self, CandidateKey, Expectations, Rejection};
 use super::super::cache::CachedClient;
 use super::super::error::AuthFailure;
@@ -345,23 +344,18 @@ impl PublishedKeys {
         client: &CachedClient,
         rejection: &Rejection,
     ) -> Option<(Option<String>, AuthFailure)> {
-        if client.key_urls.is_empty()
-            || !matches!(
-                rejection.reason(),
-                Reason::UnknownKid | Reason::NoUsableCredential
-            )
-        {
+        if client.key_urls.is_empty() {
             return None;
         }
-        if let Some(credential_id) = &self.unavailable {
-            return Some((Some(credential_id.clone()), AuthFailure::JwksUnavailable));
-        }
-        (rejection.reason() == Reason::UnknownKid).then(|| {
-            let only = match client.key_urls.as_slice() {
+        let failure =
+            AuthFailure::of_published_keys(rejection.reason(), self.unavailable.is_some())?;
+        let credential_id = match failure {
+            AuthFailure::JwksUnavailable => self.unavailable.clone(),
+            _ => match client.key_urls.as_slice() {
                 [only] => Some(only.credential_id.clone()),
                 _ => None,
-            };
-            (only, AuthFailure::KidNotInJwks)
-        })
+            },
+        };
+        Some((credential_id, failure))
     }
 }
