@@ -3,6 +3,8 @@
 //! (RFC 6749 §3.2); unknown and `null` parameters are ignored (Auth0's SDKs send
 //! `"organization": null`).
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -83,7 +85,7 @@ impl TokenParams {
 
     pub fn from_form(body: &[u8]) -> Result<Self, OAuthError> {
         let mut p = Self::default();
-        for (name, value) in url::form_urlencoded::parse(body) {
+        for (name, value) in form_fields(body) {
             p.set(&name, value.into_owned())?;
         }
         Ok(p)
@@ -123,6 +125,35 @@ impl TokenParams {
     }
 }
 
+/// The fields of a form body, exactly as `url::form_urlencoded::parse` reads them. The crate
+/// decodes every byte of every field one at a time, which made reading the form about a sixth
+/// of the token endpoint's own work per token; a field with nothing to decode (no `%`, no `+`)
+/// in valid UTF-8, as the assertion always is (base64url and dots), reads as it stands, and only
+/// the other fields go through the crate.
+fn form_fields(body: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    let mut rest = body;
+    std::iter::from_fn(move || {
+        loop {
+            if rest.is_empty() {
+                return None;
+            }
+            let end = memchr::memchr(b'&', rest).unwrap_or(rest.len());
+            let field = &rest[..end];
+            rest = rest.get(end + 1..).unwrap_or_default();
+            if field.is_empty() {
+                continue;
+            }
+            if memchr::memchr2(b'%', b'+', field).is_none()
+                && let Ok(text) = std::str::from_utf8(field)
+            {
+                let (name, value) = text.split_once('=').unwrap_or((text, ""));
+                return Some((Cow::Borrowed(name), Cow::Borrowed(value)));
+            }
+            return url::form_urlencoded::parse(field).next();
+        }
+    })
+}
+
 /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
 pub fn parse_basic(header: &str) -> Result<(String, Secret), OAuthError> {
     let bad = || OAuthError::unauthenticated(AuthFailure::MalformedBasicHeader, true);
@@ -156,6 +187,35 @@ pub fn parse_basic(header: &str) -> Result<(String, Secret), OAuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_fields_read_as_the_form_urlencoded_crate_reads_them() {
+        let bodies: [&[u8]; 14] = [
+            b"",
+            b"&&",
+            b"grant_type=client_credentials&client_assertion=eyJh.eyJz.c2ln",
+            b"audience=https%3A%2F%2Fapi.example%2F&scope=read+write",
+            b"a=1&&b=2&",
+            b"flag&=empty-name&name=",
+            b"k=v=w&k2==",
+            b"x=%zz&y=%4&z=%41%42",
+            b"caf\xc3\xa9=cr\xc3\xa8me",
+            b"bad=\xff\xfe&ok=1",
+            b"bad%FF=1&also=\xff%20",
+            b"plus+name=a+b+c",
+            b"nul=%00&raw=a\x00b",
+            b"=&==&=x",
+        ];
+        for body in bodies {
+            let ours: Vec<(String, String)> = form_fields(body)
+                .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                .collect();
+            let crate_reading: Vec<(String, String)> = url::form_urlencoded::parse(body)
+                .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                .collect();
+            assert_eq!(ours, crate_reading, "{}", String::from_utf8_lossy(body));
+        }
+    }
 
     #[test]
     fn resource_is_read_like_audience_and_only_once() {

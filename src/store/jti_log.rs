@@ -19,17 +19,21 @@ pub struct Logged {
 }
 
 /// Up to `limit` rows appended after `after`, in order.
+///
+/// The limit is written into the statement, not bound: SQLite compiles a bound `LIMIT` for the
+/// value it first saw and recompiles the statement each time its parameters are bound again,
+/// and this runs in every batch of the replay guard. The server reads with one limit, so the
+/// statement is compiled once.
 pub async fn read_after(
     conn: &mut Conn,
     after: i64,
-    limit: i64,
+    limit: u16,
 ) -> Result<Vec<Logged>, StoreError> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(super::sql(format!(
         "SELECT id, client_id, jti, expires_at, prune_after FROM assertion_jti_log \
-         WHERE id > $1 ORDER BY id LIMIT $2",
-    )
+         WHERE id > $1 ORDER BY id LIMIT {limit}"
+    )))
     .bind(after)
-    .bind(limit)
     .fetch_all(conn)
     .await?;
     rows.iter()
@@ -47,19 +51,19 @@ pub async fn read_after(
         .collect()
 }
 
-/// Appends `batch` in one statement; returns the highest id it was given (`None` for an empty
-/// batch). The caller has checked that none of them was used.
+/// Appends `batch`, in statements of a few fixed sizes (see [`super::fixed_size_chunks`]);
+/// returns the highest id it was given (`None` for an empty batch). The caller has checked that
+/// none of them was used, and holds the transaction that makes the statements one write.
 pub async fn append(conn: &mut Conn, batch: &[&UsedJti]) -> Result<Option<i64>, StoreError> {
-    if batch.is_empty() {
-        return Ok(None);
-    }
-    let rows = super::replay::insert("assertion_jti_log", conn, batch, " RETURNING id")
-        .fetch_all(conn)
-        .await?;
     let mut highest = None;
-    for row in rows {
-        let seq: i64 = row.try_get(0)?;
-        highest = highest.max(Some(seq));
+    for chunk in super::fixed_size_chunks(batch) {
+        let rows = super::replay::insert("assertion_jti_log", conn, chunk, " RETURNING id")
+            .fetch_all(&mut *conn)
+            .await?;
+        for row in rows {
+            let seq: i64 = row.try_get(0)?;
+            highest = highest.max(Some(seq));
+        }
     }
     Ok(highest)
 }

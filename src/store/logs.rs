@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::conditions::Conditions;
-use super::{Conn, StoreError, corrupt, push_values, sql};
+use super::{Conn, StoreError, corrupt, fixed_size_chunks, push_values, sql};
 pub use crate::domain::log::{HourCount, LogEvent, LogFilter as Filter, LogOrder, ReasonCount};
 use crate::domain::log_query::Condition;
 use crate::domain::paging::Page;
@@ -32,9 +32,6 @@ fn from_row(r: &AnyRow) -> Result<LogEvent, StoreError> {
     })
 }
 
-/// Rows per statement: 14 parameters each stays far below SQLite's and PostgreSQL's limits.
-const ROWS_PER_INSERT: usize = 64;
-
 /// Writes a batch in one transaction, many rows per statement (one round trip per statement
 /// matters on PostgreSQL, where each costs both processes CPU on the same cores).
 ///
@@ -58,7 +55,8 @@ pub async fn insert_batch(conn: &mut Conn, events: &[LogEvent]) -> Result<(), St
             .await?
             .try_get("issued")?;
     let mut ordinal = last - count;
-    for chunk in events.chunks(ROWS_PER_INSERT) {
+    // At most 64 rows of 14 parameters: far below SQLite's and PostgreSQL's limits.
+    for chunk in fixed_size_chunks(events) {
         let mut text = format!("INSERT INTO logs ({COLUMNS}, reason, ordinal) VALUES ");
         push_values(&mut text, &tx, chunk.len(), 14);
         let mut query = sqlx::query(sql(text));

@@ -401,6 +401,26 @@ pub(crate) fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(text)
 }
 
+/// The row counts of the multi-row `INSERT`s the background writers send (see
+/// [`fixed_size_chunks`]).
+const ROWS_PER_STATEMENT: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
+
+/// Cuts `rows` into chunks of the sizes in [`ROWS_PER_STATEMENT`], largest first. A multi-row
+/// `INSERT` is a different statement for each row count, and each connection keeps only its 100
+/// most recent statements compiled: batches of every size from 1 to 256 pushed each other out,
+/// and a 64-row statement took SQLite as long to compile again as about fifty tokens take to
+/// write. Seven sizes stay compiled, for at most six more statements per batch.
+pub(crate) fn fixed_size_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        let size = ROWS_PER_STATEMENT
+            .into_iter()
+            .find(|&size| size <= rows.len())?;
+        let (chunk, rest) = rows.split_at(size);
+        rows = rest;
+        Some(chunk)
+    })
+}
+
 /// Appends the placeholders of a multi-row `VALUES` list: `($1, $2), ($3, $4)` for PostgreSQL,
 /// `(?, ?), (?, ?)` for SQLite. sqlx finds each numbered SQLite parameter by scanning the
 /// statement's list of names, so binding n of them costs n²; anonymous `?`s are bound in order.
@@ -413,7 +433,8 @@ pub(crate) fn push_values(text: &mut String, conn: &Conn, rows: usize, columns: 
             if numbered {
                 let _ = write!(text, "{sep}${}", columns * row + column + 1);
             } else {
-                let _ = write!(text, "{sep}?");
+                text.push_str(sep);
+                text.push('?');
             }
         }
         text.push(')');
@@ -479,6 +500,30 @@ pub(crate) async fn sqlite_migrated_before(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_are_cut_into_a_few_fixed_statement_sizes_in_order() {
+        let sizes = |n: usize| {
+            let rows: Vec<usize> = (0..n).collect();
+            let chunks: Vec<&[usize]> = fixed_size_chunks(&rows).collect();
+            assert_eq!(chunks.concat(), rows, "every row once, in order ({n} rows)");
+            chunks.iter().map(|c| c.len()).collect::<Vec<_>>()
+        };
+        assert!(sizes(0).is_empty());
+        assert_eq!(sizes(1), [1]);
+        assert_eq!(sizes(24), [16, 8]);
+        assert_eq!(sizes(63), [32, 16, 8, 4, 2, 1]);
+        assert_eq!(sizes(256), [64; 4]);
+        assert_eq!(sizes(300), [64, 64, 64, 64, 32, 8, 4]);
+        let mut seen = std::collections::BTreeSet::new();
+        for n in 0..=600 {
+            seen.extend(sizes(n));
+        }
+        assert_eq!(
+            seen.into_iter().collect::<Vec<_>>(),
+            [1, 2, 4, 8, 16, 32, 64]
+        );
+    }
 
     #[tokio::test]
     async fn sqlite_writes_stay_in_the_log_until_the_background_checkpoint_copies_them() {

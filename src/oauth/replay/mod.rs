@@ -34,7 +34,7 @@ const QUEUE: usize = 4 * MAX_BATCH;
 
 /// Rows of the SQLite log read per statement, at start and when catching up with the other
 /// servers on the file.
-const READ_PAGE: i64 = 4096;
+const READ_PAGE: u16 = 4096;
 
 /// What to record for an assertion with `exp` used at `now_ms`: kept until `exp + SKEW`
 /// (BEHAVIOUR B.6), and pruned no earlier than the longest any assertion is kept from its use. That
@@ -118,7 +118,7 @@ async fn catch_up(conn: &mut Conn, memory: &Mutex<Memory>) -> Result<(), StoreEr
         let after = lock(memory).read_up_to;
         let page = jti_log::read_after(conn, after, READ_PAGE).await?;
         lock(memory).learn(&page);
-        if (page.len() as i64) < READ_PAGE {
+        if page.len() < usize::from(READ_PAGE) {
             return Ok(());
         }
     }
