@@ -101,17 +101,10 @@ if [ "$USE_NODE" = 1 ] && ! { command -v node && command -v npm; } >/dev/null 2>
 fi
 
 # ---- build ----------------------------------------------------------------------------------
-if [ "$BUILD" = 1 ]; then
-  echo "== building (release)"
-  (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet \
-    --bin signet --example presign --example rsa_ceiling) || die "build failed"
-fi
+build_release "$BUILD" presign rsa_ceiling
 SIGNET="$TARGET_DIR/release/signet"
 PRESIGN="$TARGET_DIR/release/examples/presign"
 RSA_CEILING="$TARGET_DIR/release/examples/rsa_ceiling"
-for bin in "$SIGNET" "$PRESIGN" "$RSA_CEILING"; do
-  [ -x "$bin" ] || die "$bin is missing: build first (or drop --no-build)"
-done
 
 OIDC_PROVIDER_PIN=""
 if [ "$USE_NODE" = 1 ]; then

@@ -1,5 +1,6 @@
 # Shell functions the bench scripts share; sourced, never run. They use and set these globals:
-# S (the server's base URL), SERVER_PID, WORK (a temp dir), MGMT (a Management API token).
+# S (the server's base URL), SERVER_PID, WORK (a temp dir), MGMT (a Management API token),
+# and read ROOT (the repository) and TARGET_DIR (where cargo builds).
 # Each script defines die() before sourcing this file.
 
 # need_package COMMAND PACKAGE: installs the Debian package when the command is missing.
@@ -81,6 +82,24 @@ api() {
     2??) cat "$body" ;;
     *) echo "$(basename "$0"): $1 $2 answered $status: $(cat "$body")" >&2; exit 1 ;;
   esac
+}
+
+# build_release BUILD EXAMPLE...: when BUILD is 1, builds signet and the named examples with
+# --release into $TARGET_DIR; then dies unless each binary is there. The binaries are at
+# $TARGET_DIR/release/signet and $TARGET_DIR/release/examples/<name>.
+build_release() {
+  local build="$1" name bin
+  shift
+  if [ "$build" = 1 ]; then
+    local examples=()
+    for name in "$@"; do examples+=(--example "$name"); done
+    echo "== building (release)"
+    (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet \
+      --bin signet "${examples[@]}") || die "build failed"
+  fi
+  for bin in "$TARGET_DIR/release/signet" "${@/#/$TARGET_DIR/release/examples/}"; do
+    [ -x "$bin" ] || die "$bin is missing: build first (or drop --no-build)"
+  done
 }
 
 # seconds D: a duration as whole seconds: 90, 90s, 30m, 1h.

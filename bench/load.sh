@@ -108,18 +108,11 @@ if [ -n "$POSTGRES_URL" ]; then
 fi
 
 # ---- build ----------------------------------------------------------------------------------
-if [ "$BUILD" = 1 ]; then
-  echo "== building (release)"
-  (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet \
-    --bin signet --example rsa_bound --example presign --example rsa_ceiling) || die "build failed"
-fi
+build_release "$BUILD" rsa_bound presign rsa_ceiling
 SIGNET="$TARGET_DIR/release/signet"
 RSA_BOUND="$TARGET_DIR/release/examples/rsa_bound"
 PRESIGN="$TARGET_DIR/release/examples/presign"
 RSA_CEILING="$TARGET_DIR/release/examples/rsa_ceiling"
-for bin in "$SIGNET" "$RSA_BOUND" "$PRESIGN" "$RSA_CEILING"; do
-  [ -x "$bin" ] || die "$bin is missing: build first (or drop --no-build)"
-done
 
 mkdir -p "$OUT_DIR"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/signet-bench.XXXXXX")"

@@ -130,16 +130,9 @@ elif ! command -v python3 >/dev/null 2>&1 && ! command -v sqlite3 >/dev/null 2>&
 fi
 
 # ---- build ----------------------------------------------------------------------------------
-if [ "$BUILD" = 1 ]; then
-  echo "== building (release)"
-  (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet \
-    --bin signet --example soak_load) || die "build failed"
-fi
+build_release "$BUILD" soak_load
 SIGNET="$TARGET_DIR/release/signet"
 SOAK_LOAD="$TARGET_DIR/release/examples/soak_load"
-for bin in "$SIGNET" "$SOAK_LOAD"; do
-  [ -x "$bin" ] || die "$bin is missing: build first (or drop --no-build)"
-done
 
 mkdir -p "$OUT_DIR"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/signet-soak.XXXXXX")"
