@@ -20,6 +20,7 @@ use crate::helpers::{
 };
 use crate::on_both_databases;
 use crate::private_key_jwt::sign;
+use crate::serve_process::ServeProcess;
 
 on_both_databases!(
     concurrent_writes_to_one_record_lose_nothing,
@@ -1423,56 +1424,26 @@ async fn audit_fields_are_cut_to_their_size(db: Db) {
 /// start (here none: they are configured).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_the_log_at_any_level() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-
     let dir = tempfile::tempdir().unwrap();
     let bootstrap_secret = "bootstrap-secret-that-must-never-be-logged";
     let admin_password = "admin-password-that-must-never-be-logged";
     let master_key = signet::crypto::sealing::MasterKey::generate_base64();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_signet"))
-        .arg("serve")
-        .env("SIGNET_LISTEN", "127.0.0.1:0")
-        .env(
-            "SIGNET_DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("s.db").display()),
-        )
-        .env("SIGNET_BOOTSTRAP_CLIENT_ID", "log-check-bootstrap")
-        .env("SIGNET_BOOTSTRAP_CLIENT_SECRET", bootstrap_secret)
-        .env("SIGNET_ADMIN_EMAIL", ADMIN_EMAIL)
-        .env("SIGNET_ADMIN_PASSWORD", admin_password)
-        .env("SIGNET_MASTER_KEY", &master_key)
-        .env("SIGNET_LOG_FORMAT", "json")
-        .env("RUST_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
-    for stream in [
-        Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stdout.take().unwrap()),
-    ] {
-        let tx = lines_tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-    }
-    drop(lines_tx);
-    let mut printed = Vec::new();
-    let base = loop {
-        let line = lines_rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the server starts and says where it listens");
-        printed.push(line.clone());
-        if let Ok(event) = serde_json::from_str::<Value>(&line)
-            && event["message"] == "signet is listening"
-        {
-            break format!("http://{}", event["address"].as_str().unwrap());
-        }
-    };
+    let mut server = ServeProcess::spawn(|command| {
+        command
+            .env("SIGNET_LISTEN", "127.0.0.1:0")
+            .env(
+                "SIGNET_DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("s.db").display()),
+            )
+            .env("SIGNET_BOOTSTRAP_CLIENT_ID", "log-check-bootstrap")
+            .env("SIGNET_BOOTSTRAP_CLIENT_SECRET", bootstrap_secret)
+            .env("SIGNET_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("SIGNET_ADMIN_PASSWORD", admin_password)
+            .env("SIGNET_MASTER_KEY", &master_key)
+            .env("SIGNET_LOG_FORMAT", "json")
+            .env("RUST_LOG", "trace")
+    });
+    let base = server.listening("http");
     let issuer = format!("{base}/");
     let http = browser_like();
     let token_url = format!("{base}/oauth/token");
@@ -1580,10 +1551,8 @@ async fn no_secret_reaches_the_log_at_any_level() {
         .unwrap();
 
     // Stop it (the whole log, shutdown included), then read everything it printed.
-    terminate(&mut child);
-    let _ = child.wait();
-    printed.extend(lines_rx.iter());
-    let all = printed.join("\n");
+    server.signal("-TERM");
+    let all = server.wait_for_exit().join("\n");
     assert!(
         all.len() > 10_000,
         "trace logging was on ({} bytes)",
@@ -1602,12 +1571,4 @@ async fn no_secret_reaches_the_log_at_any_level() {
     ] {
         assert!(!all.contains(secret), "{what} is in the log");
     }
-}
-
-/// SIGTERM through `kill(1)`: graceful shutdown, so the shutdown's own lines are read too.
-fn terminate(child: &mut std::process::Child) {
-    let _ = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
 }

@@ -27,6 +27,7 @@ mod proxies;
 mod readiness;
 mod readme_blocks;
 mod replay_table;
+mod serve_process;
 mod signing_keys;
 mod startup;
 mod tls;

@@ -6,9 +6,6 @@
 //! nothing but what the test sends it.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -18,6 +15,7 @@ use crate::helpers::{
     ADMIN_EMAIL, ADMIN_PASSWORD, BOOTSTRAP_ID, BOOTSTRAP_SECRET, Database, Db, assert_oauth_error,
 };
 use crate::on_both_databases;
+use crate::serve_process::ServeProcess;
 
 const API: &str = "https://metrics.example.com/";
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -26,7 +24,7 @@ const PUBLIC_KEY: &str = include_str!("../fixtures/keys/rsa2048.pub.pem");
 
 /// `signet serve` in a process of its own, on ephemeral ports.
 struct Server {
-    child: Child,
+    process: ServeProcess,
     base: String,
     /// The `--metrics-listen` address's base URL, when one was given.
     metrics_base: Option<String>,
@@ -37,53 +35,36 @@ impl Server {
     /// Starts the binary on `db` with `args` after `serve`, and waits until it says where it
     /// listens (and, with `--metrics-listen`, where the metrics are).
     fn start(db: &Database, args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_signet"))
-            .arg("serve")
-            .args(args)
-            .env("SIGNET_LISTEN", "127.0.0.1:0")
-            .env("SIGNET_DATABASE_URL", &db.url)
-            .env("SIGNET_MASTER_KEY", &db.master_key)
-            .env("SIGNET_BOOTSTRAP_CLIENT_ID", BOOTSTRAP_ID)
-            .env("SIGNET_BOOTSTRAP_CLIENT_SECRET", BOOTSTRAP_SECRET)
-            .env("SIGNET_ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("SIGNET_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("SIGNET_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .env_remove("SIGNET_METRICS_LISTEN")
-            .env_remove("SIGNET_ISSUER")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, lines) = mpsc::channel::<String>();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
+        let mut process = ServeProcess::spawn(|command| {
+            command
+                .args(args)
+                .env("SIGNET_LISTEN", "127.0.0.1:0")
+                .env("SIGNET_DATABASE_URL", &db.url)
+                .env("SIGNET_MASTER_KEY", &db.master_key)
+                .env("SIGNET_BOOTSTRAP_CLIENT_ID", BOOTSTRAP_ID)
+                .env("SIGNET_BOOTSTRAP_CLIENT_SECRET", BOOTSTRAP_SECRET)
+                .env("SIGNET_ADMIN_EMAIL", ADMIN_EMAIL)
+                .env("SIGNET_ADMIN_PASSWORD", ADMIN_PASSWORD)
+                .env("SIGNET_LOG_FORMAT", "json")
+                .env("RUST_LOG", "info")
+                .env_remove("SIGNET_METRICS_LISTEN")
+                .env_remove("SIGNET_ISSUER")
         });
         let wants_metrics_address = args.contains(&"--metrics-listen");
         let (mut base, mut metrics_base) = (None, None);
-        let mut printed = Vec::new();
         while base.is_none() || (wants_metrics_address && metrics_base.is_none()) {
-            let line = lines
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("the server did not start: {printed:#?}"));
-            printed.push(line.clone());
-            let Ok(event) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            let address = || format!("http://{}", event["address"].as_str().unwrap());
-            match event["message"].as_str() {
-                Some("signet is listening") => base = Some(address()),
-                Some("metrics are served") => metrics_base = Some(address()),
-                _ => {}
+            let event = process.wait_for_event(|e| {
+                e["message"] == "signet is listening" || e["message"] == "metrics are served"
+            });
+            let address = format!("http://{}", event["address"].as_str().unwrap());
+            if event["message"] == "signet is listening" {
+                base = Some(address);
+            } else {
+                metrics_base = Some(address);
             }
         }
-        // The rest of the log is not read; the thread drains it so the server never blocks.
-        std::thread::spawn(move || for _ in lines {});
         Self {
-            child,
+            process,
             base: base.unwrap(),
             metrics_base,
             http: reqwest::Client::new(),
@@ -146,28 +127,8 @@ impl Server {
 
     /// SIGTERM, as a service manager stops it; the server must exit by itself, and cleanly.
     fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "the server exited with {status}");
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not stop within 30 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.signal("-TERM");
+        self.process.wait_for_exit();
     }
 }
 

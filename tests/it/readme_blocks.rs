@@ -27,17 +27,15 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::helpers::in_ci;
+use crate::serve_process::{SIGNET, ServeProcess};
 
-const SIGNET: &str = env!("CARGO_BIN_EXE_signet");
 const README: &str = include_str!("../../README.md");
 
 /// The README's server address, as a reader's server has it with no configuration.
@@ -229,78 +227,51 @@ fn missing_tools() -> Vec<String> {
 
 /// `signet serve` with no configuration but the listen address, in `dir`; killed on drop.
 struct Server {
-    child: Child,
+    process: ServeProcess,
     base: String,
     bootstrap_id: String,
     bootstrap_secret: String,
-    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
     fn start(dir: &Path) -> Self {
-        let mut command = Command::new(SIGNET);
-        command.arg("serve").current_dir(dir);
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("SIGNET_") {
-                command.env_remove(name);
+        let mut process = ServeProcess::spawn(|command| {
+            for (name, _) in std::env::vars_os() {
+                if name.to_string_lossy().starts_with("SIGNET_") {
+                    command.env_remove(name);
+                }
             }
-        }
-        let mut child = command
-            .env("SIGNET_LISTEN", "127.0.0.1:0")
-            .env("SIGNET_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start signet serve");
-        let (tx, lines) = mpsc::channel::<String>();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
+            command
+                .current_dir(dir)
+                .env("SIGNET_LISTEN", "127.0.0.1:0")
+                .env("SIGNET_LOG_FORMAT", "json")
+                .env("RUST_LOG", "info")
         });
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (mut id, mut secret, mut base) = (None, None, None);
-        while base.is_none() {
-            let line = lines
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("the server did not start: {:#?}", log.lock()));
-            log.lock().unwrap().push(line.clone());
-            // The two lines the README tells the reader to note.
-            if let Some(v) = line.trim().strip_prefix("client_id:") {
+        // The two lines the README tells the reader to note, printed before the server listens.
+        let (mut id, mut secret) = (None, None);
+        let base = process.wait_for_line(|line| {
+            let line = line.trim();
+            if let Some(v) = line.strip_prefix("client_id:") {
                 id = Some(v.trim().to_owned());
-            } else if let Some(v) = line.trim().strip_prefix("client_secret:") {
+            } else if let Some(v) = line.strip_prefix("client_secret:") {
                 secret = Some(v.trim().to_owned());
-            } else if let Ok(event) = serde_json::from_str::<Value>(&line)
+            } else if let Ok(event) = serde_json::from_str::<Value>(line)
                 && event["message"] == "signet is listening"
             {
-                base = Some(format!("http://{}", event["address"].as_str().unwrap()));
+                return Some(format!("http://{}", event["address"].as_str()?));
             }
-        }
-        let drained = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in lines {
-                drained.lock().unwrap().push(line);
-            }
+            None
         });
-        let log_now = log.lock().unwrap().clone();
+        let printed = process.printed().join("\n");
+        let bootstrap_id = id.unwrap_or_else(|| panic!("no client_id printed:\n{printed}"));
+        let bootstrap_secret =
+            secret.unwrap_or_else(|| panic!("no client_secret printed:\n{printed}"));
         Self {
-            child,
-            base: base.unwrap(),
-            bootstrap_id: id.unwrap_or_else(|| panic!("no client_id printed: {log_now:#?}")),
-            bootstrap_secret: secret
-                .unwrap_or_else(|| panic!("no client_secret printed: {log_now:#?}")),
-            log,
+            process,
+            base,
+            bootstrap_id,
+            bootstrap_secret,
         }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -456,7 +427,7 @@ fn readme_shell_blocks_run_in_order_against_a_fresh_server() {
     let (work, bin) = (tmp.path().join("work"), tmp.path().join("bin"));
     std::fs::create_dir_all(&work).unwrap();
     write_shims(&bin);
-    let server = Server::start(&work);
+    let mut server = Server::start(&work);
     let values = [
         ("BOOTSTRAP_ID", server.bootstrap_id.as_str()),
         ("BOOTSTRAP_SECRET", server.bootstrap_secret.as_str()),
@@ -472,8 +443,7 @@ fn readme_shell_blocks_run_in_order_against_a_fresh_server() {
         let tail: Vec<&str> = output.lines().rev().take(60).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         let block = failed_block(&output, &blocks);
-        let server_log = server.log.lock().unwrap();
-        let server_tail: Vec<&String> = server_log.iter().rev().take(20).collect();
+        let server_tail: Vec<&String> = server.process.printed().iter().rev().take(20).collect();
         panic!(
             "the README, followed literally, fails {}\n--- block ---\n{}--- output (last \
              lines) ---\n{}\n--- server log (last lines, newest first) ---\n{:#?}",

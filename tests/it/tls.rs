@@ -4,10 +4,8 @@
 //! change and on SIGHUP to the real binary, with open connections kept and a bad certificate
 //! refused.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
 use rcgen::{
@@ -21,8 +19,8 @@ use tokio::io::AsyncReadExt;
 
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Database, Db, TestApp};
 use crate::on_both_databases;
+use crate::serve_process::{SIGNET, ServeProcess};
 
-const SIGNET: &str = env!("CARGO_BIN_EXE_signet");
 const API: &str = "https://inventory.example.com/";
 const KEY: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -522,106 +520,51 @@ async fn new_connection_certificate(pki: &Pki, url: &str) -> Vec<u8> {
     server_certificate(&res)
 }
 
-/// `signet serve` as a child process, with its JSON log lines read as they come.
+/// `signet serve` over TLS as a child process, on a database of its own.
 struct Server {
-    child: Child,
+    process: ServeProcess,
     base: String,
-    lines: mpsc::Receiver<String>,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
     fn start(files: &TlsFiles) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(SIGNET)
-            .arg("serve")
-            .env("SIGNET_LISTEN", "127.0.0.1:0")
-            .env(
-                "SIGNET_DATABASE_URL",
-                format!("sqlite://{}", dir.path().join("s.db").display()),
-            )
-            .env(
-                "SIGNET_MASTER_KEY",
-                signet::crypto::sealing::MasterKey::generate_base64(),
-            )
-            .env("SIGNET_ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("SIGNET_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("SIGNET_TLS_CERT", &files.cert)
-            .env("SIGNET_TLS_KEY", &files.key)
-            .env("SIGNET_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, lines) = mpsc::channel::<String>();
-        for stream in [
-            Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stdout.take().unwrap()),
-        ] {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        let mut server = Self {
-            child,
-            base: String::new(),
-            lines,
+        let mut process = ServeProcess::spawn(|command| {
+            command
+                .env("SIGNET_LISTEN", "127.0.0.1:0")
+                .env(
+                    "SIGNET_DATABASE_URL",
+                    format!("sqlite://{}", dir.path().join("s.db").display()),
+                )
+                .env(
+                    "SIGNET_MASTER_KEY",
+                    signet::crypto::sealing::MasterKey::generate_base64(),
+                )
+                .env("SIGNET_ADMIN_EMAIL", ADMIN_EMAIL)
+                .env("SIGNET_ADMIN_PASSWORD", ADMIN_PASSWORD)
+                .env("SIGNET_TLS_CERT", &files.cert)
+                .env("SIGNET_TLS_KEY", &files.key)
+                .env("SIGNET_LOG_FORMAT", "json")
+                .env("RUST_LOG", "info")
+        });
+        let base = process.listening("https");
+        Self {
+            process,
+            base,
             _dir: dir,
-        };
-        let listening = server.wait_for(|e| e["message"] == "signet is listening");
-        server.base = format!("https://{}", listening["address"].as_str().unwrap());
-        server
+        }
     }
 
     fn hangup(&self) {
-        signal(&self.child, "-HUP");
+        self.process.signal("-HUP");
     }
 
     /// The next log event with this message and cause.
     fn wait_for_log(&mut self, message: &str, cause: &str) -> Value {
-        self.wait_for(|e| e["message"] == message && e["cause"] == cause)
+        self.process
+            .wait_for_event(|e| e["message"] == message && e["cause"] == cause)
     }
-
-    fn wait_for(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
-        let mut seen = Vec::new();
-        loop {
-            match self.lines.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) => {
-                    if let Ok(event) = serde_json::from_str::<Value>(&line)
-                        && wanted(&event)
-                    {
-                        return event;
-                    }
-                    seen.push(line);
-                }
-                Err(e) => panic!(
-                    "the awaited log line did not come ({e}); seen:\n{}",
-                    seen.join("\n")
-                ),
-            }
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        signal(&self.child, "-TERM");
-        let _ = self.child.wait();
-    }
-}
-
-/// Through `kill(1)`, to the child only.
-fn signal(child: &Child, which: &str) {
-    let status = Command::new("kill")
-        .arg(which)
-        .arg(child.id().to_string())
-        .status()
-        .expect("kill(1) runs");
-    assert!(status.success(), "kill {which} {}", child.id());
 }
 
 /// Auth0's Python SDK over HTTPS with the test CA trusted: `.ci/run` installs `auth0-python`;

@@ -115,50 +115,33 @@ pub enum Reason {
     ClaimTooLong,
 }
 
-/// Declares [`Reason::code`] and [`Reason::ALL`] from one list: `code`'s match is exhaustive,
-/// so a new reason cannot get a code without also being in `ALL` (which the dashboard's
-/// explanations are checked against).
-macro_rules! reason_codes {
-    ($($variant:ident => $code:literal,)*) => {
-        impl Reason {
-            /// Every reason, in the order of the list below.
-            pub const ALL: &'static [Reason] = &[$(Self::$variant,)*];
-
-            /// Stable snake_case code for the audit log; never changes once shipped.
-            pub fn code(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $code,)*
-                }
-            }
-        }
-    };
-}
-
 reason_codes! {
-    AssertionTooLarge => "assertion_too_large",
-    MalformedAssertion => "malformed_assertion",
-    UnsupportedAlg => "unsupported_alg",
-    BadTyp => "bad_typ",
-    CritHeader => "crit_header",
-    MissingIss => "missing_iss",
-    IssSubMismatch => "iss_sub_mismatch",
-    ClientIdMismatch => "client_id_mismatch",
-    UnknownKid => "unknown_kid",
-    AlgMismatch => "alg_mismatch",
-    NoUsableCredential => "no_usable_credential",
-    CredentialExpired => "credential_expired",
-    CredentialDisabled => "credential_disabled",
-    BadSignature => "bad_signature",
-    AudMismatch => "aud_mismatch",
-    MissingExp => "missing_exp",
-    Expired => "expired",
-    NotYetValid => "not_yet_valid",
-    IatInFuture => "iat_in_future",
-    LifetimeTooLong => "lifetime_too_long",
-    MissingJti => "missing_jti",
-    JtiTooLong => "jti_too_long",
-    InvalidJti => "invalid_jti",
-    ClaimTooLong => "claim_too_long",
+    Reason {
+        AssertionTooLarge => "assertion_too_large",
+        MalformedAssertion => "malformed_assertion",
+        UnsupportedAlg => "unsupported_alg",
+        BadTyp => "bad_typ",
+        CritHeader => "crit_header",
+        MissingIss => "missing_iss",
+        IssSubMismatch => "iss_sub_mismatch",
+        ClientIdMismatch => "client_id_mismatch",
+        UnknownKid => "unknown_kid",
+        AlgMismatch => "alg_mismatch",
+        NoUsableCredential => "no_usable_credential",
+        CredentialExpired => "credential_expired",
+        CredentialDisabled => "credential_disabled",
+        BadSignature => "bad_signature",
+        AudMismatch => "aud_mismatch",
+        MissingExp => "missing_exp",
+        Expired => "expired",
+        NotYetValid => "not_yet_valid",
+        IatInFuture => "iat_in_future",
+        LifetimeTooLong => "lifetime_too_long",
+        MissingJti => "missing_jti",
+        JtiTooLong => "jti_too_long",
+        InvalidJti => "invalid_jti",
+        ClaimTooLong => "claim_too_long",
+    }
 }
 
 impl fmt::Display for Reason {

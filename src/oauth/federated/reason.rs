@@ -41,39 +41,26 @@ pub enum FederatedReason {
     CredentialExpired,
 }
 
-macro_rules! federated_codes {
-    ($($variant:ident => $code:literal,)*) => {
-        impl FederatedReason {
-            /// Stable snake_case code; never changes once shipped.
-            pub fn code(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $code,)*
-                }
-            }
-
-            pub const ALL: &[Self] = &[$(Self::$variant,)*];
-        }
-    };
-}
-
-federated_codes! {
-    TooLarge => "federated_token_too_large",
-    Malformed => "federated_token_malformed",
-    UnsupportedAlg => "federated_unsupported_alg",
-    BadTyp => "federated_bad_typ",
-    CritHeader => "federated_crit_header",
-    IssuerNotTrusted => "federated_issuer_not_trusted",
-    KeysUnavailable => "federated_keys_unavailable",
-    UnknownKid => "federated_unknown_kid",
-    BadSignature => "federated_bad_signature",
-    AudMismatch => "federated_aud_mismatch",
-    MissingExp => "federated_missing_exp",
-    Expired => "federated_expired",
-    NotYetValid => "federated_not_yet_valid",
-    IatInFuture => "federated_iat_in_future",
-    LifetimeTooLong => "federated_lifetime_too_long",
-    ClaimMismatch => "federated_claim_mismatch",
-    MissingJti => "federated_missing_jti",
-    InvalidJti => "federated_invalid_jti",
-    CredentialExpired => "federated_credential_expired",
+reason_codes! {
+    FederatedReason {
+        TooLarge => "federated_token_too_large",
+        Malformed => "federated_token_malformed",
+        UnsupportedAlg => "federated_unsupported_alg",
+        BadTyp => "federated_bad_typ",
+        CritHeader => "federated_crit_header",
+        IssuerNotTrusted => "federated_issuer_not_trusted",
+        KeysUnavailable => "federated_keys_unavailable",
+        UnknownKid => "federated_unknown_kid",
+        BadSignature => "federated_bad_signature",
+        AudMismatch => "federated_aud_mismatch",
+        MissingExp => "federated_missing_exp",
+        Expired => "federated_expired",
+        NotYetValid => "federated_not_yet_valid",
+        IatInFuture => "federated_iat_in_future",
+        LifetimeTooLong => "federated_lifetime_too_long",
+        ClaimMismatch => "federated_claim_mismatch",
+        MissingJti => "federated_missing_jti",
+        InvalidJti => "federated_invalid_jti",
+        CredentialExpired => "federated_credential_expired",
+    }
 }
