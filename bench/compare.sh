@@ -183,24 +183,8 @@ start_signet() {
 set_up_tenant() {
   use_server signet
   management_token "$BOOTSTRAP_ID" "$BOOTSTRAP_SECRET" "${ISSUER[signet]}"
-  api POST /api/v2/resource-servers "$(jq -nc --arg id "$AUDIENCE" --arg s "$SCOPE" \
-    '{identifier: $id, name: "Load test API", signing_alg: "RS256", scopes: [{value: $s}]}')" \
-    >/dev/null
-
-  KEY="$WORK/key.pem"
-  openssl genrsa -out "$WORK/key.genrsa.pem" 2048 2>/dev/null
-  openssl pkcs8 -topk8 -nocrypt -in "$WORK/key.genrsa.pem" -out "$KEY"
-  openssl rsa -in "$KEY" -pubout -out "$WORK/key.pub.pem" 2>/dev/null
-  CLIENT_ID="$(api POST /api/v2/clients "$(jq -nc --rawfile pem "$WORK/key.pub.pem" \
-    '{name: "Load test worker", app_type: "non_interactive",
-      client_authentication_methods: {private_key_jwt: {credentials: [
-        {credential_type: "public_key", pem: $pem, alg: "RS256"}]}}}')" | jq -r .client_id)"
-  if [ -z "$CLIENT_ID" ] || [ "$CLIENT_ID" = null ]; then
-    die "no client_id in the client creation response"
-  fi
-  api POST /api/v2/client-grants "$(jq -nc --arg c "$CLIENT_ID" --arg a "$AUDIENCE" \
-    --arg s "$SCOPE" '{client_id: $c, audience: $a, scope: [$s]}')" >/dev/null
-  echo "   application $CLIENT_ID with one RS256 credential, granted $SCOPE on $AUDIENCE"
+  new_rsa_key
+  key_client_tenant "Load test" "$AUDIENCE" "$SCOPE" RS256
 }
 
 # The same client id and public key as signet's application, so both servers get assertions of

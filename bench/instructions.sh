@@ -2,7 +2,7 @@
 # signet's own instructions per token, counted, not timed: a figure that stays the same on a
 # host whose speed drifts, for judging a change to the token path.
 #
-# Run from anywhere:   bench/instructions.sh [--tokens 2000] [--connections 16] [--no-build]
+# Run from anywhere:   bench/instructions.sh [--tokens 2000] [--connections 16] [--postgres URL]
 #
 # On a shared host the tokens/s and CPU per token of bench/load.sh drift with the neighbours
 # (the RSA bound has been seen to move from 4,600 to 7,500 tokens/s within one run, and signet's
@@ -23,7 +23,8 @@
 # the callgrind files beside it (open them with callgrind_annotate or kcachegrind).
 #
 # What it does not count: the kernel (TCP, the futex wake-ups, SQLite's writes to its files),
-# and time lost to cache misses. bench/load.sh measures those; this counts the code.
+# time lost to cache misses, and, with --postgres, PostgreSQL's own processes. bench/load.sh
+# measures those; this counts the code.
 # Under valgrind, aws-lc takes its portable RSA code (valgrind offers no AVX-512), the same for
 # both servers, so the difference is unchanged.
 #
@@ -31,6 +32,8 @@
 #   --tokens N          token requests counted (default 2000)
 #   --warmup N          token requests sent first, not counted (default 300)
 #   --connections C     connections the requests share (default 16)
+#   --postgres URL      signet on a fresh schema `signet_instr_<random>` of this PostgreSQL
+#                       database (dropped at the end) instead of SQLite
 #   --no-build          use the binaries already built
 #   --top N             functions listed (default 25)
 # Environment: CARGO_TARGET_DIR (where the binaries are built).
@@ -43,6 +46,7 @@ WARMUP=300
 CONNECTIONS=16
 BUILD=1
 TOP=25
+POSTGRES_URL=""
 
 die() { echo "instructions.sh: $*" >&2; exit 1; }
 # shellcheck source=bench/lib.sh
@@ -52,6 +56,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --tokens) TOKENS="${2:?--tokens needs a number}"; shift 2 ;;
     --warmup) WARMUP="${2:?--warmup needs a number}"; shift 2 ;;
+    --postgres) POSTGRES_URL="${2:?--postgres needs a URL}"; shift 2 ;;
     --connections) CONNECTIONS="${2:?--connections needs a number}"; shift 2 ;;
     --top) TOP="${2:?--top needs a number}"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
@@ -82,13 +87,19 @@ OUT_DIR="$TARGET_DIR/bench"
 mkdir -p "$OUT_DIR"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/signet-instructions.XXXXXX")"
 SERVER_PID=""
-trap 'stop_server; rm -rf "$WORK"' EXIT
+PG_SCHEMA=""
+cleanup() {
+  stop_server
+  if [ -n "$PG_SCHEMA" ]; then
+    psql "$POSTGRES_URL" -q -c "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" >/dev/null 2>&1 \
+      || echo "instructions.sh: could not drop schema $PG_SCHEMA" >&2
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-KEY="$WORK/key.pem"
-openssl genrsa -out "$WORK/key.genrsa.pem" 2048 2>/dev/null
-openssl pkcs8 -topk8 -nocrypt -in "$WORK/key.genrsa.pem" -out "$KEY"
-openssl rsa -in "$KEY" -pubout -out "$WORK/key.pub.pem" 2>/dev/null
+new_rsa_key
 AUDIENCE="https://instructions.signet.example/"
 
 # under_callgrind NAME COMMAND...: starts COMMAND under callgrind, counting nothing until told;
@@ -154,28 +165,32 @@ count() {
   echo "   $name: $IR instructions per token"
 }
 
-echo "== signet under callgrind (SQLite)"
+DATABASE_URL="sqlite://$WORK/signet.db"
+BACKEND=SQLite
+if [ -n "$POSTGRES_URL" ]; then
+  command -v psql >/dev/null 2>&1 || die "--postgres needs psql (apt-get install postgresql-client)"
+  PG_SCHEMA="signet_instr_$(openssl rand -hex 6)"
+  psql "$POSTGRES_URL" -q -v ON_ERROR_STOP=1 -c "CREATE SCHEMA $PG_SCHEMA" >/dev/null \
+    || { PG_SCHEMA=""; die "could not create a schema on $POSTGRES_URL"; }
+  case "$POSTGRES_URL" in *\?*) sep='&' ;; *) sep='?' ;; esac
+  DATABASE_URL="${POSTGRES_URL}${sep}options=-c%20search_path%3D$PG_SCHEMA"
+  BACKEND=PostgreSQL
+fi
+
+echo "== signet under callgrind ($BACKEND)"
 PORT="$(free_port)"
 S="http://127.0.0.1:$PORT"
 ISSUER="$S/"
 BOOTSTRAP_ID="signet-instructions-bootstrap"
 BOOTSTRAP_SECRET="$(openssl rand -hex 24)"
 # The limits stay on the path, set where they never bite.
-SIGNET_LISTEN="127.0.0.1:$PORT" SIGNET_ISSUER="$ISSUER" SIGNET_DATABASE_URL="sqlite://$WORK/signet.db" \
+SIGNET_LISTEN="127.0.0.1:$PORT" SIGNET_ISSUER="$ISSUER" SIGNET_DATABASE_URL="$DATABASE_URL" \
   SIGNET_BOOTSTRAP_CLIENT_ID="$BOOTSTRAP_ID" SIGNET_BOOTSTRAP_CLIENT_SECRET="$BOOTSTRAP_SECRET" \
   SIGNET_MASTER_KEY="$(openssl rand -base64 32)" SIGNET_MASTER_KEY_FILE="$WORK/signet.key" \
   SIGNET_TOKEN_RATE_LIMIT_PER_ADDRESS=1000000/s SIGNET_TOKEN_RATE_LIMIT_PER_CLIENT=1000000/s \
   RUST_LOG=info NO_COLOR=1 under_callgrind signet "$SIGNET" serve
 management_token "$BOOTSTRAP_ID" "$BOOTSTRAP_SECRET" "$ISSUER"
-api POST /api/v2/resource-servers "$(jq -nc --arg id "$AUDIENCE" \
-  '{identifier: $id, name: "Instruction count API", scopes: [{value: "read:load"}]}')" >/dev/null
-CLIENT_ID="$(api POST /api/v2/clients "$(jq -nc --rawfile pem "$WORK/key.pub.pem" \
-  '{name: "Instruction count worker", app_type: "non_interactive",
-    client_authentication_methods: {private_key_jwt: {credentials: [
-      {credential_type: "public_key", pem: $pem, alg: "RS256"}]}}}')" | jq -r .client_id)"
-[ -n "$CLIENT_ID" ] && [ "$CLIENT_ID" != null ] || die "no client_id in the client creation response"
-api POST /api/v2/client-grants "$(jq -nc --arg c "$CLIENT_ID" --arg a "$AUDIENCE" \
-  '{client_id: $c, audience: $a, scope: ["read:load"]}')" >/dev/null
+key_client_tenant "Instruction count" "$AUDIENCE" read:load RS256
 count signet "$ISSUER" "$CLIENT_ID"
 SIGNET_IR="$IR"
 SIGNET_CG="$CG_OUT"
@@ -221,7 +236,7 @@ REPORT="$OUT_DIR/instructions.md"
 {
   echo "# Instructions per token (callgrind), commit $COMMIT, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
-  echo "$TOKENS token requests counted after $WARMUP not counted, $CONNECTIONS connections, SQLite."
+  echo "$TOKENS token requests counted after $WARMUP not counted, $CONNECTIONS connections, $BACKEND."
   echo
   echo "| server | instructions per token |"
   echo "|---|---:|"

@@ -118,3 +118,32 @@ CLK_TCK="$(getconf CLK_TCK 2>/dev/null || echo 100)"
 cpu_ticks_of() {
   awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
+
+# new_rsa_key: a fresh RSA-2048 key, PKCS#8, at $WORK/key.pem and its public half at
+# $WORK/key.pub.pem; sets KEY.
+new_rsa_key() {
+  KEY="$WORK/key.pem"
+  openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:2048 -out "$KEY" 2>/dev/null \
+    && openssl pkey -in "$KEY" -pubout -out "$WORK/key.pub.pem" 2>/dev/null \
+    || die "openssl could not make an RSA key"
+}
+
+# key_client_tenant LABEL AUDIENCE SCOPE ALG: through the Management API (MGMT must be set),
+# an RS256 API named "LABEL API" with the one scope, an application "LABEL worker" whose one
+# credential is $WORK/key.pub.pem with ALG, and its grant of SCOPE on AUDIENCE; sets CLIENT_ID.
+key_client_tenant() {
+  local label="$1" audience="$2" scope="$3" alg="$4"
+  api POST /api/v2/resource-servers "$(jq -nc --arg id "$audience" --arg n "$label API" \
+    --arg s "$scope" '{identifier: $id, name: $n, signing_alg: "RS256", scopes: [{value: $s}]}')" \
+    >/dev/null
+  CLIENT_ID="$(api POST /api/v2/clients "$(jq -nc --rawfile pem "$WORK/key.pub.pem" \
+    --arg n "$label worker" --arg alg "$alg" '{name: $n, app_type: "non_interactive",
+      client_authentication_methods: {private_key_jwt: {credentials: [
+        {credential_type: "public_key", pem: $pem, alg: $alg}]}}}')" | jq -r .client_id)"
+  if [ -z "$CLIENT_ID" ] || [ "$CLIENT_ID" = null ]; then
+    die "no client_id in the client creation response"
+  fi
+  api POST /api/v2/client-grants "$(jq -nc --arg c "$CLIENT_ID" --arg a "$audience" \
+    --arg s "$scope" '{client_id: $c, audience: $a, scope: [$s]}')" >/dev/null
+  echo "   application $CLIENT_ID with one $alg credential, granted $scope on $audience"
+}

@@ -25,8 +25,9 @@
 # <= 25 ms or, where the ceiling's own p99 is above that, <= 1.15 x the ceiling's, no errors;
 # signet's own CPU per token (its CPU per token minus the ceiling's) <= 40 us; HS256 >= 12,000
 # tokens/s; resident memory <= 96 MB. The raw wrk output and the server logs go beside it.
-# Exit status: 0 when every request got a token, 2 when the runs completed but some requests
-# failed (see the table and target/bench/), 1 when the script itself failed.
+# Exit status: 0 when every request got a token and every audit event was kept, 2 when the runs
+# completed but some requests failed or audit events were dropped (see the table and
+# target/bench/), 1 when the script itself failed.
 #
 # Options:
 #   --postgres URL      also run against PostgreSQL (e.g. postgres://postgres@127.0.0.1:5432/test)
@@ -165,10 +166,7 @@ assertions_for() {
 # The API the tokens are asked for (the ceiling ignores it).
 AUDIENCE="https://load-test.signet.example/"
 # One RSA-2048 key for every server of the run, so that the ceiling verifies what signet does.
-KEY="$WORK/key.pem"
-openssl genrsa -out "$WORK/key.genrsa.pem" 2048 2>/dev/null
-openssl pkcs8 -topk8 -nocrypt -in "$WORK/key.genrsa.pem" -out "$KEY"
-openssl rsa -in "$KEY" -pubout -out "$WORK/key.pub.pem" 2>/dev/null
+new_rsa_key
 
 # One application from one address is the whole load here, above the server's default limits
 # per address and per client; the limits stay on the measured path, set where they never bite.
@@ -206,24 +204,12 @@ start_ceiling() {
   SERVER_PID=""
 }
 
-# Creates the API, the application with its key and the grant; sets CLIENT_ID, AUDIENCE, KEY.
+# The RS256 tenant of key_client_tenant, an HS256 API granted to the same application, and a
+# federated application; sets CLIENT_ID, HS256_AUDIENCE and FED_CLIENT_ID.
 set_up_tenant() {
   management_token "$BOOTSTRAP_ID" "$BOOTSTRAP_SECRET" "$ISSUER"
 
-  api POST /api/v2/resource-servers "$(jq -nc --arg id "$AUDIENCE" \
-    '{identifier: $id, name: "Load test API", scopes: [{value: "read:load"}]}')" >/dev/null
-
-  CLIENT_ID="$(api POST /api/v2/clients "$(jq -nc --rawfile pem "$WORK/key.pub.pem" \
-    '{name: "Load test worker", app_type: "non_interactive",
-      client_authentication_methods: {private_key_jwt: {credentials: [
-        {credential_type: "public_key", pem: $pem, alg: "RS256"}]}}}')" | jq -r .client_id)"
-  if [ -z "$CLIENT_ID" ] || [ "$CLIENT_ID" = null ]; then
-    die "no client_id in the client creation response"
-  fi
-
-  api POST /api/v2/client-grants "$(jq -nc --arg c "$CLIENT_ID" --arg a "$AUDIENCE" \
-    '{client_id: $c, audience: $a, scope: ["read:load"]}')" >/dev/null
-  echo "   application $CLIENT_ID with one RS256 credential, granted read:load on $AUDIENCE"
+  key_client_tenant "Load test" "$AUDIENCE" read:load RS256
 
   HS256_AUDIENCE="https://load-test-hs256.signet.example/"
   api POST /api/v2/resource-servers "$(jq -nc --arg id "$HS256_AUDIENCE" \
@@ -463,6 +449,16 @@ run_backend() { # backend database-url
     PRESIGN_EXTRA=()
     BENCH_CLIENT_ID=""
   fi
+  # An audit event the server dropped (its queue full, or the database refusing a batch) is a
+  # lost record even though its token was issued: it counts as an error of the script run.
+  local dropped
+  dropped="$(curl -fsS --max-time 5 "$S/metrics" \
+    | awk '$1 == "signet_audit_events_dropped_total" && $2 > 0 { print $2 }')" || true
+  if [ -n "$dropped" ]; then
+    ANY_ERRORS=1
+    echo "   !! $dropped audit event(s) dropped on $backend (signet_audit_events_dropped_total)"
+    ERROR_NOTES+=("- $backend: $dropped audit event(s) dropped (signet_audit_events_dropped_total)")
+  fi
   stop_server
 }
 
@@ -609,7 +605,8 @@ target_lines() {
   target_lines
   if [ "$ANY_ERRORS" = 1 ]; then
     echo
-    echo "Failed requests (errors = non-200 responses + socket errors; latencies cover every response):"
+    echo "Failed requests (errors = non-200 responses + socket errors; latencies cover every response)" \
+      "and dropped audit events:"
     echo
     printf '%s\n' "${ERROR_NOTES[@]}"
     echo

@@ -204,19 +204,7 @@ openssl pkey -in "$KEY" -pubout -out "$WORK/key.pub.pem" 2>/dev/null || die "ope
 set_up_tenant() {
   management_token "$BOOTSTRAP_ID" "$BOOTSTRAP_SECRET" "$ISSUER"
   AUDIENCE="https://soak-test.signet.example/"
-  api POST /api/v2/resource-servers "$(jq -nc --arg id "$AUDIENCE" \
-    '{identifier: $id, name: "Soak test API", signing_alg: "RS256",
-      scopes: [{value: "read:soak"}]}')" >/dev/null
-  CLIENT_ID="$(api POST /api/v2/clients "$(jq -nc --rawfile pem "$WORK/key.pub.pem" \
-    --arg alg "$ALG" '{name: "Soak test worker", app_type: "non_interactive",
-      client_authentication_methods: {private_key_jwt: {credentials: [
-        {credential_type: "public_key", pem: $pem, alg: $alg}]}}}')" | jq -r .client_id)"
-  if [ -z "$CLIENT_ID" ] || [ "$CLIENT_ID" = null ]; then
-    die "no client_id in the client creation response"
-  fi
-  api POST /api/v2/client-grants "$(jq -nc --arg c "$CLIENT_ID" --arg a "$AUDIENCE" \
-    '{client_id: $c, audience: $a, scope: ["read:soak"]}')" >/dev/null
-  echo "   application $CLIENT_ID with one $ALG credential, granted read:soak on $AUDIENCE (RS256)"
+  key_client_tenant "Soak test" "$AUDIENCE" read:soak "$ALG"
 }
 
 # soak_load RATE SECONDS INTERVAL: the load generator against the server started last.
