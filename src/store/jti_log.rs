@@ -57,15 +57,31 @@ pub async fn read_after(
 pub async fn append(conn: &mut Conn, batch: &[&UsedJti]) -> Result<Option<i64>, StoreError> {
     let mut highest = None;
     for chunk in super::fixed_size_chunks(batch) {
-        let rows = super::replay::insert("assertion_jti_log", conn, chunk, " RETURNING id")
-            .fetch_all(&mut *conn)
-            .await?;
+        let rows = insert(chunk).fetch_all(&mut *conn).await?;
         for row in rows {
             let seq: i64 = row.try_get(0)?;
             highest = highest.max(Some(seq));
         }
     }
     Ok(highest)
+}
+
+/// One multi-row `INSERT` of `batch`, returning the ids the rows were given.
+fn insert<'q>(batch: &[&'q UsedJti]) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let mut text = String::from(
+        "INSERT INTO assertion_jti_log (client_id, jti, expires_at, prune_after) VALUES ",
+    );
+    super::push_sqlite_values(&mut text, batch.len(), 4);
+    text.push_str(" RETURNING id");
+    let mut query = sqlx::query(super::sql(text));
+    for used in batch {
+        query = query
+            .bind(&used.client_id)
+            .bind(&used.jti)
+            .bind(used.keep_until)
+            .bind(used.prune_after);
+    }
+    query
 }
 
 /// Deletes, among the `batch` oldest rows, those past both their `prune_after` and their

@@ -28,7 +28,6 @@ pub mod signing_keys;
 pub mod tenant_settings;
 pub mod token_quota;
 
-use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
@@ -422,21 +421,60 @@ pub(crate) fn fixed_size_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]>
     })
 }
 
-/// Appends the placeholders of a multi-row `VALUES` list: `($1, $2), ($3, $4)` for PostgreSQL,
-/// `(?, ?), (?, ?)` for SQLite. sqlx finds each numbered SQLite parameter by scanning the
-/// statement's list of names, so binding n of them costs n²; anonymous `?`s are bound in order.
-pub(crate) fn push_values(text: &mut String, conn: &Conn, rows: usize, columns: usize) {
-    let numbered = !conn.backend_name().eq_ignore_ascii_case("sqlite");
+/// PostgreSQL's text form of a one-dimensional `text[]`: `{"a","b\"c",NULL}`. Every element is
+/// quoted, with `"` and `\` escaped, so no value can be read as anything but itself.
+pub(crate) fn postgres_text_array<'a>(
+    values: impl Iterator<Item = Option<&'a str>> + Clone,
+) -> String {
+    let size: usize = values.clone().map(|v| v.map_or(5, |v| v.len() + 3)).sum();
+    let mut text = String::with_capacity(size + 2);
+    text.push('{');
+    for (i, value) in values.enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        let Some(mut rest) = value else {
+            text.push_str("NULL");
+            continue;
+        };
+        text.push('"');
+        while let Some(at) = memchr::memchr2(b'"', b'\\', rest.as_bytes()) {
+            // Both are ASCII: `at` and `at + 1` are character boundaries.
+            text.push_str(&rest[..at]);
+            text.push('\\');
+            text.push_str(&rest[at..=at]);
+            rest = &rest[at + 1..];
+        }
+        text.push_str(rest);
+        text.push('"');
+    }
+    text.push('}');
+    text
+}
+
+/// PostgreSQL's text form of a one-dimensional `bigint[]`: `{1,-2,3}`.
+pub(crate) fn postgres_int_array(values: impl Iterator<Item = i64>) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::from("{");
+    for (i, value) in values.enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        let _ = write!(text, "{value}");
+    }
+    text.push('}');
+    text
+}
+
+/// Appends the placeholders of a multi-row `VALUES` list for SQLite: `(?, ?), (?, ?)`. sqlx
+/// finds each numbered SQLite parameter by scanning the statement's list of names, so binding n
+/// of them costs n²; anonymous `?`s are bound in order. (PostgreSQL takes each column of a
+/// batch as one array instead: `store::logs`, `store::replay`.)
+pub(crate) fn push_sqlite_values(text: &mut String, rows: usize, columns: usize) {
     for row in 0..rows {
         text.push_str(if row == 0 { "(" } else { ", (" });
         for column in 0..columns {
-            let sep = if column == 0 { "" } else { ", " };
-            if numbered {
-                let _ = write!(text, "{sep}${}", columns * row + column + 1);
-            } else {
-                text.push_str(sep);
-                text.push('?');
-            }
+            text.push_str(if column == 0 { "?" } else { ", ?" });
         }
         text.push(')');
     }
@@ -501,6 +539,28 @@ pub(crate) async fn sqlite_migrated_before(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn array_literals_quote_every_element_and_escape_quotes_and_backslashes() {
+        let values = [
+            Some("plain"),
+            None,
+            Some(r#"a"b\c"#),
+            Some(""),
+            Some("NULL"),
+            Some(r#"\"#),
+            Some("{x,y} é"),
+        ];
+        assert_eq!(
+            postgres_text_array(values.iter().copied()),
+            r#"{"plain",NULL,"a\"b\\c","","NULL","\\","{x,y} é"}"#
+        );
+        assert_eq!(postgres_text_array(std::iter::empty()), "{}");
+        assert_eq!(
+            postgres_int_array([1, -2, i64::MAX].into_iter()),
+            "{1,-2,9223372036854775807}"
+        );
+    }
 
     #[test]
     fn batches_are_cut_into_a_few_fixed_statement_sizes_in_order() {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::{Conn, StoreError, push_values, sql};
+use super::{Conn, StoreError, postgres_int_array, postgres_text_array};
 use crate::time_util::Millis;
 
 /// One assertion id to record.
@@ -22,45 +22,37 @@ pub struct UsedJti {
     pub prune_after: Millis,
 }
 
-/// Rows per statement: 4 parameters each stays far below SQLite's and PostgreSQL's limits.
+/// Ids per batch of the replay guard: one statement on PostgreSQL, a few fixed-size ones on
+/// SQLite's log (4 parameters a row, far below SQLite's limit).
 pub const MAX_BATCH: usize = 256;
 
-/// One statement inserting `batch` into `table` (this table, or SQLite's log), ending in `tail`.
-pub(super) fn insert<'q>(
-    table: &str,
-    conn: &Conn,
-    batch: &[&'q UsedJti],
-    tail: &str,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-    let mut text = format!("INSERT INTO {table} (client_id, jti, expires_at, prune_after) VALUES ");
-    push_values(&mut text, conn, batch.len(), 4);
-    text.push_str(tail);
-    let mut query = sqlx::query(sql(text));
-    for used in batch {
-        query = query
-            .bind(&used.client_id)
-            .bind(&used.jti)
-            .bind(used.keep_until)
-            .bind(used.prune_after);
-    }
-    query
-}
+/// The whole batch in one statement whose text is the same for every batch size, so that
+/// PostgreSQL parses and plans it once per connection (a multi-row `VALUES` list is a new
+/// statement for each row count, and batches take every size from 1 to [`MAX_BATCH`]). Each
+/// column travels as one array.
+const CONSUME_ARRAYS: &str = "INSERT INTO assertion_jtis (client_id, jti, expires_at, prune_after) \
+    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) \
+    ON CONFLICT DO NOTHING RETURNING client_id, jti";
 
 /// Records up to [`MAX_BATCH`] ids in one atomic statement and says, for each, whether it was
 /// fresh (`false`: already used, a replay). The caller removes repeats within `batch`: the
 /// statement inserts the first and reports it fresh, so it cannot tell the repeat apart.
+/// PostgreSQL only: SQLite's servers check ids in memory ([`super::jti_log`]).
 pub async fn consume_batch(conn: &mut Conn, batch: &[UsedJti]) -> Result<Vec<bool>, StoreError> {
     if batch.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = insert(
-        "assertion_jtis",
-        conn,
-        &batch.iter().collect::<Vec<_>>(),
-        " ON CONFLICT DO NOTHING RETURNING client_id, jti",
-    )
-    .fetch_all(conn)
-    .await?;
+    let rows = sqlx::query(CONSUME_ARRAYS)
+        .bind(postgres_text_array(
+            batch.iter().map(|u| Some(u.client_id.as_str())),
+        ))
+        .bind(postgres_text_array(
+            batch.iter().map(|u| Some(u.jti.as_str())),
+        ))
+        .bind(postgres_int_array(batch.iter().map(|u| u.keep_until)))
+        .bind(postgres_int_array(batch.iter().map(|u| u.prune_after)))
+        .fetch_all(conn)
+        .await?;
     // Borrowed keys: under load this runs for every token, and owned ones would copy both ids.
     let position: HashMap<(&str, &str), usize> = batch
         .iter()

@@ -21,6 +21,7 @@ on_both_databases!(
     checkpoint_paging_reads_every_event_once_while_events_arrive,
     client_grants_are_filtered_and_paged_by_checkpoint,
     resource_servers_are_filtered_by_identifiers,
+    events_read_back_exactly_as_written,
 );
 
 const API: &str = "https://filters.example/api";
@@ -874,4 +875,84 @@ async fn resource_servers_are_filtered_by_identifiers(db: Db) {
         &["unknown field"],
     )
     .await;
+}
+
+/// Every field of an event reads back as it was written, whatever it holds (PostgreSQL's batch
+/// travels as one array literal per column, SQLite's as bound rows), and a batch's ordinals
+/// follow its order, after those of the batch before.
+async fn events_read_back_exactly_as_written(db: Db) {
+    use signet::domain::log::{LogFilter, LogOrder};
+    use signet::domain::paging::Page;
+    use signet::store::logs::{self, LogEvent};
+
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let store = signet::store::Store::connect(&app.db.url).await.unwrap();
+    let awkward = [
+        r#"quote"d"#,
+        r"back\slash \u0041",
+        "line\u{2028}separator",
+        "emoji-🔑 é e\u{301}",
+        "NULL",
+        "{a,b} , ",
+    ];
+    let now = signet::time_util::now_millis();
+    let batch: Vec<LogEvent> = awkward
+        .iter()
+        .enumerate()
+        .map(|(i, text)| LogEvent {
+            id: format!("log_{now:013}{}", signet::crypto::random::base62(16)),
+            seq: i as i64,
+            date: now,
+            kind: if i % 2 == 0 { "feccft" } else { "seccft" }.into(),
+            description: format!("{text} description"),
+            client_id: Some(format!("{text} client")),
+            client_name: (i != 1).then(|| format!("{text} name")),
+            audience: Some(format!("{text} audience")),
+            scope: (i != 2).then(|| format!("{text} scope")),
+            ip: Some("2001:db8::1".into()),
+            user_agent: Some((*text).to_owned()),
+            details: json!({
+                "error": text,
+                "nested": {"text": text, "escaped": "\u{0}", "n": i},
+            }),
+        })
+        .collect();
+    for half in batch.chunks(2) {
+        store
+            .with_writer(async |conn| logs::insert_batch(conn, half).await)
+            .await
+            .unwrap();
+    }
+    let mut read = logs::list(
+        store.pool(),
+        &LogFilter::default(),
+        LogOrder::OldestFirst,
+        Page {
+            page: 0,
+            per_page: 100,
+        },
+    )
+    .await
+    .unwrap();
+    read.retain(|e| batch.iter().any(|b| b.id == e.id));
+    assert_eq!(read, batch);
+    let mut ordinals = Vec::new();
+    for e in &batch {
+        ordinals.push(
+            logs::ordinal_of(store.pool(), &e.id)
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    assert!(
+        ordinals.windows(2).all(|w| w[1] == w[0] + 1),
+        "consecutive, in the batch's order: {ordinals:?}"
+    );
+    for (e, reason) in read.iter().zip(&awkward) {
+        assert_eq!(e.reason(), Some(*reason));
+    }
+    store.close().await;
 }

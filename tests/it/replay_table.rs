@@ -82,3 +82,44 @@ async fn pruning_drops_only_ids_past_both_bounds_in_batches() {
     let again = consume_batch(&mut conn, &batch[3..]).await.unwrap();
     assert_eq!(again, [false; 3]);
 }
+
+/// A batch travels to PostgreSQL as one array literal per column: ids holding what such a literal
+/// quotes or escapes (quotes, backslashes, braces, commas, spaces, the word NULL) or anything
+/// else unusual are recorded exactly as given, each found used afterwards and no other.
+#[tokio::test]
+async fn ids_with_characters_an_array_literal_escapes_are_recorded_exactly() {
+    let Some((store, _db)) = postgres_store().await else {
+        return;
+    };
+    let mut conn = store.acquire().await.unwrap();
+    let awkward = [
+        r#"quote"d"#,
+        r"back\slash",
+        r"\u0041",
+        "line\u{2028}separator",
+        "emoji-🔑",
+        "é",
+        "e\u{301}",
+        "NULL",
+        "{a,b}",
+        " spaced ",
+    ];
+    let batch: Vec<UsedJti> = awkward.iter().map(|j| used(j, 1, 0)).collect();
+    assert_eq!(
+        consume_batch(&mut conn, &batch).await.unwrap(),
+        vec![true; awkward.len()]
+    );
+    for jti in awkward {
+        assert!(is_used(&mut conn, "c", jti).await.unwrap(), "{jti}");
+    }
+    assert!(
+        !is_used(&mut conn, "c", "A").await.unwrap(),
+        "not unescaped"
+    );
+    assert!(!is_used(&mut conn, "c", "back\\\\slash").await.unwrap());
+    assert_eq!(
+        consume_batch(&mut conn, &batch).await.unwrap(),
+        vec![false; awkward.len()],
+        "each one a replay the second time"
+    );
+}
