@@ -119,6 +119,17 @@ cpu_ticks_of() {
   awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
+# postgres_ticks: CPU ticks the local PostgreSQL's processes have used so far (0 when it runs
+# elsewhere): on this machine they share the cores with signet, so they are part of a token's
+# cost that signet's own process CPU does not show.
+postgres_ticks() {
+  local total=0 pid
+  for pid in $(pgrep -x postgres 2>/dev/null || true); do
+    total=$(( total + $(cpu_ticks_of "$pid") ))
+  done
+  echo "$total"
+}
+
 # new_rsa_key: a fresh RSA-2048 key, PKCS#8, at $WORK/key.pem and its public half at
 # $WORK/key.pub.pem; sets KEY.
 new_rsa_key() {

@@ -305,17 +305,6 @@ wrk_once() {
   [ -n "$W_LINE" ] || { cat "$out" >&2; die "wrk printed no SIGNET_WRK line (output: $out)"; }
 }
 
-# postgres_ticks: CPU ticks the local PostgreSQL's processes have used so far (0 when it runs
-# elsewhere): on this machine they share the cores with signet, so they are part of a token's
-# cost that signet's own process CPU does not show.
-postgres_ticks() {
-  local total=0 pid
-  for pid in $(pgrep -x postgres 2>/dev/null || true); do
-    total=$(( total + $(cpu_ticks_of "$pid") ))
-  done
-  echo "$total"
-}
-
 # wrk_stats [TICKS]: "tokens_per_s p50_ms p99_ms errors ran_out cpu_ms_per_token" of the last
 # wrk_once, the CPU being TICKS per token (default W_TICKS, the server's).
 wrk_stats() {

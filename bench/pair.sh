@@ -123,15 +123,6 @@ for i in 0 1; do
   CID[$i]="$CLIENT_ID"
 done
 
-# CPU ticks of PostgreSQL's processes on this machine so far (0 when it runs elsewhere).
-postgres_ticks() {
-  local total=0 pid
-  for pid in $(pgrep -x postgres 2>/dev/null || true); do
-    total=$(( total + $(cpu_ticks_of "$pid") ))
-  done
-  echo "$total"
-}
-
 # run INDEX LABEL: one run against build INDEX; prints "LABEL BUILD tokens/s signet_us pg_us".
 run() {
   local i="$1" file="$WORK/assertions.txt" out="$WORK/wrk.txt" s0 p0 s1 p1
