@@ -88,8 +88,7 @@ if [ -n "$POSTGRES_URL" ]; then
   PG_SCHEMA="signet_flood_$(openssl rand -hex 6)"
   psql "$POSTGRES_URL" -q -v ON_ERROR_STOP=1 -c "CREATE SCHEMA $PG_SCHEMA" >/dev/null \
     || { PG_SCHEMA=""; die "could not create a schema on $POSTGRES_URL"; }
-  case "$POSTGRES_URL" in *\?*) sep='&' ;; *) sep='?' ;; esac
-  DATABASE_URL="${POSTGRES_URL}${sep}options=-c%20search_path%3D$PG_SCHEMA"
+  DATABASE_URL="$(schema_url "$POSTGRES_URL" "$PG_SCHEMA")"
 fi
 
 # ---- the server, with the product's default limits ----------------------------------------------

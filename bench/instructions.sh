@@ -102,24 +102,24 @@ trap 'exit 130' INT TERM
 new_rsa_key
 AUDIENCE="https://instructions.signet.example/"
 
-# under_callgrind NAME COMMAND...: starts COMMAND under callgrind, counting nothing until told;
-# sets SERVER_PID, CG_OUT (its callgrind file) and S (its URL, from PORT).
-under_callgrind() {
-  local name="$1"
-  shift
-  CG_OUT="$OUT_DIR/callgrind-$name.out"
+# callgrind_for NAME: sets CG_OUT (NAME's callgrind file, removed) and CALLGRIND (the command
+# that runs a server under callgrind into it, counting nothing until told).
+callgrind_for() {
+  CG_OUT="$OUT_DIR/callgrind-$1.out"
   rm -f "$CG_OUT"
-  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$CG_OUT" "$@" \
-    >"$OUT_DIR/server-$name-callgrind.log" 2>&1 &
-  SERVER_PID=$!
+  CALLGRIND=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$CG_OUT")
+}
+
+# wait_under_callgrind LOG-FILE: waits for $S/healthz of SERVER_PID, which valgrind runs.
+wait_under_callgrind() {
   # Start under valgrind takes tens of times as long as without: up to 3 minutes.
   for _ in $(seq 1 1800); do
     curl -fsS --max-time 5 "$S/healthz" >/dev/null 2>&1 && return 0
     kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.1
   done
-  tail -n 30 "$OUT_DIR/server-$name-callgrind.log" >&2
-  die "$name did not answer /healthz under callgrind (log: $OUT_DIR/server-$name-callgrind.log)"
+  tail -n 30 "$1" >&2
+  die "the server did not answer /healthz under callgrind (log: $1)"
 }
 
 # send FILE: every assertion of FILE once, over up to $CONNECTIONS connections kept open; dies
@@ -172,23 +172,17 @@ if [ -n "$POSTGRES_URL" ]; then
   PG_SCHEMA="signet_instr_$(openssl rand -hex 6)"
   psql "$POSTGRES_URL" -q -v ON_ERROR_STOP=1 -c "CREATE SCHEMA $PG_SCHEMA" >/dev/null \
     || { PG_SCHEMA=""; die "could not create a schema on $POSTGRES_URL"; }
-  case "$POSTGRES_URL" in *\?*) sep='&' ;; *) sep='?' ;; esac
-  DATABASE_URL="${POSTGRES_URL}${sep}options=-c%20search_path%3D$PG_SCHEMA"
+  DATABASE_URL="$(schema_url "$POSTGRES_URL" "$PG_SCHEMA")"
   BACKEND=PostgreSQL
 fi
 
 echo "== signet under callgrind ($BACKEND)"
-PORT="$(free_port)"
-S="http://127.0.0.1:$PORT"
-ISSUER="$S/"
 BOOTSTRAP_ID="signet-instructions-bootstrap"
 BOOTSTRAP_SECRET="$(openssl rand -hex 24)"
-# The limits stay on the path, set where they never bite.
-SIGNET_LISTEN="127.0.0.1:$PORT" SIGNET_ISSUER="$ISSUER" SIGNET_DATABASE_URL="$DATABASE_URL" \
-  SIGNET_BOOTSTRAP_CLIENT_ID="$BOOTSTRAP_ID" SIGNET_BOOTSTRAP_CLIENT_SECRET="$BOOTSTRAP_SECRET" \
-  SIGNET_MASTER_KEY="$(openssl rand -base64 32)" SIGNET_MASTER_KEY_FILE="$WORK/signet.key" \
-  SIGNET_TOKEN_RATE_LIMIT_PER_ADDRESS=1000000/s SIGNET_TOKEN_RATE_LIMIT_PER_CLIENT=1000000/s \
-  RUST_LOG=info NO_COLOR=1 under_callgrind signet "$SIGNET" serve
+MASTER_KEY="$(openssl rand -base64 32)"
+callgrind_for signet
+start_bench_server "$SIGNET" "$DATABASE_URL" "$OUT_DIR/server-signet-callgrind.log" "${CALLGRIND[@]}"
+wait_under_callgrind "$OUT_DIR/server-signet-callgrind.log"
 management_token "$BOOTSTRAP_ID" "$BOOTSTRAP_SECRET" "$ISSUER"
 key_client_tenant "Instruction count" "$AUDIENCE" read:load RS256
 count signet "$ISSUER" "$CLIENT_ID"
@@ -198,7 +192,11 @@ SIGNET_CG="$CG_OUT"
 echo "== ceiling under callgrind (bench/tools/rsa_ceiling.rs)"
 PORT="$(free_port)"
 S="http://127.0.0.1:$PORT"
-under_callgrind ceiling "$RSA_CEILING" --listen "127.0.0.1:$PORT" --public-key "$WORK/key.pub.pem"
+callgrind_for ceiling
+"${CALLGRIND[@]}" "$RSA_CEILING" --listen "127.0.0.1:$PORT" --public-key "$WORK/key.pub.pem" \
+  >"$OUT_DIR/server-ceiling-callgrind.log" 2>&1 &
+SERVER_PID=$!
+wait_under_callgrind "$OUT_DIR/server-ceiling-callgrind.log"
 count ceiling "$S/" ceiling
 CEILING_IR="$IR"
 CEILING_CG="$CG_OUT"

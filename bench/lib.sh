@@ -119,6 +119,30 @@ cpu_ticks_of() {
   awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
+# start_bench_server BINARY DATABASE-URL LOG-FILE [PREFIX...]: `BINARY serve` in the background
+# on a free loopback port, with the bootstrap application and master key the caller set
+# (BOOTSTRAP_ID, BOOTSTRAP_SECRET, MASTER_KEY) and the token rate limits still on the path but
+# set where they never bite (one application from one address is the whole load here); PREFIX
+# runs it under another command (valgrind). Sets PORT, S, ISSUER and SERVER_PID; does not wait.
+start_bench_server() {
+  local binary="$1" database="$2" log="$3"
+  shift 3
+  PORT="$(free_port)"
+  S="http://127.0.0.1:$PORT"
+  ISSUER="$S/"
+  SIGNET_LISTEN="127.0.0.1:$PORT" SIGNET_ISSUER="$ISSUER" SIGNET_DATABASE_URL="$database" \
+    SIGNET_BOOTSTRAP_CLIENT_ID="$BOOTSTRAP_ID" SIGNET_BOOTSTRAP_CLIENT_SECRET="$BOOTSTRAP_SECRET" \
+    SIGNET_MASTER_KEY="$MASTER_KEY" SIGNET_MASTER_KEY_FILE="$WORK/signet-$PORT.key" \
+    SIGNET_TOKEN_RATE_LIMIT_PER_ADDRESS=1000000/s SIGNET_TOKEN_RATE_LIMIT_PER_CLIENT=1000000/s \
+    RUST_LOG="${RUST_LOG:-info}" NO_COLOR=1 "$@" "$binary" serve >"$log" 2>&1 &
+  SERVER_PID=$!
+}
+
+# schema_url URL SCHEMA: the PostgreSQL URL whose connections work in SCHEMA.
+schema_url() {
+  case "$1" in *\?*) echo "$1&options=-c%20search_path%3D$2" ;; *) echo "$1?options=-c%20search_path%3D$2" ;; esac
+}
+
 # postgres_ticks: CPU ticks the local PostgreSQL's processes have used so far (0 when it runs
 # elsewhere): on this machine they share the cores with signet, so they are part of a token's
 # cost that signet's own process CPU does not show.

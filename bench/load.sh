@@ -168,26 +168,12 @@ AUDIENCE="https://load-test.signet.example/"
 # One RSA-2048 key for every server of the run, so that the ceiling verifies what signet does.
 new_rsa_key
 
-# One application from one address is the whole load here, above the server's default limits
-# per address and per client; the limits stay on the measured path, set where they never bite.
-LOAD_RATE_LIMIT="1000000/s"
-
 BOOTSTRAP_ID="signet-bench-bootstrap"
 BOOTSTRAP_SECRET="$(openssl rand -hex 24)"
 MASTER_KEY="$(openssl rand -base64 32)"
 
 start_server() { # database-url log-file
-  PORT="$(free_port)"
-  S="http://127.0.0.1:$PORT"
-  ISSUER="$S/"
-  SIGNET_LISTEN="127.0.0.1:$PORT" SIGNET_ISSUER="$ISSUER" SIGNET_DATABASE_URL="$1" \
-    SIGNET_BOOTSTRAP_CLIENT_ID="$BOOTSTRAP_ID" SIGNET_BOOTSTRAP_CLIENT_SECRET="$BOOTSTRAP_SECRET" \
-    SIGNET_MASTER_KEY="$MASTER_KEY" SIGNET_MASTER_KEY_FILE="$WORK/signet.key" \
-    SIGNET_TOKEN_RATE_LIMIT_PER_ADDRESS="$LOAD_RATE_LIMIT" \
-    SIGNET_TOKEN_RATE_LIMIT_PER_CLIENT="$LOAD_RATE_LIMIT" \
-    RUST_LOG="${RUST_LOG:-info}" NO_COLOR=1 \
-    "$SIGNET" serve >"$2" 2>&1 &
-  SERVER_PID=$!
+  start_bench_server "$SIGNET" "$1" "$2"
   wait_until_up "$2"
 }
 
@@ -468,8 +454,7 @@ if [ -n "$POSTGRES_URL" ]; then
   PG_SCHEMA="signet_bench_$(openssl rand -hex 6)"
   psql "$POSTGRES_URL" -q -v ON_ERROR_STOP=1 -c "CREATE SCHEMA $PG_SCHEMA" >/dev/null \
     || { PG_SCHEMA=""; die "could not create a schema on $POSTGRES_URL"; }
-  case "$POSTGRES_URL" in *\?*) sep='&' ;; *) sep='?' ;; esac
-  run_backend postgres "${POSTGRES_URL}${sep}options=-c%20search_path%3D$PG_SCHEMA"
+  run_backend postgres "$(schema_url "$POSTGRES_URL" "$PG_SCHEMA")"
 fi
 
 # ---- report ------------------------------------------------------------------------------------

@@ -97,27 +97,19 @@ new_rsa_key
 AUDIENCE="https://pair.signet.example/"
 BOOTSTRAP_ID="signet-pair-bootstrap"
 BOOTSTRAP_SECRET="$(openssl rand -hex 24)"
+MASTER_KEY="$(openssl rand -base64 32)"
 for i in 0 1; do
   database="sqlite://$WORK/signet-$i.db"
   if [ -n "$POSTGRES_URL" ]; then
     SCHEMA[$i]="signet_pair_$(openssl rand -hex 6)"
     psql "$POSTGRES_URL" -q -v ON_ERROR_STOP=1 -c "CREATE SCHEMA ${SCHEMA[$i]}" >/dev/null \
       || { SCHEMA[$i]=""; die "could not create a schema on $POSTGRES_URL"; }
-    case "$POSTGRES_URL" in *\?*) sep='&' ;; *) sep='?' ;; esac
-    database="${POSTGRES_URL}${sep}options=-c%20search_path%3D${SCHEMA[$i]}"
+    database="$(schema_url "$POSTGRES_URL" "${SCHEMA[$i]}")"
   fi
-  PORT="$(free_port)"
-  S="http://127.0.0.1:$PORT"
-  # The limits stay on the path, set where they never bite.
-  SIGNET_LISTEN="127.0.0.1:$PORT" SIGNET_ISSUER="$S/" SIGNET_DATABASE_URL="$database" \
-    SIGNET_BOOTSTRAP_CLIENT_ID="$BOOTSTRAP_ID" SIGNET_BOOTSTRAP_CLIENT_SECRET="$BOOTSTRAP_SECRET" \
-    SIGNET_MASTER_KEY="$(openssl rand -base64 32)" SIGNET_MASTER_KEY_FILE="$WORK/signet-$i.key" \
-    SIGNET_TOKEN_RATE_LIMIT_PER_ADDRESS=1000000/s SIGNET_TOKEN_RATE_LIMIT_PER_CLIENT=1000000/s \
-    RUST_LOG=warn NO_COLOR=1 "${BUILDS[$i]}/signet" serve >"$WORK/server-$i.log" 2>&1 &
-  SERVER_PID=$!
+  start_bench_server "${BUILDS[$i]}/signet" "$database" "$WORK/server-$i.log"
   PID[$i]="$SERVER_PID"
   wait_until_up "$WORK/server-$i.log"
-  management_token "$BOOTSTRAP_ID" "$BOOTSTRAP_SECRET" "$S/"
+  management_token "$BOOTSTRAP_ID" "$BOOTSTRAP_SECRET" "$ISSUER"
   key_client_tenant "Pair $i" "$AUDIENCE" read:pair RS256
   URL[$i]="$S"
   CID[$i]="$CLIENT_ID"

@@ -152,9 +152,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- server ------------------------------------------------------------------------------------
-# One application from one address is the whole load, above the server's default limits per
-# address and per client; the limits stay on the measured path, set where they never bite.
-LOAD_RATE_LIMIT="1000000/s"
 BOOTSTRAP_ID="signet-soak-bootstrap"
 BOOTSTRAP_SECRET="$(openssl rand -hex 24)"
 MASTER_KEY="$(openssl rand -base64 32)"
@@ -170,23 +167,12 @@ start_server() {
     psql "$POSTGRES_URL" -q -v ON_ERROR_STOP=1 -c "CREATE SCHEMA $PG_SCHEMA" >/dev/null \
       || die "could not create a schema on $POSTGRES_URL"
     PG_SCHEMAS+=("$PG_SCHEMA")
-    case "$POSTGRES_URL" in *\?*) sep='&' ;; *) sep='?' ;; esac
-    url="${POSTGRES_URL}${sep}options=-c%20search_path%3D$PG_SCHEMA"
+    url="$(schema_url "$POSTGRES_URL" "$PG_SCHEMA")"
   else
     DB_FILE="$WORK/$1.db"
     url="sqlite://$DB_FILE"
   fi
-  PORT="$(free_port)"
-  S="http://127.0.0.1:$PORT"
-  ISSUER="$S/"
-  SIGNET_LISTEN="127.0.0.1:$PORT" SIGNET_ISSUER="$ISSUER" SIGNET_DATABASE_URL="$url" \
-    SIGNET_BOOTSTRAP_CLIENT_ID="$BOOTSTRAP_ID" SIGNET_BOOTSTRAP_CLIENT_SECRET="$BOOTSTRAP_SECRET" \
-    SIGNET_MASTER_KEY="$MASTER_KEY" SIGNET_MASTER_KEY_FILE="$WORK/signet.key" \
-    SIGNET_TOKEN_RATE_LIMIT_PER_ADDRESS="$LOAD_RATE_LIMIT" \
-    SIGNET_TOKEN_RATE_LIMIT_PER_CLIENT="$LOAD_RATE_LIMIT" \
-    RUST_LOG="${RUST_LOG:-info}" NO_COLOR=1 \
-    "$SIGNET" serve >"$2" 2>&1 &
-  SERVER_PID=$!
+  start_bench_server "$SIGNET" "$url" "$2"
   wait_until_up "$2"
 }
 
