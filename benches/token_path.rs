@@ -1,7 +1,7 @@
 //! In-process cost of `POST /oauth/token` with Private Key JWT, without HTTP: its pieces
 //! (signing the access token, one RSA verification, parsing the form body, checking the client
-//! assertion, recording used `jti`s and writing audit events in SQLite) and the whole of
-//! `TokenIssuer::issue` on a SQLite tenant. Together with
+//! assertion, recording used `jti`s and writing audit events in SQLite, and in PostgreSQL when
+//! `SIGNET_BENCH_POSTGRES` names one) and the whole of `TokenIssuer::issue` on a SQLite tenant. Together with
 //! `bench/tools/rsa_bound.rs` and `bench/load.sh` it shows how much of a token's cost is the
 //! unavoidable RSA work.
 //!
@@ -422,38 +422,83 @@ fn refuse_secret(c: &mut Criterion) {
     group.finish();
 }
 
-/// The two durable writes of every token, on SQLite, as the background writers make them: used
-/// `jti`s checked and recorded in one transaction per batch (the replay guard's group commit:
-/// the other servers' new ids read, the batch checked in memory, appended to the log), and audit
-/// events in one transaction per batch. Batches take every size from 1 to 63 in turn, 32 on
-/// average, as they do under load (and the writers' statements must serve every size). The
-/// guard first holds 100,000 ids, about 25 seconds of tokens at full load, as random as the
-/// UUIDs clients send; audit events are appended in time order. SQLite's log is
-/// copied back every 125 batches, as the server's once-a-second checkpoint does at 4,000 tokens a
-/// second, and that copy is counted too. Divide by 32 for the cost per token.
+/// The two durable writes of every token, as the background writers make them: used `jti`s
+/// checked and recorded in one transaction per batch (the replay guard's group commit: on
+/// SQLite the other servers' new ids read, the batch checked in memory, appended to the log; on
+/// PostgreSQL one insert into the shared keyed table), and audit events in one transaction per
+/// batch. Batches take every size from 1 to 63 in turn, 32 on average, as they do under load
+/// (and the writers' statements must serve every size). The guard first holds 100,000 ids,
+/// about 25 seconds of tokens at full load, as random as the UUIDs clients send; audit events
+/// are appended in time order. SQLite's log is copied back every 125 batches, as the server's
+/// once-a-second checkpoint does at 4,000 tokens a second, and that copy is counted too. Divide
+/// by 32 for the cost per token.
 ///
-/// The figure is the process's CPU time, every thread's (tokio's and SQLite's), not wall time:
-/// each statement goes to SQLite's thread and back, and wall time would count those hand-offs,
-/// which cost no CPU and overlap under load.
+/// The figure is CPU time, not wall time: each statement goes to SQLite's thread or
+/// PostgreSQL's process and back, and wall time would count those hand-offs, which cost no CPU
+/// and overlap under load. On SQLite it is the process's CPU time, every thread's (tokio's and
+/// SQLite's). On PostgreSQL, which must run on this machine, each write is measured twice: this
+/// process's CPU (`…_postgres`: encoding, the driver, TLS) and the CPU of PostgreSQL's
+/// processes (`…_postgres_backend`: parsing, planning, the rows and their indexes, the WAL and
+/// its flush), which on a machine shared with the server is as much a token's cost as its own.
+/// Set `SIGNET_BENCH_POSTGRES` to a PostgreSQL URL to measure them; each run works in a fresh
+/// schema and drops it at the end.
 fn durable_writes(c: &mut Criterion) {
+    let runtime = runtime();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite = runtime
+        .block_on(Store::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("writes.db").display()
+        )))
+        .expect("open SQLite");
+    bench_durable_writes(c, &runtime, &sqlite, &[("sqlite", process_cpu)]);
+    let Ok(base) = std::env::var("SIGNET_BENCH_POSTGRES") else {
+        eprintln!(
+            "durable_writes on PostgreSQL: skipped (set SIGNET_BENCH_POSTGRES=postgres://… to measure them)"
+        );
+        return;
+    };
+    let schema = format!("signet_bench_{}", signet::crypto::random::hex(8));
+    runtime.block_on(run_on(&base, &format!("CREATE SCHEMA {schema}")));
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let postgres = runtime
+        .block_on(Store::connect(&format!(
+            "{base}{sep}options=-c%20search_path%3D{schema}"
+        )))
+        .expect("open PostgreSQL");
+    bench_durable_writes(
+        c,
+        &runtime,
+        &postgres,
+        &[
+            ("postgres", process_cpu),
+            ("postgres_backend", postgres_cpu),
+        ],
+    );
+    runtime.block_on(postgres.close());
+    runtime.block_on(run_on(&base, &format!("DROP SCHEMA {schema} CASCADE")));
+}
+
+/// A CPU clock: this process's ([`process_cpu`]) or PostgreSQL's processes' ([`postgres_cpu`]).
+type CpuMeter = fn() -> Duration;
+
+/// One bench per write and meter: `record_used_jtis_{label}` and `write_audit_events_{label}`.
+fn bench_durable_writes(
+    c: &mut Criterion,
+    runtime: &tokio::runtime::Runtime,
+    store: &Store,
+    meters: &[(&str, CpuMeter)],
+) {
     use signet::domain::log::LogEvent;
-    use signet::store::{logs, replay};
+    use signet::store::logs;
 
     let mut batches_made = 0usize;
     let mut next_size = move || {
         batches_made += 1;
         1 + batches_made % 63
     };
-    let runtime = runtime();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = runtime
-        .block_on(Store::connect(&format!(
-            "sqlite://{}",
-            dir.path().join("writes.db").display()
-        )))
-        .expect("open SQLite");
     let mut next = 0u64;
-    let mut used_jtis = |count: usize| -> Vec<replay::UsedJti> {
+    let mut used_jtis = |count: usize| -> Vec<signet::store::replay::UsedJti> {
         let now_ms = now() * 1000;
         (0..count)
             .map(|_| {
@@ -473,18 +518,9 @@ fn durable_writes(c: &mut Criterion) {
             guard
                 .record(&used_jtis(250))
                 .await
-                .expect("fill the used-jti log");
+                .expect("fill the used-jti table");
         }
         store.checkpoint().await.expect("checkpoint");
-    });
-    let mut group = c.benchmark_group("durable_writes");
-    group.bench_function("record_used_jtis_sqlite", |b| {
-        b.iter_custom(|iters| {
-            let batches: Vec<_> = (0..iters).map(|_| used_jtis(next_size())).collect();
-            runtime.block_on(cpu_of_writes(&store, &batches, async |batch| {
-                guard.record(batch).await.map(black_box)
-            }))
-        })
     });
     let mut seq = 0i64;
     let mut events = |count: usize| -> Vec<LogEvent> {
@@ -509,35 +545,88 @@ fn durable_writes(c: &mut Criterion) {
             })
             .collect()
     };
-    group.bench_function("write_audit_events_sqlite", |b| {
-        b.iter_custom(|iters| {
-            let batches: Vec<_> = (0..iters).map(|_| events(next_size())).collect();
-            runtime.block_on(cpu_of_writes(&store, &batches, async |batch| {
-                store
-                    .with_writer(async |conn| logs::insert_batch(conn, batch).await)
-                    .await
-            }))
-        })
-    });
+    let mut group = c.benchmark_group("durable_writes");
+    for &(label, meter) in meters {
+        group.bench_function(format!("record_used_jtis_{label}"), |b| {
+            b.iter_custom(|iters| {
+                let batches: Vec<_> = (0..iters).map(|_| used_jtis(next_size())).collect();
+                runtime.block_on(cpu_of_writes(store, meter, &batches, async |batch| {
+                    guard.record(batch).await.map(black_box)
+                }))
+            })
+        });
+        group.bench_function(format!("write_audit_events_{label}"), |b| {
+            b.iter_custom(|iters| {
+                let batches: Vec<_> = (0..iters).map(|_| events(next_size())).collect();
+                runtime.block_on(cpu_of_writes(store, meter, &batches, async |batch| {
+                    store
+                        .with_writer(async |conn| logs::insert_batch(conn, batch).await)
+                        .await
+                }))
+            })
+        });
+    }
     group.finish();
 }
 
-/// The process CPU time of writing `batches` one after another, with SQLite's log copied back every 125 batches as the server's once-a-second checkpoint does at 4,000
-/// tokens a second.
+/// The CPU time `meter` counts while `batches` are written one after another, with SQLite's
+/// log copied back every 125 batches as the server's once-a-second checkpoint does at 4,000
+/// tokens a second (on PostgreSQL the checkpoint is its own business and costs nothing here).
 async fn cpu_of_writes<B, T>(
     store: &Store,
+    meter: CpuMeter,
     batches: &[B],
     write: impl AsyncFn(&B) -> Result<T, signet::store::StoreError>,
 ) -> Duration {
     const CHECKPOINT_EVERY: usize = 125;
-    let start = process_cpu();
+    let start = meter();
     for (i, batch) in batches.iter().enumerate() {
         write(batch).await.expect("write");
         if i % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 {
             store.checkpoint().await.expect("checkpoint");
         }
     }
-    process_cpu() - start
+    meter() - start
+}
+
+/// One statement on a connection of its own, for the bench's schema.
+async fn run_on(url: &str, statement: &str) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("SIGNET_BENCH_POSTGRES={url}: {e}"));
+    sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    conn.close().await.expect("close");
+}
+
+/// CPU time used so far by this machine's PostgreSQL processes (the server, its backends, the
+/// WAL writer, the checkpointer), from each one's `/proc/PID/schedstat`, in nanoseconds. The
+/// bench's connections stay open throughout, so no backend that did its work exits between
+/// two readings.
+fn postgres_cpu() -> Duration {
+    let mut total = 0u64;
+    for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
+        let path = entry.path();
+        let is_postgres = std::fs::read_to_string(path.join("comm"))
+            .is_ok_and(|comm| comm.trim_end() == "postgres");
+        if !is_postgres {
+            continue;
+        }
+        // Gone since the listing: its time is no longer anyone's to count.
+        let Ok(schedstat) = std::fs::read_to_string(path.join("schedstat")) else {
+            continue;
+        };
+        total += schedstat
+            .split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse::<u64>().ok())
+            .expect("schedstat starts with the time on the CPU in ns");
+    }
+    Duration::from_nanos(total)
 }
 
 /// CPU time used so far by every thread of this process.
