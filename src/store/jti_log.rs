@@ -5,10 +5,12 @@
 //! New rows go at the end of the table's one B-tree and pruning takes them from its start, so a
 //! batch of ids dirties a page or two, where a table keyed by the random ids dirtied one each.
 
+use std::sync::LazyLock;
+
 use sqlx::Row;
 
 use super::replay::UsedJti;
-use super::{Conn, StoreError};
+use super::{Conn, PaddedStatements, StoreError};
 use crate::time_util::Millis;
 
 /// A row of the log: the id it was appended under, and what was used.
@@ -51,37 +53,51 @@ pub async fn read_after(
         .collect()
 }
 
-/// Appends `batch`, in statements of a few fixed sizes (see [`super::fixed_size_chunks`]);
-/// returns the highest id it was given (`None` for an empty batch). The caller has checked that
-/// none of them was used, and holds the transaction that makes the statements one write.
+/// SQLite's text for a chunk of a batch (see [`super::padded_chunks`]): the rows' `INSERT`, and
+/// then the id the last of them was given and how many were written, read in the same round
+/// trip. The ids of one `INSERT` are consecutive and ascending (the log's `AUTOINCREMENT`, one
+/// writer at a time), so the last is the highest.
+static INSERTS: LazyLock<PaddedStatements> = LazyLock::new(|| {
+    PaddedStatements::new(|rows| {
+        let insert = super::padded_insert(
+            "assertion_jti_log (client_id, jti, expires_at, prune_after)",
+            "column1, column2, column3, column4",
+            rows,
+            4,
+        );
+        format!("{insert}; SELECT last_insert_rowid(), changes()")
+    })
+});
+
+/// Appends `batch`, in a statement list per 64 ids; returns the highest id it was given
+/// (`None` for an empty batch). The caller has checked that none of them was used, and holds
+/// the transaction that makes the statements one write.
 pub async fn append(conn: &mut Conn, batch: &[&UsedJti]) -> Result<Option<i64>, StoreError> {
     let mut highest = None;
-    for chunk in super::fixed_size_chunks(batch) {
-        let rows = insert(chunk).fetch_all(&mut *conn).await?;
-        for row in rows {
-            let seq: i64 = row.try_get(0)?;
-            highest = highest.max(Some(seq));
+    for (chunk, text) in INSERTS.chunks(batch) {
+        let mut query = sqlx::query(text);
+        for used in chunk {
+            query = query
+                .bind(&used.client_id)
+                .bind(&used.jti)
+                .bind(used.keep_until)
+                .bind(used.prune_after);
         }
+        // All of it: a statement left unfinished would still be open at the commit.
+        let rows = query.fetch_all(&mut *conn).await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| super::corrupt("used assertion ids", "no id read back"))?;
+        let (last, written): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        if usize::try_from(written).ok() != Some(chunk.len()) {
+            return Err(super::corrupt(
+                "used assertion ids",
+                format!("{written} of {} ids written", chunk.len()),
+            ));
+        }
+        highest = highest.max(Some(last));
     }
     Ok(highest)
-}
-
-/// One multi-row `INSERT` of `batch`, returning the ids the rows were given.
-fn insert<'q>(batch: &[&'q UsedJti]) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-    let mut text = String::from(
-        "INSERT INTO assertion_jti_log (client_id, jti, expires_at, prune_after) VALUES ",
-    );
-    super::push_sqlite_values(&mut text, batch.len(), 4);
-    text.push_str(" RETURNING id");
-    let mut query = sqlx::query(super::sql(text));
-    for used in batch {
-        query = query
-            .bind(&used.client_id)
-            .bind(&used.jti)
-            .bind(used.keep_until)
-            .bind(used.prune_after);
-    }
-    query
 }
 
 /// Deletes, among the `batch` oldest rows, those past both their `prune_after` and their
@@ -157,6 +173,35 @@ mod tests {
         assert_eq!(after_first[0].seq, second);
         assert_eq!(read_after(&mut conn, 0, 2).await.unwrap().len(), 2);
         assert!(read_after(&mut conn, second, 10).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn batches_of_every_padded_size_are_appended_whole_with_their_highest_id() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        let mut conn = store.acquire().await.unwrap();
+        let mut expected = Vec::new();
+        let mut last_seen = 0;
+        // Below, at and above each statement size, across statements, and fewer rows after
+        // more in each statement: nothing of a larger chunk may stay bound.
+        for n in [1, 7, 8, 9, 63, 64, 65, 130, 9] {
+            let batch: Vec<UsedJti> = (0..n)
+                .map(|i| used(&format!("{n}-{i}"), i, i * 10))
+                .collect();
+            let highest = append(&mut conn, &batch.iter().collect::<Vec<_>>())
+                .await
+                .unwrap()
+                .unwrap();
+            let appended = read_after(&mut conn, last_seen, 4096).await.unwrap();
+            assert_eq!(
+                appended.iter().map(|l| l.used.clone()).collect::<Vec<_>>(),
+                batch,
+                "a batch of {n}"
+            );
+            assert_eq!(appended.last().unwrap().seq, highest, "a batch of {n}");
+            last_seen = highest;
+            expected.extend(batch);
+        }
+        assert_eq!(count(store.pool()).await.unwrap(), expected.len() as i64);
     }
 
     #[tokio::test]

@@ -1,13 +1,15 @@
 //! The audit log (`GET /api/v2/logs`): token endpoint successes and failures, Auth0-style.
 
+use std::sync::LazyLock;
+
 use sqlx::AnyPool;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::conditions::Conditions;
 use super::{
-    Conn, StoreError, corrupt, fixed_size_chunks, postgres_int_array, postgres_text_array,
-    push_sqlite_values, sql,
+    Conn, PaddedStatements, StoreError, corrupt, padded_insert, postgres_int_array,
+    postgres_text_array, sql,
 };
 pub use crate::domain::log::{HourCount, LogEvent, LogFilter as Filter, LogOrder, ReasonCount};
 use crate::domain::log_query::Condition;
@@ -55,27 +57,34 @@ pub async fn insert_batch(conn: &mut Conn, events: &[LogEvent]) -> Result<(), St
     }
 }
 
-/// SQLite: one transaction, many rows per statement, in a few fixed row counts that stay
-/// compiled. A whole batch as one JSON parameter was measured here too: a little faster, but
-/// the server's largest resident memory at HS256 rates went from 85 to 113 MB with it (README,
-/// "What the two durable writes cost").
+/// SQLite's text for a chunk of a batch: the counter's `UPDATE` and the rows' `INSERT` as one
+/// statement list, so that one round trip to sqlx's SQLite thread writes the chunk (see
+/// [`super::padded_chunks`]). The rows take the ordinals the `UPDATE` has just handed out: the
+/// first two parameters are both the chunk's row count, and each row's 14th value is its place
+/// in the chunk, from 1.
+static SQLITE_INSERTS: LazyLock<PaddedStatements> = LazyLock::new(|| {
+    PaddedStatements::new(|rows| {
+        let insert = padded_insert(
+            &format!("logs ({COLUMNS}, reason, ordinal)"),
+            "column1, column2, column3, column4, column5, column6, column7, column8, column9, \
+             column10, column11, column12, column13, \
+             (SELECT issued FROM log_ordinals WHERE id = 1) - ? + column14",
+            rows,
+            14,
+        );
+        format!("UPDATE log_ordinals SET issued = issued + ? WHERE id = 1; {insert}")
+    })
+});
+
+/// SQLite: one transaction, one statement list per 64 events. A whole batch as one JSON
+/// parameter was measured here too: a little faster, but the server's largest resident memory
+/// at HS256 rates went from 85 to 113 MB with it (README, "What the two durable writes cost").
 async fn insert_batch_as_rows(conn: &mut Conn, events: &[LogEvent]) -> Result<(), StoreError> {
     let mut tx = sqlx::Connection::begin(conn).await?;
-    let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
-    let last: i64 =
-        sqlx::query("UPDATE log_ordinals SET issued = issued + $1 WHERE id = 1 RETURNING issued")
-            .bind(count)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("issued")?;
-    let mut ordinal = last - count;
-    // At most 64 rows of 14 parameters: far below SQLite's limit.
-    for chunk in fixed_size_chunks(events) {
-        let mut text = format!("INSERT INTO logs ({COLUMNS}, reason, ordinal) VALUES ");
-        push_sqlite_values(&mut text, chunk.len(), 14);
-        let mut query = sqlx::query(sql(text));
-        for e in chunk {
-            ordinal += 1;
+    for (chunk, text) in SQLITE_INSERTS.chunks(events) {
+        let count = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
+        let mut query = sqlx::query(text).bind(count).bind(count);
+        for (place, e) in (1..).zip(chunk) {
             query = query
                 .bind(&e.id)
                 .bind(e.seq)
@@ -90,9 +99,16 @@ async fn insert_batch_as_rows(conn: &mut Conn, events: &[LogEvent]) -> Result<()
                 .bind(e.user_agent.as_deref())
                 .bind(e.details.to_string())
                 .bind(e.reason())
-                .bind(ordinal);
+                .bind(place);
         }
-        query.execute(&mut *tx).await?;
+        // The counter's row and each event's.
+        let written = query.execute(&mut *tx).await?.rows_affected();
+        if written != 1 + chunk.len() as u64 {
+            return Err(corrupt(
+                "log ordinals",
+                format!("{written} rows written for {count} events and their counter"),
+            ));
+        }
     }
     tx.commit().await?;
     Ok(())
@@ -398,6 +414,27 @@ mod tests {
             get(store.pool(), "log-0077").await.unwrap(),
             Some(events[77].clone())
         );
+    }
+
+    #[tokio::test]
+    async fn batches_of_every_padded_size_take_consecutive_ordinals_in_order() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        let mut conn = store.acquire().await.unwrap();
+        let mut written = Vec::new();
+        // Below, at and above each statement size, and across three statements.
+        for n in [1, 8, 9, 64, 65, 150] {
+            let batch: Vec<LogEvent> = (0..n).map(|i| event(written.len() as i64 + i)).collect();
+            insert_batch(&mut conn, &batch).await.unwrap();
+            written.extend(batch);
+        }
+        let read = after(store.pool(), 0, 1000).await.unwrap();
+        assert_eq!(read, written);
+        for (ordinal, event) in (1..).zip(&written) {
+            assert_eq!(
+                ordinal_of(store.pool(), &event.id).await.unwrap(),
+                Some(ordinal)
+            );
+        }
     }
 
     fn failure(n: i64, date: Millis, details: serde_json::Value) -> LogEvent {

@@ -22,8 +22,8 @@ pub struct UsedJti {
     pub prune_after: Millis,
 }
 
-/// Ids per batch of the replay guard: one statement on PostgreSQL, a few fixed-size ones on
-/// SQLite's log (4 parameters a row, far below SQLite's limit).
+/// Ids per batch of the replay guard: one statement on PostgreSQL, one statement list per 64
+/// ids on SQLite's log (4 parameters a row, far below SQLite's limit).
 pub const MAX_BATCH: usize = 256;
 
 /// The whole batch in one statement whose text is the same for every batch size, so that
