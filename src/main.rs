@@ -7,8 +7,8 @@ use signet::cli::{Cli, Command};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    // First, so that as few pages as possible are mapped before it.
-    signet::cli::decline_transparent_huge_pages(std::env::var_os(signet::cli::ALLOW_THP).is_some());
+    // First, so that as few pages as possible are touched before it.
+    signet::cli::decline_transparent_huge_pages();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => signet::cli::serve::run(*args),

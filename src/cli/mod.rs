@@ -38,17 +38,19 @@ pub enum Command {
     Openapi(openapi::OpenApiArgs),
 }
 
-/// mimalloc's own switch for transparent huge pages: whoever sets it gets what it says.
-pub const ALLOW_THP: &str = "MIMALLOC_ALLOW_THP";
+/// Declines transparent huge pages for the process, unless mimalloc's own `MIMALLOC_ALLOW_THP`
+/// is set: whoever sets it gets what it says. mimalloc marks its arena `MADV_HUGEPAGE`, so the
+/// first 4 KiB the allocator touches in a fresh 2 MiB stretch makes all 2 MiB resident: an idle
+/// server held 41 MB instead of 27, and one under HS256 load up to 100 MB instead of 78. What
+/// huge pages save in page-table walks came to about 3 µs of CPU per token (`bench/pair.sh`,
+/// README), which memory outweighs. The kernel checks the flag at each page fault, so it holds
+/// for memory mapped before this call as well; only what was already touched keeps its huge
+/// pages.
+pub fn decline_transparent_huge_pages() {
+    decline_unless_kept(std::env::var_os("MIMALLOC_ALLOW_THP").is_some());
+}
 
-/// Declines transparent huge pages for the process, unless `MIMALLOC_ALLOW_THP` asks
-/// otherwise. mimalloc marks its arena `MADV_HUGEPAGE`, so the first 4 KiB the allocator touches
-/// in a fresh 2 MiB stretch makes all 2 MiB resident: an idle server held 41 MB instead of 24,
-/// and one under HS256 load up to 100 MB instead of 78. What huge pages save in page-table
-/// walks came to about 3 µs of CPU per token (`bench/pair.sh`, README), which memory outweighs.
-/// The kernel checks the flag at each page fault, so it holds for memory mapped before this
-/// call as well; only what was already touched keeps its huge pages.
-pub fn decline_transparent_huge_pages(kept_by_user: bool) {
+fn decline_unless_kept(kept_by_user: bool) {
     if kept_by_user {
         return;
     }
@@ -63,7 +65,7 @@ pub fn decline_transparent_huge_pages(kept_by_user: bool) {
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
-    use super::decline_transparent_huge_pages;
+    use super::decline_unless_kept;
 
     fn huge_pages_declined() -> bool {
         let unused: libc::c_ulong = 0;
@@ -77,12 +79,12 @@ mod tests {
             // Inherited from whoever started the tests: nothing here can show the call works.
             panic!("transparent huge pages were already declined before the test ran");
         }
-        decline_transparent_huge_pages(true);
+        decline_unless_kept(true);
         assert!(
             !huge_pages_declined(),
             "MIMALLOC_ALLOW_THP must leave them as they are"
         );
-        decline_transparent_huge_pages(false);
+        decline_unless_kept(false);
         assert!(huge_pages_declined());
     }
 }
