@@ -250,12 +250,11 @@ impl AuditLog {
 
     fn stamp(&self, entry: Entry, now: Millis) -> LogEvent {
         let mut details = entry.details;
-        if details.to_string().len() > MAX_DETAILS_BYTES {
+        if crate::domain::log::details_json(&details).len() > MAX_DETAILS_BYTES {
             details = json!({"truncated": true});
         }
         LogEvent {
-            // Time first: ids follow the order of events, so new index entries go at the end.
-            id: format!("log_{now:013}{}", random::base62(16)),
+            id: event_id(now),
             seq: self.seq.fetch_add(1, Ordering::Relaxed),
             date: now,
             kind: entry.kind.to_owned(),
@@ -320,7 +319,7 @@ impl AuditLog {
         }
         let first_at = window.first.date;
         let mut event = window.first;
-        event.id = format!("log_{now:013}{}", random::base62(16));
+        event.id = event_id(now);
         event.seq = self.seq.fetch_add(1, Ordering::Relaxed);
         event.date = now;
         if let serde_json::Value::Object(map) = &mut event.details {
@@ -344,7 +343,7 @@ impl AuditLog {
         }
         let first = window.first;
         Some(LogEvent {
-            id: format!("log_{now:013}{}", random::base62(16)),
+            id: event_id(now),
             seq: self.seq.fetch_add(1, Ordering::Relaxed),
             date: now,
             description: format!(
@@ -424,7 +423,7 @@ fn repeat_key(hasher: &RandomState, e: &LogEvent) -> u64 {
         &e.audience,
         &e.description,
         &e.scope,
-        e.details.to_string(),
+        e.details_json(),
     ))
 }
 
@@ -435,8 +434,12 @@ fn source_key(hasher: &RandomState, e: &LogEvent) -> u64 {
 
 /// At most `max` characters, control characters replaced: what every stored field becomes.
 fn clip(value: String, max: usize) -> String {
-    // Nearly every value is short and clean, and is kept as it came, without a copy.
-    if value.len() <= max && !value.chars().any(char::is_control) {
+    // Nearly every value is short and clean, and is kept as it came, without a copy. Printable
+    // ASCII, the common case, is told by its bytes, a pass the compiler makes vector code of.
+    let printable_ascii = value
+        .bytes()
+        .fold(true, |printable, b| printable & (0x20..0x7f).contains(&b));
+    if value.len() <= max && (printable_ascii || !value.chars().any(char::is_control)) {
         return value;
     }
     let clean = |c: char| if c.is_control() { '\u{fffd}' } else { c };
@@ -502,10 +505,16 @@ impl Writer {
     }
 }
 
+/// An event's id: time first, so ids follow the order of events and new index entries go at the
+/// end; then 16 random characters, unique but no secret.
+fn event_id(now: Millis) -> String {
+    format!("log_{now:013}{}", random::id_base62(16))
+}
+
 /// The event that says how many were lost.
 fn dropped_event(count: u64, seq: i64, now: Millis) -> LogEvent {
     LogEvent {
-        id: format!("log_{now:013}{}", random::base62(16)),
+        id: event_id(now),
         seq,
         date: now,
         kind: DROPPED.into(),
@@ -580,6 +589,8 @@ mod tests {
     fn long_fields_are_cut_and_cleaned() {
         assert_eq!(clip("short".into(), 10), "short");
         assert_eq!(clip("a\0b\nc".into(), 10), "a\u{fffd}b\u{fffd}c");
+        assert_eq!(clip("a\u{7f}b\u{85}c~".into(), 10), "a\u{fffd}b\u{fffd}c~");
+        assert_eq!(clip(" ~Mozilla/5.0".into(), 20), " ~Mozilla/5.0");
         assert_eq!(
             clip("é".repeat(10), 10),
             "é".repeat(10),

@@ -127,16 +127,21 @@ async fn token(State(state): State<AppState>, origin: ClientOrigin, req: Request
     let now = state.clock.now();
     let issuer = &state.token_issuer;
     // Before the body is read: an address over its limits costs the server next to nothing.
-    if let Err(e) = issuer.admit_source(origin.ip, user_agent(req.headers()).as_deref(), now) {
+    let user_agent = user_agent(req.headers());
+    if let Err(e) = issuer.admit_source(origin.ip, user_agent.as_deref(), now) {
         return error_response(e, now);
     }
-    let issued = match parse(req, &state, origin.ip).await {
+    let issued = match parse(req, &state, origin.ip, user_agent).await {
         Ok(request) => issuer.issue(request, now).await,
         Err(e) => Err(crate::oauth::token::counted_refusal(e)),
     };
     match issued {
         Ok(issued) => {
-            let mut res = (no_store(), axum::Json(issued.response)).into_response();
+            let json = [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )];
+            let mut res = (no_store(), json, issued.response.to_json()).into_response();
             if !issued.quota.is_empty() {
                 insert_quota_header(&mut res, &issued.quota, now);
             }
@@ -153,7 +158,14 @@ fn user_agent(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(256).collect())
+        .map(|v| {
+            // Up to 256 characters: no more bytes than that is the common case, taken whole.
+            if v.len() <= 256 {
+                v.to_owned()
+            } else {
+                v.chars().take(256).collect()
+            }
+        })
 }
 
 /// Auth0's `Auth0-Client-Quota-Limit`, on successes and quota refusals alike.
@@ -165,7 +177,12 @@ fn insert_quota_header(res: &mut Response, states: &[BucketState], now: Millis) 
 
 const QUOTA_HEADER: &str = "auth0-client-quota-limit";
 
-async fn parse(req: Request, state: &AppState, ip: IpAddr) -> Result<TokenRequest, OAuthError> {
+async fn parse(
+    req: Request,
+    state: &AppState,
+    ip: IpAddr,
+    user_agent: Option<String>,
+) -> Result<TokenRequest, OAuthError> {
     // Only what the rules read is kept from the headers; the body takes the request.
     let media_type = req
         .headers()
@@ -175,7 +192,6 @@ async fn parse(req: Request, state: &AppState, ip: IpAddr) -> Result<TokenReques
         .map(|m| m.trim().to_ascii_lowercase())
         .unwrap_or_default();
     let authorization = req.headers().get(header::AUTHORIZATION).cloned();
-    let user_agent = user_agent(req.headers());
     let bytes = Bytes::from_request(req, state).await.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             OAuthError::PayloadTooLarge

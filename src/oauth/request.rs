@@ -126,10 +126,11 @@ impl TokenParams {
 }
 
 /// The fields of a form body, exactly as `url::form_urlencoded::parse` reads them. The crate
-/// decodes every byte of every field one at a time, which made reading the form about a sixth
-/// of the token endpoint's own work per token; a field with nothing to decode (no `%`, no `+`)
-/// in valid UTF-8, as the assertion always is (base64url and dots), reads as it stands, and only
-/// the other fields go through the crate.
+/// decodes every byte of every field one at a time through iterators, about 45 instructions a
+/// byte, which made reading the form about a sixth of the token endpoint's own work per token.
+/// A field with nothing to decode (no `%`, no `+`) in valid UTF-8, as the assertion always is
+/// (base64url and dots), reads as it stands; the others are decoded by [`form_decode`], which
+/// copies the runs between escapes whole.
 fn form_fields(body: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
     let mut rest = body;
     std::iter::from_fn(move || {
@@ -149,8 +150,51 @@ fn form_fields(body: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)
                 let (name, value) = text.split_once('=').unwrap_or((text, ""));
                 return Some((Cow::Borrowed(name), Cow::Borrowed(value)));
             }
-            return url::form_urlencoded::parse(field).next();
+            let (name, value) = match memchr::memchr(b'=', field) {
+                Some(at) => (&field[..at], &field[at + 1..]),
+                None => (field, &b""[..]),
+            };
+            return Some((form_decode(name), form_decode(value)));
         }
+    })
+}
+
+/// One side of a form field, decoded as `form_urlencoded` decodes it: `+` is a space, `%` and two
+/// hex digits the byte they spell (a `%` without them stays as it is), and the bytes read as
+/// UTF-8 with each invalid sequence replaced by U+FFFD.
+fn form_decode(part: &[u8]) -> Cow<'static, str> {
+    fn hex_digit(b: Option<&u8>) -> Option<u8> {
+        match *b? {
+            b @ b'0'..=b'9' => Some(b - b'0'),
+            b @ b'a'..=b'f' => Some(b - b'a' + 10),
+            b @ b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        }
+    }
+    let mut out = Vec::with_capacity(part.len());
+    let mut rest = part;
+    while let Some(at) = memchr::memchr2(b'%', b'+', rest) {
+        out.extend_from_slice(&rest[..at]);
+        if rest[at] == b'+' {
+            out.push(b' ');
+            rest = &rest[at + 1..];
+            continue;
+        }
+        match (hex_digit(rest.get(at + 1)), hex_digit(rest.get(at + 2))) {
+            (Some(high), Some(low)) => {
+                out.push((high << 4) | low);
+                rest = &rest[at + 3..];
+            }
+            _ => {
+                out.push(b'%');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    out.extend_from_slice(rest);
+    Cow::Owned(match String::from_utf8(out) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     })
 }
 
@@ -190,7 +234,7 @@ mod tests {
 
     #[test]
     fn form_fields_read_as_the_form_urlencoded_crate_reads_them() {
-        let bodies: [&[u8]; 14] = [
+        let bodies: [&[u8]; 20] = [
             b"",
             b"&&",
             b"grant_type=client_credentials&client_assertion=eyJh.eyJz.c2ln",
@@ -205,6 +249,12 @@ mod tests {
             b"plus+name=a+b+c",
             b"nul=%00&raw=a\x00b",
             b"=&==&=x",
+            b"p=%2B+%2b&q=%&r=%4g%41&s=%%41%",
+            b"u=a%C3%A9b&v=%E9&w=%c3&x=%C3%A9%C3",
+            b"audience=https%3A%2F%2Fapi.example%2F&client_assertion_type=urn%3Aietf%3Aparams",
+            b"%3D=%3D&a%26b=c%26d",
+            b"mixed=%41\xc3\xa9%42\xff+",
+            b"trail=%4",
         ];
         for body in bodies {
             let ours: Vec<(String, String)> = form_fields(body)

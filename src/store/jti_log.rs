@@ -31,9 +31,30 @@ pub async fn read_after(
     after: i64,
     limit: u16,
 ) -> Result<Vec<Logged>, StoreError> {
+    read(conn, "", after, limit).await
+}
+
+/// Opens a write transaction (`BEGIN IMMEDIATE`: the write lock, held to the commit) and reads
+/// as [`read_after`] does, in one round trip to sqlx's SQLite thread. sqlx does not track this
+/// transaction: [`append_and_commit`] ends it, and a caller that fails before must close the
+/// connection, which rolls it back (`Store::with_writer` does).
+pub async fn begin_and_read_after(
+    conn: &mut Conn,
+    after: i64,
+    limit: u16,
+) -> Result<Vec<Logged>, StoreError> {
+    read(conn, "BEGIN IMMEDIATE; ", after, limit).await
+}
+
+async fn read(
+    conn: &mut Conn,
+    before: &str,
+    after: i64,
+    limit: u16,
+) -> Result<Vec<Logged>, StoreError> {
     let rows = sqlx::query(super::sql(format!(
-        "SELECT id, client_id, jti, expires_at, prune_after FROM assertion_jti_log \
-         WHERE id > $1 ORDER BY id LIMIT {limit}"
+        "{before}SELECT id, client_id, jti, expires_at, prune_after FROM assertion_jti_log \
+         WHERE id > ? ORDER BY id LIMIT {limit}"
     )))
     .bind(after)
     .fetch_all(conn)
@@ -55,9 +76,10 @@ pub async fn read_after(
 
 /// SQLite's text for a chunk of a batch (see [`super::padded_chunks`]): the rows' `INSERT`, and
 /// then the id the last of them was given and how many were written, read in the same round
-/// trip. The ids of one `INSERT` are consecutive and ascending (the log's `AUTOINCREMENT`, one
-/// writer at a time), so the last is the highest.
-static INSERTS: LazyLock<PaddedStatements> = LazyLock::new(|| {
+/// trip; for the last chunk of [`append_and_commit`], then `COMMIT`. The ids of one `INSERT` are
+/// consecutive and ascending (the log's `AUTOINCREMENT`, one writer at a time), so the last is
+/// the highest.
+fn inserts(then: &'static str) -> PaddedStatements {
     PaddedStatements::new(|rows| {
         let insert = super::padded_insert(
             "assertion_jti_log (client_id, jti, expires_at, prune_after)",
@@ -65,16 +87,40 @@ static INSERTS: LazyLock<PaddedStatements> = LazyLock::new(|| {
             rows,
             4,
         );
-        format!("{insert}; SELECT last_insert_rowid(), changes()")
+        format!("{insert}; SELECT last_insert_rowid(), changes(){then}")
     })
-});
+}
+
+static INSERTS: LazyLock<PaddedStatements> = LazyLock::new(|| inserts(""));
+static INSERTS_THEN_COMMIT: LazyLock<PaddedStatements> = LazyLock::new(|| inserts("; COMMIT"));
 
 /// Appends `batch`, in a statement list per 64 ids; returns the highest id it was given
 /// (`None` for an empty batch). The caller has checked that none of them was used, and holds
 /// the transaction that makes the statements one write.
 pub async fn append(conn: &mut Conn, batch: &[&UsedJti]) -> Result<Option<i64>, StoreError> {
+    append_chunks(conn, batch, &INSERTS).await
+}
+
+/// Appends `batch` as [`append`] does and commits the transaction [`begin_and_read_after`]
+/// opened, the `COMMIT` in the last chunk's round trip.
+pub async fn append_and_commit(
+    conn: &mut Conn,
+    batch: &[&UsedJti],
+) -> Result<Option<i64>, StoreError> {
+    if batch.is_empty() {
+        sqlx::Executor::execute(&mut *conn, "COMMIT").await?;
+        return Ok(None);
+    }
+    append_chunks(conn, batch, &INSERTS_THEN_COMMIT).await
+}
+
+async fn append_chunks(
+    conn: &mut Conn,
+    batch: &[&UsedJti],
+    last: &'static PaddedStatements,
+) -> Result<Option<i64>, StoreError> {
     let mut highest = None;
-    for (chunk, text) in INSERTS.chunks(batch) {
+    for (chunk, text) in INSERTS.chunks_ending_with(last, batch) {
         let mut query = sqlx::query(text);
         for used in chunk {
             query = query

@@ -97,7 +97,7 @@ async fn insert_batch_as_rows(conn: &mut Conn, events: &[LogEvent]) -> Result<()
                 .bind(e.scope.as_deref())
                 .bind(e.ip.as_deref())
                 .bind(e.user_agent.as_deref())
-                .bind(e.details.to_string())
+                .bind(e.details_json())
                 .bind(e.reason())
                 .bind(place);
         }
@@ -138,7 +138,7 @@ async fn insert_batch_as_arrays(conn: &mut Conn, events: &[LogEvent]) -> Result<
         return Ok(());
     }
     let text = |field: fn(&LogEvent) -> Option<&str>| postgres_text_array(events.iter().map(field));
-    let details: Vec<String> = events.iter().map(|e| e.details.to_string()).collect();
+    let details: Vec<String> = events.iter().map(|e| e.details_json()).collect();
     let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
     let written = sqlx::query(INSERT_ARRAYS)
         .bind(text(|e| Some(&e.id)))

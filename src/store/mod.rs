@@ -262,19 +262,23 @@ impl Store {
             return write(&mut *self.pool.acquire().await?).await;
         };
         let mut turn = writer.conn.lock().await;
-        let conn = match &mut *turn {
+        // Out of its place while it writes: a write that fails, or is dropped before it ends,
+        // leaves no connection behind in the middle of a transaction (the replay guard opens
+        // and commits its own in its statement lists, unseen by sqlx). Closing or dropping the
+        // connection rolls back what it had not committed; the next write opens another.
+        let mut conn = match turn.take() {
             Some(conn) => conn,
             None => {
                 let mut conn = Conn::connect_with(&writer.options).await?;
                 conn.execute(SQLITE_PRAGMAS).await?;
                 conn.execute(SQLITE_WRITER_CACHE).await?;
-                turn.insert(conn)
+                conn
             }
         };
-        let written = write(conn).await;
-        if written.is_err()
-            && let Some(conn) = turn.take()
-        {
+        let written = write(&mut conn).await;
+        if written.is_ok() {
+            *turn = Some(conn);
+        } else {
             let _ = conn.close().await;
         }
         written
@@ -401,7 +405,7 @@ pub(crate) fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
 }
 
 /// The row counts SQLite's multi-row statements are written for (see [`padded_chunks`]).
-const PADDED_ROWS: [usize; 2] = [8, 64];
+const PADDED_ROWS: [usize; 4] = [8, 16, 32, 64];
 
 /// Cuts `rows` into chunks of at most 64, each with the statement that takes it: the index in
 /// [`PADDED_ROWS`] of the smaller row count that holds it. The statement is written for that
@@ -409,7 +413,7 @@ const PADDED_ROWS: [usize; 2] = [8, 64];
 /// as `NULL` (sqlx clears a statement's bindings before each use, so nothing of a larger chunk
 /// before stays bound), and the statement leaves those rows out (`WHERE column1 IS NOT NULL`).
 /// So every batch of the background writers, of any size, goes out as one or a few statements
-/// of two fixed texts:
+/// of four fixed texts per table:
 ///
 /// - a multi-row `INSERT` is another statement for each row count, and each connection keeps
 ///   only its 100 most recent statements compiled: batches of every size from 1 to 256 pushed
@@ -419,7 +423,10 @@ const PADDED_ROWS: [usize; 2] = [8, 64];
 ///   batch, and every statement is a round trip to sqlx's SQLite thread: two thread wake-ups,
 ///   which a profile of the audit write found to be 42 % of its time, against 7 % in SQLite.
 ///
-/// Unused rows of a padded statement cost SQLite a few instructions each to skip.
+/// Unused rows of a padded statement still cost SQLite: each parameter is cleared before every
+/// use (about ten instructions each, 14 a row for the audit log) and each row is produced by the
+/// `VALUES` before the `WHERE` drops it. Sizes a factor of two apart keep that under the cost of
+/// the rows written; with only 8 and 64, a batch of nine paid for 55 empty rows.
 fn padded_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = (&[T], usize)> {
     std::iter::from_fn(move || {
         if rows.is_empty() {
@@ -478,7 +485,7 @@ pub(crate) fn postgres_int_array(values: impl Iterator<Item = i64>) -> String {
 }
 
 /// A padded statement's text for each of [`PADDED_ROWS`], built once.
-pub(crate) struct PaddedStatements([String; 2]);
+pub(crate) struct PaddedStatements([String; PADDED_ROWS.len()]);
 
 impl PaddedStatements {
     pub(crate) fn new(text: impl Fn(usize) -> String) -> Self {
@@ -491,6 +498,21 @@ impl PaddedStatements {
         rows: &'a [T],
     ) -> impl Iterator<Item = (&'a [T], &'static str)> {
         padded_chunks(rows).map(move |(chunk, statement)| (chunk, self.0[statement].as_str()))
+    }
+
+    /// As [`Self::chunks`], with `last`'s text for the last chunk.
+    pub(crate) fn chunks_ending_with<'a, T>(
+        &'static self,
+        last: &'static Self,
+        rows: &'a [T],
+    ) -> impl Iterator<Item = (&'a [T], &'static str)> {
+        let count = padded_chunks(rows).count();
+        padded_chunks(rows)
+            .enumerate()
+            .map(move |(i, (chunk, statement))| {
+                let texts = if i + 1 == count { last } else { self };
+                (chunk, texts.0[statement].as_str())
+            })
     }
 }
 
@@ -596,7 +618,7 @@ mod tests {
     }
 
     #[test]
-    fn batches_are_cut_into_padded_chunks_of_two_statement_sizes_in_order() {
+    fn batches_are_cut_into_padded_chunks_at_least_half_full_in_order() {
         let chunks = |n: usize| {
             let rows: Vec<usize> = (0..n).collect();
             let chunks: Vec<(&[usize], usize)> = padded_chunks(&rows)
@@ -606,6 +628,11 @@ mod tests {
             assert_eq!(rows_again, rows, "every row once, in order ({n} rows)");
             for (chunk, padded) in &chunks {
                 assert!(!chunk.is_empty() && chunk.len() <= *padded, "{n} rows");
+                assert!(
+                    chunk.len() * 2 > *padded || *padded == PADDED_ROWS[0],
+                    "{n} rows: {} in a statement for {padded}",
+                    chunk.len()
+                );
             }
             chunks
                 .iter()
@@ -615,7 +642,10 @@ mod tests {
         assert!(chunks(0).is_empty());
         assert_eq!(chunks(1), [(1, 8)]);
         assert_eq!(chunks(8), [(8, 8)]);
-        assert_eq!(chunks(9), [(9, 64)]);
+        assert_eq!(chunks(9), [(9, 16)]);
+        assert_eq!(chunks(16), [(16, 16)]);
+        assert_eq!(chunks(17), [(17, 32)]);
+        assert_eq!(chunks(33), [(33, 64)]);
         assert_eq!(chunks(64), [(64, 64)]);
         assert_eq!(chunks(70), [(64, 64), (6, 8)]);
         assert_eq!(chunks(256), [(64, 64); 4]);
@@ -624,6 +654,29 @@ mod tests {
             sizes.extend(chunks(n).into_iter().map(|(_, padded)| padded));
         }
         assert_eq!(sizes.into_iter().collect::<Vec<_>>(), PADDED_ROWS);
+    }
+
+    #[test]
+    fn only_the_last_chunk_takes_the_other_text() {
+        use std::sync::LazyLock;
+        static FIRST: LazyLock<PaddedStatements> =
+            LazyLock::new(|| PaddedStatements::new(|rows| format!("first {rows}")));
+        static LAST: LazyLock<PaddedStatements> =
+            LazyLock::new(|| PaddedStatements::new(|rows| format!("last {rows}")));
+        let texts = |n: usize| -> Vec<(usize, &'static str)> {
+            let rows: Vec<usize> = (0..n).collect();
+            FIRST
+                .chunks_ending_with(&LAST, &rows)
+                .map(|(chunk, text)| (chunk.len(), text))
+                .collect()
+        };
+        assert!(texts(0).is_empty());
+        assert_eq!(texts(3), [(3, "last 8")]);
+        assert_eq!(texts(64), [(64, "last 64")]);
+        assert_eq!(
+            texts(150),
+            [(64, "first 64"), (64, "first 64"), (22, "last 32")]
+        );
     }
 
     #[tokio::test]
@@ -715,5 +768,36 @@ mod tests {
         store.with_writer(insert(2)).await.unwrap();
         // Writes made on the writer's own connection are seen by the pool's connections.
         assert_eq!(replay::count(&store).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_write_dropped_in_the_middle_of_its_transaction_leaves_none_open() {
+        let (store, _dir) = temp_sqlite().await;
+        // Opens a transaction sqlx does not track, as the replay guard does, and never ends it.
+        let stalled = store.with_writer(async |conn| {
+            conn.execute("BEGIN IMMEDIATE").await?;
+            std::future::pending::<()>().await;
+            Ok(())
+        });
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), stalled)
+                .await
+                .is_err()
+        );
+        // The next write is not handed a connection still inside that transaction, and the
+        // dropped one's write lock was let go.
+        store
+            .with_writer(async |conn| {
+                conn.execute(
+                    "BEGIN IMMEDIATE; INSERT INTO assertion_jti_log \
+                              (client_id, jti, expires_at, prune_after) VALUES ('c', 'j', 0, 0); \
+                              COMMIT",
+                )
+                .await?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(replay::count(&store).await.unwrap(), 1);
     }
 }

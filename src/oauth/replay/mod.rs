@@ -14,7 +14,6 @@ mod used_ids;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -234,9 +233,16 @@ impl Shared {
         self.store
             .with_writer(async |conn| {
                 // The write lock is held from here to the commit: no other server on the file
-                // can append an id between the check and the append.
-                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-                catch_up(&mut tx, memory).await?;
+                // can append an id between the check and the append. `BEGIN IMMEDIATE` goes
+                // with the first read and `COMMIT` with the last append, two round trips to
+                // sqlx's SQLite thread a batch instead of four; should anything between fail,
+                // `with_writer` closes the connection, which rolls the transaction back.
+                let after = lock(memory).read_up_to;
+                let page = jti_log::begin_and_read_after(conn, after, READ_PAGE).await?;
+                lock(memory).learn(&page);
+                if page.len() == usize::from(READ_PAGE) {
+                    catch_up(conn, memory).await?;
+                }
                 // Each id's digest is taken once: to check it, and once committed, to keep it.
                 let (mut digests, mut new) = (Vec::new(), Vec::with_capacity(batch.len()));
                 let fresh: Vec<bool> = {
@@ -254,8 +260,7 @@ impl Shared {
                         })
                         .collect()
                 };
-                let appended = jti_log::append(&mut tx, &new).await?;
-                tx.commit().await?;
+                let appended = jti_log::append_and_commit(conn, &new).await?;
                 let mut memory = lock(memory);
                 for (digest, used) in digests.into_iter().zip(new) {
                     memory.ids.insert(digest, keep_through(used));
