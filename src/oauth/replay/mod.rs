@@ -397,6 +397,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_batch_of_replays_alone_ends_its_transaction() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        let guard = guard_on(store).await;
+        let used = |jti: &str| used_jti("c".into(), jti.into(), 1, 0);
+        assert_eq!(guard.record(&[used("a")]).await.unwrap(), [true]);
+        // Nothing to append: the batch still commits what it opened, or the next could not
+        // begin on the same connection.
+        assert_eq!(guard.record(&[used("a")]).await.unwrap(), [false]);
+        assert_eq!(
+            guard.record(&[used("b"), used("a")]).await.unwrap(),
+            [true, false]
+        );
+        assert_eq!(guard.record(&[]).await.unwrap(), Vec::<bool>::new());
+        assert_eq!(guard.record(&[used("c")]).await.unwrap(), [true]);
+    }
+
+    #[tokio::test]
     async fn concurrent_uses_of_one_jti_succeed_exactly_once() {
         let (store, _dir) = crate::store::temp_sqlite().await;
         let guard = guard_on(store).await;
