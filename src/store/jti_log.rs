@@ -102,7 +102,9 @@ pub async fn append(conn: &mut Conn, batch: &[&UsedJti]) -> Result<Option<i64>, 
 }
 
 /// Appends `batch` as [`append`] does and commits the transaction [`begin_and_read_after`]
-/// opened, the `COMMIT` in the last chunk's round trip.
+/// opened, the `COMMIT` in the last chunk's round trip. A last chunk whose count comes back
+/// wrong is reported after its commit: its ids then stay used and their requests are refused,
+/// never the other way round.
 pub async fn append_and_commit(
     conn: &mut Conn,
     batch: &[&UsedJti],
