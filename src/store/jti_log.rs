@@ -94,17 +94,11 @@ fn inserts(then: &'static str) -> PaddedStatements {
 static INSERTS: LazyLock<PaddedStatements> = LazyLock::new(|| inserts(""));
 static INSERTS_THEN_COMMIT: LazyLock<PaddedStatements> = LazyLock::new(|| inserts("; COMMIT"));
 
-/// Appends `batch`, in a statement list per 64 ids; returns the highest id it was given
-/// (`None` for an empty batch). The caller has checked that none of them was used, and holds
-/// the transaction that makes the statements one write.
-pub async fn append(conn: &mut Conn, batch: &[&UsedJti]) -> Result<Option<i64>, StoreError> {
-    append_chunks(conn, batch, &INSERTS).await
-}
-
-/// Appends `batch` as [`append`] does and commits the transaction [`begin_and_read_after`]
-/// opened, the `COMMIT` in the last chunk's round trip. A last chunk whose count comes back
-/// wrong is reported after its commit: its ids then stay used and their requests are refused,
-/// never the other way round.
+/// Appends `batch`, in a statement list per 64 ids, and commits the transaction
+/// [`begin_and_read_after`] opened, the `COMMIT` in the last chunk's round trip; returns the
+/// highest id it was given (`None` for an empty batch). The caller has checked that none of
+/// them was used. A last chunk whose count comes back wrong is reported after its commit: its
+/// ids then stay used and their requests are refused, never the other way round.
 pub async fn append_and_commit(
     conn: &mut Conn,
     batch: &[&UsedJti],
@@ -113,16 +107,8 @@ pub async fn append_and_commit(
         sqlx::Executor::execute(&mut *conn, "COMMIT").await?;
         return Ok(None);
     }
-    append_chunks(conn, batch, &INSERTS_THEN_COMMIT).await
-}
-
-async fn append_chunks(
-    conn: &mut Conn,
-    batch: &[&UsedJti],
-    last: &'static PaddedStatements,
-) -> Result<Option<i64>, StoreError> {
     let mut highest = None;
-    for (chunk, text) in INSERTS.chunks_ending_with(last, batch) {
+    for (chunk, text) in INSERTS.chunks_ending_with(&INSERTS_THEN_COMMIT, batch) {
         let mut query = sqlx::query(text);
         for used in chunk {
             query = query
@@ -185,6 +171,12 @@ mod tests {
             keep_until,
             prune_after,
         }
+    }
+
+    /// Appends as the replay guard does: in the write transaction that reads first.
+    async fn append(conn: &mut Conn, batch: &[&UsedJti]) -> Result<Option<i64>, StoreError> {
+        begin_and_read_after(conn, i64::MAX, 1).await?;
+        append_and_commit(conn, batch).await
     }
 
     async fn remaining(conn: &mut Conn) -> Vec<String> {
