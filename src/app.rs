@@ -22,7 +22,7 @@ use crate::crypto::sealing::MasterKey;
 use crate::domain::issuer::Issuer;
 use crate::http::server::Front;
 use crate::http::server::tls::Tls;
-use crate::http::{AppState, Shared, build_router, discovery};
+use crate::http::{AppState, Shared, build_app, discovery};
 use crate::jwks_uri::KeySets;
 use crate::oauth::cache::TokenCache;
 use crate::oauth::replay::ReplayGuard;
@@ -208,10 +208,9 @@ impl Application {
             &self.http_limits,
             shutdown,
         );
-        let router = build_router(self.state);
         let served = crate::http::server::serve(
             self.listener,
-            router,
+            build_app(self.state),
             &self.http_limits,
             self.front,
             shutdown,

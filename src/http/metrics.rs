@@ -3,11 +3,11 @@
 //! Management API requests by route template.
 
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
@@ -122,14 +122,6 @@ pub fn router(scrape: Scrape) -> Router {
         .fallback(super::not_found)
         .method_not_allowed_fallback(super::method_not_allowed)
         .with_state(scrape)
-}
-
-/// Times each token request, from its arrival at the endpoint to its answer.
-pub async fn time_token_requests(req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let res = next.run(req).await;
-    crate::metrics::token_duration(res.status() == StatusCode::OK, started.elapsed());
-    res
 }
 
 /// Counts each Management API request under its route template, never its path: ids in paths

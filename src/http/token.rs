@@ -1,7 +1,7 @@
 //! `POST /oauth/token`: form or JSON body in, Auth0's success and error shapes out (BEHAVIOUR A.5).
 
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 
@@ -82,11 +82,13 @@ struct TokenResponseBody {
 }
 
 async fn method_not_allowed() -> Response {
+    let started = Instant::now();
     let mut res = error_response(
         OAuthError::invalid_request("Use POST for the token endpoint"),
         crate::time_util::now_millis(),
     );
     *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    crate::metrics::token_duration(false, started.elapsed());
     res
 }
 
@@ -124,6 +126,15 @@ pub(in crate::http) fn request_timeout() -> Response {
     ),
     security((), ("client_secret_basic" = [])))]
 async fn token(State(state): State<AppState>, origin: ClientOrigin, req: Request) -> Response {
+    // Timed here rather than by a middleware layer, which would box a future and clone the
+    // route's service for every token request.
+    let started = Instant::now();
+    let res = answer(&state, origin, req).await;
+    crate::metrics::token_duration(res.status() == StatusCode::OK, started.elapsed());
+    res
+}
+
+async fn answer(state: &AppState, origin: ClientOrigin, req: Request) -> Response {
     let now = state.clock.now();
     let issuer = &state.token_issuer;
     // Before the body is read: an address over its limits costs the server next to nothing.
@@ -131,7 +142,7 @@ async fn token(State(state): State<AppState>, origin: ClientOrigin, req: Request
     if let Err(e) = issuer.admit_source(origin.ip, user_agent.as_deref(), now) {
         return error_response(e, now);
     }
-    let issued = match parse(req, &state, origin.ip, user_agent).await {
+    let issued = match parse(req, state, origin.ip, user_agent).await {
         Ok(request) => issuer.issue(request, now).await,
         Err(e) => Err(crate::oauth::token::counted_refusal(e)),
     };

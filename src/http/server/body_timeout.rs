@@ -10,17 +10,20 @@
 //! chunk of `ffffffffffffffff` bytes is thus a body like any other: the body limits
 //! (`DefaultBodyLimit`) count the bytes actually received, and these clocks end it when they stop
 //! coming.
+//!
+//! Applied by the connection's service rather than as router middleware: that service already
+//! holds each request's future, and a middleware layer would add its own boxed future and
+//! service clone to every token request.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, HttpBody};
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, Version, header};
-use axum::middleware::Next;
+use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use tower_http::timeout::{DeadlineBody, TimeoutBody, TimeoutError};
 
 use crate::http::error::ApiError;
@@ -33,51 +36,64 @@ pub struct BodyTimeouts {
     pub deadline: Duration,
 }
 
-/// Middleware (`axum::middleware::from_fn_with_state`).
-pub async fn cut_off_slow_bodies(
-    State(timeouts): State<BodyTimeouts>,
-    req: Request,
-    next: Next,
-) -> Response {
-    if req.body().is_end_stream() {
-        return next.run(req).await;
+/// Tells, once the request is answered, whether its body ran out of time.
+pub struct BodyWatch {
+    timed_out: Arc<AtomicBool>,
+    token_endpoint: bool,
+}
+
+impl BodyTimeouts {
+    /// The request with its body under both clocks, and the watch over them; no watch for a
+    /// request that has no body to wait for.
+    pub fn watch(self, req: Request<Incoming>) -> (Request<Body>, Option<BodyWatch>) {
+        if req.body().is_end_stream() {
+            return (req.map(Body::new), None);
+        }
+        let watch = BodyWatch {
+            timed_out: Arc::new(AtomicBool::new(false)),
+            token_endpoint: req.uri().path() == "/oauth/token",
+        };
+        let flag = Arc::clone(&watch.timed_out);
+        let req = req.map(|body| {
+            let timed = DeadlineBody::new(self.deadline, TimeoutBody::new(self.stall, body))
+                .map_err(move |e| {
+                    if e.is::<TimeoutError>() {
+                        flag.store(true, Ordering::Release);
+                    }
+                    e
+                });
+            Body::new(timed)
+        });
+        (req, Some(watch))
     }
-    let timed_out = Arc::new(AtomicBool::new(false));
-    let token_endpoint = req.uri().path() == "/oauth/token";
-    let http1 = matches!(
-        req.version(),
-        Version::HTTP_09 | Version::HTTP_10 | Version::HTTP_11
-    );
-    let req = req.map(|body| {
-        let flag = Arc::clone(&timed_out);
-        let timed = DeadlineBody::new(timeouts.deadline, TimeoutBody::new(timeouts.stall, body))
-            .map_err(move |e| {
-                if e.is::<TimeoutError>() {
-                    flag.store(true, Ordering::Release);
-                }
-                e
-            });
-        Body::new(timed)
-    });
-    let res = next.run(req).await;
-    if !timed_out.load(Ordering::Acquire) {
-        return res;
+}
+
+impl BodyWatch {
+    /// The answer to send: the handler's, or 408 when the body ran out of time (the handler saw
+    /// an unreadable body and answered 400; the cause was the client's pace).
+    pub fn answer(self, res: Response) -> Response {
+        if !self.timed_out.load(Ordering::Acquire) {
+            return res;
+        }
+        if self.token_endpoint {
+            crate::http::token::request_timeout()
+        } else {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "The request body was not received in time.",
+            )
+            .into_response()
+        }
     }
-    // The handler saw an unreadable body and answered 400; the cause was the client's pace.
-    let mut res = if token_endpoint {
-        crate::http::token::request_timeout()
-    } else {
-        ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
-            "The request body was not received in time.",
-        )
-        .into_response()
-    };
-    if http1 {
-        // The rest of the body is still on its way: the connection cannot carry another request.
-        res.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    res
+}
+
+/// The answer leaves part of the request's body unread (refused as too large, or cut off by a
+/// clock): the connection cannot carry another HTTP/1.1 request, and saying `Connection: close`
+/// lets the client know before it reuses it (RFC 9112 §9.6), instead of finding out from a reset.
+pub fn leaves_body_unread(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+    )
 }

@@ -22,9 +22,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderValue, Request, header};
+use axum::http::{HeaderValue, Request, Version, header};
 use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -33,7 +33,7 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 use crate::config::{HttpLimits, TrustedProxies};
 use crate::http::client_origin::ClientOrigin;
@@ -54,6 +54,28 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// year. Never over plain HTTP (§7.2: an HSTS host must not send it over non-secure transport).
 const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
 
+const CLOSE: HeaderValue = HeaderValue::from_static("close");
+
+/// What the server serves: the application's router, or that router inside layers
+/// (`http::build_app`).
+pub trait App:
+    Service<Request<Body>, Response = Response, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> App for S where
+    S: Service<Request<Body>, Response = Response, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// How clients reach the server: over TLS or not, and through which proxies.
 #[derive(Debug, Clone, Default)]
 pub struct Front {
@@ -65,13 +87,16 @@ pub struct Front {
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting and waits for
 /// the open connections to finish their requests (idle ones close at once; the timeouts bound
 /// the others).
-pub async fn serve(
+pub async fn serve<S>(
     listener: TcpListener,
-    router: Router,
+    app: S,
     limits: &HttpLimits,
     front: Front,
     shutdown: impl Future<Output = ()> + Send,
-) -> io::Result<()> {
+) -> io::Result<()>
+where
+    S: App,
+{
     limits
         .validate()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
@@ -91,13 +116,10 @@ pub async fn serve(
         header: limits.header_timeout,
         idle: limits.idle_timeout,
     };
-    let router = router.layer(axum::middleware::from_fn_with_state(
-        BodyTimeouts {
-            stall: limits.body_timeout,
-            deadline: limits.request_timeout,
-        },
-        body_timeout::cut_off_slow_bodies,
-    ));
+    let body_timeouts = BodyTimeouts {
+        stall: limits.body_timeout,
+        deadline: limits.request_timeout,
+    };
     // Certificate reloads run while the server does, and stop with it.
     let _reloads = front
         .tls
@@ -123,7 +145,8 @@ pub async fn serve(
             Ok(slot) => {
                 let connection = Connection {
                     peer,
-                    router: router.clone(),
+                    app: app.clone(),
+                    body_timeouts,
                     wait,
                     tls: front.tls.clone(),
                     proxies: Arc::clone(&proxies),
@@ -172,9 +195,10 @@ impl Drop for AbortOnDrop {
     }
 }
 
-struct Connection {
+struct Connection<S> {
     peer: SocketAddr,
-    router: Router,
+    app: S,
+    body_timeouts: BodyTimeouts,
     wait: WaitLimits,
     tls: Option<Arc<Tls>>,
     proxies: Arc<TrustedProxies>,
@@ -182,7 +206,7 @@ struct Connection {
     _slot: Slot,
 }
 
-impl Connection {
+impl<S: App> Connection<S> {
     async fn serve(
         self,
         stream: TcpStream,
@@ -191,7 +215,8 @@ impl Connection {
     ) {
         let activity = Activity::new(self.wait);
         let service = ConnectionService {
-            router: self.router,
+            app: self.app,
+            body_timeouts: self.body_timeouts,
             peer: self.peer,
             tls: self.tls.is_some(),
             proxies: self.proxies,
@@ -224,14 +249,15 @@ impl Connection {
 }
 
 /// HTTP over `stream` (a TCP socket, or the TLS session on one) until it ends.
-async fn serve_io<S>(
-    stream: S,
+async fn serve_io<I, S>(
+    stream: I,
     builder: &Builder<TokioExecutor>,
-    service: ConnectionService,
+    service: ConnectionService<S>,
     activity: &Arc<Activity>,
     graceful: Watcher,
 ) where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: App,
 {
     let peer = service.peer;
     let io = TokioIo::new(WatchedIo::new(stream, Arc::clone(activity)));
@@ -241,11 +267,12 @@ async fn serve_io<S>(
 }
 
 /// The router, as seen from one connection: each request learns where it comes from (its
-/// peer's address as `ConnectInfo`, its client as [`ClientOrigin`]) and counts as activity on
-/// the connection.
+/// peer's address as `ConnectInfo`, its client as [`ClientOrigin`]), counts as activity on the
+/// connection, and has its body under the body clocks.
 #[derive(Clone)]
-struct ConnectionService {
-    router: Router,
+struct ConnectionService<S> {
+    app: S,
+    body_timeouts: BodyTimeouts,
     peer: SocketAddr,
     /// The connection is TLS: every response carries HSTS.
     tls: bool,
@@ -253,7 +280,7 @@ struct ConnectionService {
     activity: Arc<Activity>,
 }
 
-impl hyper::service::Service<Request<Incoming>> for ConnectionService {
+impl<S: App> hyper::service::Service<Request<Incoming>> for ConnectionService<S> {
     type Response = Response;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
@@ -263,16 +290,24 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
         let origin = ClientOrigin::of(self.peer.ip(), self.tls, req.headers(), &self.proxies);
         req.extensions_mut().insert(ConnectInfo(self.peer));
         req.extensions_mut().insert(origin);
-        let router = self.router.clone();
+        let http1 = req.version() <= Version::HTTP_11;
+        let (req, body_watch) = self.body_timeouts.watch(req);
+        let app = self.app.clone();
         let tls = self.tls;
         Box::pin(async move {
-            let mut res = router.oneshot(req).await;
+            let Ok(mut res) = app.oneshot(req).await;
             drop(in_progress);
-            if tls && let Ok(res) = &mut res {
+            if let Some(watch) = body_watch {
+                res = watch.answer(res);
+            }
+            if http1 && body_timeout::leaves_body_unread(res.status()) {
+                res.headers_mut().insert(header::CONNECTION, CLOSE);
+            }
+            if tls {
                 res.headers_mut()
                     .insert(header::STRICT_TRANSPORT_SECURITY, HSTS);
             }
-            res
+            Ok(res)
         })
     }
 }
