@@ -82,13 +82,11 @@ struct TokenResponseBody {
 }
 
 async fn method_not_allowed() -> Response {
-    let started = Instant::now();
     let mut res = error_response(
         OAuthError::invalid_request("Use POST for the token endpoint"),
         crate::time_util::now_millis(),
     );
     *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    crate::metrics::token_duration(false, started.elapsed());
     res
 }
 

@@ -84,7 +84,7 @@ pub struct Front {
     pub trusted_proxies: TrustedProxies,
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then stops accepting and waits for
+/// Serves `app` on `listener` until `shutdown` completes, then stops accepting and waits for
 /// the open connections to finish their requests (idle ones close at once; the timeouts bound
 /// the others).
 pub async fn serve<S>(
