@@ -10,9 +10,9 @@
 # signet's PostgreSQL migrations to it, puts --fill used ids in the used-`jti` table, then runs
 # bench/postgres_rows.sql: each series writes --batches batches of 32 rows, one transaction
 # per batch, twice and interleaved, and the faster of the two is kept. Prints µs per row of:
-#   used_jti         the used-`jti` table as signet writes it (key (client_id, jti), ON
-#                    CONFLICT DO NOTHING RETURNING, the prune-order index)
-#   used_jti_digest  the same rows keyed by a 64-bit number instead (a variant)
+#   used_jti         the used-`jti` table as signet writes it (key: the 64-bit digest of
+#                    (client_id, jti); ON CONFLICT DO NOTHING RETURNING; the prune-order index)
+#   used_jti_text    the same rows keyed by the two texts, as before migration 0012 (a variant)
 #   used_jti_heap    the same rows into a copy of the table without key or index
 #   audit            the audit log as signet writes it (ordinals, six B-trees)
 #   audit_heap       the same rows into a copy of the table without key or index

@@ -7,10 +7,10 @@
 -- Each series writes :batches batches of 32 rows, one transaction each, as the replay guard
 -- and the audit writer do under load, with the statements they send (store::replay and
 -- store::logs); the `_heap` series send the same statements to the bare copies:
---   used_jti          assertion_jtis as signet writes it: keyed (client_id, jti), ON CONFLICT
---                     DO NOTHING RETURNING, the prune-order index; :fill ids already there.
---   used_jti_digest   the same with a 64-bit key in place of the two texts (a variant, not
---                     signet's schema).
+--   used_jti          assertion_jtis as signet writes it: keyed by the 64-bit digest of
+--                     (client_id, jti), ON CONFLICT DO NOTHING RETURNING, the prune-order
+--                     index; :fill ids already there.
+--   used_jti_text     the same keyed by the two texts, as before migration 0012 (a variant).
 --   used_jti_heap     the same rows into a copy of the table without key or index.
 --   audit             logs as signet writes it: ordinals from log_ordinals, six B-trees.
 --   audit_heap        the same rows into a copy of logs without key or index.
@@ -20,19 +20,20 @@
 SET client_min_messages = warning;
 SET synchronous_commit = off;
 
-INSERT INTO assertion_jtis (client_id, jti, expires_at, prune_after)
+CREATE TABLE used_jti_text (
+    client_id TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    prune_after BIGINT NOT NULL,
+    PRIMARY KEY (client_id, jti)
+);
+CREATE INDEX used_jti_text_by_prune_time ON used_jti_text (prune_after, expires_at);
+INSERT INTO used_jti_text (client_id, jti, expires_at, prune_after)
 SELECT 'Xq3bTz9LmN2pR7sV4wY6aC8dF1gH5jK0', md5(g::text || random()::text), 4000000000,
        1700000000000 + g
 FROM generate_series(1, :fill) AS g;
-
-CREATE TABLE used_jti_digest (
-    k BIGINT PRIMARY KEY,
-    expires_at BIGINT NOT NULL,
-    prune_after BIGINT NOT NULL
-);
-CREATE INDEX used_jti_digest_by_prune_time ON used_jti_digest (prune_after, expires_at);
-INSERT INTO used_jti_digest
-SELECT ('x' || substr(jti, 1, 16))::bit(64)::bigint, expires_at, prune_after FROM assertion_jtis;
+INSERT INTO assertion_jtis (digest, expires_at, prune_after)
+SELECT ('x' || substr(jti, 1, 16))::bit(64)::bigint, expires_at, prune_after FROM used_jti_text;
 CREATE SCHEMA :bare;
 CREATE TABLE :bare.assertion_jtis (LIKE assertion_jtis);
 CREATE TABLE :bare.logs (LIKE logs);
@@ -54,25 +55,25 @@ BEGIN
         IF kind = 'audit' THEN
             ids := ARRAY(SELECT 'log_' || lpad(now_ms::TEXT, 13, '0') || md5(random()::TEXT)
                          FROM generate_series(1, 32));
-        ELSIF kind = 'used_jti_digest' THEN
+        ELSIF kind = 'used_jti' THEN
             keys := ARRAY(SELECT (random() * 9.2e18)::BIGINT FROM generate_series(1, 32));
         ELSE
             ids := ARRAY(SELECT md5(random()::TEXT) FROM generate_series(1, 32));
         END IF;
-        IF kind = 'used_jti' THEN
+        IF kind = 'used_jti_text' THEN
             WITH inserted AS (
-                INSERT INTO assertion_jtis (client_id, jti, expires_at, prune_after)
+                INSERT INTO used_jti_text (client_id, jti, expires_at, prune_after)
                 SELECT * FROM unnest(array_fill(client, ARRAY[32]), ids,
                                      array_fill(4000000000::BIGINT, ARRAY[32]),
                                      array_fill(now_ms + 300000, ARRAY[32]))
                 ON CONFLICT DO NOTHING RETURNING client_id, jti)
             SELECT count(*) INTO fresh FROM inserted;
-        ELSIF kind = 'used_jti_digest' THEN
+        ELSIF kind = 'used_jti' THEN
             WITH inserted AS (
-                INSERT INTO used_jti_digest (k, expires_at, prune_after)
+                INSERT INTO assertion_jtis (digest, expires_at, prune_after)
                 SELECT * FROM unnest(keys, array_fill(4000000000::BIGINT, ARRAY[32]),
                                      array_fill(now_ms + 300000, ARRAY[32]))
-                ON CONFLICT DO NOTHING RETURNING k)
+                ON CONFLICT DO NOTHING RETURNING digest)
             SELECT count(*) INTO fresh FROM inserted;
         ELSIF kind = 'audit' THEN
             WITH counter AS (
@@ -106,7 +107,7 @@ BEGIN
     FOR round IN 1..2 LOOP
         CALL write_rows('generate', 'generate', batches);
         CALL write_rows('used_jti', 'used_jti', batches);
-        CALL write_rows('used_jti_digest', 'used_jti_digest', batches);
+        CALL write_rows('used_jti_text', 'used_jti_text', batches);
         CALL write_rows('audit', 'audit', batches);
         PERFORM set_config('search_path', quote_ident(bare) || ', ' || quote_ident(main), false);
         CALL write_rows('used_jti', 'used_jti_heap', batches);
@@ -121,5 +122,5 @@ SELECT series,
               / (:batches * 32) * 1e6)::NUMERIC, 1) AS "µs per row"
 FROM rows_timing WHERE series <> 'generate'
 GROUP BY series
-ORDER BY array_position(ARRAY['used_jti', 'used_jti_digest', 'used_jti_heap', 'audit',
+ORDER BY array_position(ARRAY['used_jti', 'used_jti_text', 'used_jti_heap', 'audit',
                               'audit_heap'], series);

@@ -123,3 +123,76 @@ async fn ids_with_characters_an_array_literal_escapes_are_recorded_exactly() {
         "each one a replay the second time"
     );
 }
+
+/// Migration 0012 keyed the table by a digest of `(client_id, jti)` computed in SQL; the server
+/// computes it in Rust. Ids used before the upgrade, non-ASCII ones among them, must still be
+/// used after it, and must still be pruned by their bounds.
+#[tokio::test]
+async fn ids_used_before_the_digest_key_stay_used_after_the_upgrade() {
+    let Some(database) = Database::create(Db::Postgres).await else {
+        return;
+    };
+    let before = tempfile::tempdir().unwrap();
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.as_str() < "0012" {
+            std::fs::copy(&path, before.path().join(name)).unwrap();
+        }
+    }
+    sqlx::any::install_default_drivers();
+    let old = sqlx::AnyPool::connect(&database.url).await.unwrap();
+    sqlx::migrate::Migrator::new(before.path())
+        .await
+        .unwrap()
+        .run(&old)
+        .await
+        .unwrap();
+    let now: Millis = 1_800_000_000_000;
+    let s = now / 1000;
+    sqlx::query(
+        "INSERT INTO assertion_jtis (client_id, jti, expires_at, prune_after) VALUES \
+         ('c', 'live', $1, $2), ('c', 'emoji-🔑', $1, $2), ('cl', 'ient', $1, $2), \
+         ('c', 'expired', $3, $4)",
+    )
+    .bind(s + 60)
+    .bind(now + 60_000)
+    .bind(s - 60)
+    .bind(now - 60_000)
+    .execute(&old)
+    .await
+    .unwrap();
+    old.close().await;
+
+    let store = Store::connect(&database.url).await.unwrap();
+    let mut conn = store.acquire().await.unwrap();
+    for (client_id, jti) in [
+        ("c", "live"),
+        ("c", "emoji-🔑"),
+        ("cl", "ient"),
+        ("c", "expired"),
+    ] {
+        assert!(
+            is_used(&mut conn, client_id, jti).await.unwrap(),
+            "{client_id} {jti}"
+        );
+    }
+    assert!(!is_used(&mut conn, "c", "lient").await.unwrap());
+    assert!(!is_used(&mut conn, "cli", "ent").await.unwrap());
+    assert_eq!(
+        consume_batch(
+            &mut conn,
+            &[used("live", s + 60, now), used("new", s + 60, now)]
+        )
+        .await
+        .unwrap(),
+        [false, true]
+    );
+    assert_eq!(
+        prune(&mut conn, now, 100).await.unwrap(),
+        1,
+        "the expired one"
+    );
+    assert_eq!(count(&store).await.unwrap(), 4);
+}
