@@ -468,13 +468,15 @@ mod tests {
     use super::*;
     use crate::domain::log::LogEvent;
 
-    fn event(id: &str, date: Millis) -> LogEvent {
+    /// An event named `name` (its description), of date `date`.
+    fn event(name: &str, date: Millis) -> LogEvent {
+        let unique = format!("{:x>16}", name.replace('-', ""));
         LogEvent {
-            id: id.into(),
+            id: crate::domain::log::event_id(date, &unique),
             seq: 0,
             date,
             kind: "seccft".into(),
-            description: String::new(),
+            description: name.into(),
             client_id: None,
             client_name: None,
             audience: None,
@@ -486,7 +488,7 @@ mod tests {
     }
 
     async fn kept(store: &Store) -> Vec<String> {
-        let mut ids: Vec<String> = sqlx::query_scalar("SELECT id FROM logs")
+        let mut ids: Vec<String> = sqlx::query_scalar("SELECT description FROM logs")
             .fetch_all(store.pool())
             .await
             .unwrap();

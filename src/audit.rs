@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock::SharedClock;
 use crate::crypto::random;
+use crate::domain::log as event_log;
 use crate::store::Store;
 use crate::store::logs::{self, LogEvent};
 use crate::time_util::{Millis, format_millis};
@@ -505,10 +506,9 @@ impl Writer {
     }
 }
 
-/// An event's id: time first, so ids follow the order of events and new index entries go at the
-/// end; then 16 random characters, unique but no secret.
+/// An event's id ([`event_log::event_id`]): its date, then random characters, unique but no secret.
 fn event_id(now: Millis) -> String {
-    format!("log_{now:013}{}", random::id_base62(16))
+    event_log::event_id(now, &random::id_base62(event_log::EVENT_ID_UNIQUE_LEN))
 }
 
 /// The event that says how many were lost.

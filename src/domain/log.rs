@@ -38,6 +38,54 @@ impl LogEvent {
     }
 }
 
+/// An event's id: `log_`, the event's date as 13 digits, then `unique` (16 random base62
+/// characters). Time first, so ids follow the order of events; and the storage finds an event
+/// by the date its id carries, with no index of ids of its own ([`LogIdForm`]).
+pub fn event_id(date: Millis, unique: &str) -> String {
+    format!("log_{date:013}{unique}")
+}
+
+/// Length of the random part of an id made by [`event_id`].
+pub const EVENT_ID_UNIQUE_LEN: usize = 16;
+
+/// Length of the ids written before they carried their date: `log_` and 24 random base62
+/// characters. SQLite keeps an index of those alone (migration 0013).
+pub const UNDATED_ID_LEN: usize = 28;
+
+/// What an event id says about where its event is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogIdForm {
+    /// Made by [`event_id`]: its event's `date`.
+    Dated(Millis),
+    /// Made before ids carried their date ([`UNDATED_ID_LEN`]).
+    Undated,
+    /// Neither: no event has this id.
+    Foreign,
+}
+
+impl LogIdForm {
+    pub fn of(id: &str) -> Self {
+        let Some(rest) = id.strip_prefix("log_") else {
+            return Self::Foreign;
+        };
+        if !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Self::Foreign;
+        }
+        if id.len() == UNDATED_ID_LEN {
+            return Self::Undated;
+        }
+        match rest.split_at_checked(13) {
+            Some((date, unique))
+                if unique.len() == EVENT_ID_UNIQUE_LEN
+                    && date.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                date.parse().map_or(Self::Foreign, Self::Dated)
+            }
+            _ => Self::Foreign,
+        }
+    }
+}
+
 /// An event's `details` as JSON text. `serde_json::to_string` writes into one buffer, where
 /// `Value`'s `Display` goes through the formatter a piece at a time: about 3,500 instructions
 /// for a token's event. A `Value` always serialises (its keys are strings); should it not, the
@@ -95,6 +143,42 @@ impl LogOrder {
                     "{other:?} is not supported; signet sorts logs by date only: date:-1 or date:1"
                 ),
             )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_carries_its_events_date_and_nothing_else_passes_for_one() {
+        let id = event_id(1_796_083_200_123, "aB3dE5gH7jK9mN1p");
+        assert_eq!(id, "log_1796083200123aB3dE5gH7jK9mN1p");
+        assert_eq!(LogIdForm::of(&id), LogIdForm::Dated(1_796_083_200_123));
+        assert_eq!(
+            LogIdForm::of(&event_id(5, "0000000000000000")),
+            LogIdForm::Dated(5)
+        );
+        assert_eq!(
+            LogIdForm::of("log_Zx9aB3dE5gH7jK9mN1pQr2sT"),
+            LogIdForm::Undated
+        );
+        for foreign in [
+            "",
+            "log_",
+            "log_1",
+            "log_0000000000000000",
+            "log_1796083200123aB3dE5gH7jK9mN1",
+            "log_1796083200123aB3dE5gH7jK9mN1pq",
+            "log_17960832001x3aB3dE5gH7jK9mN1p",
+            "log_1796083200123aB3dE5gH7jK9mN-p",
+            "LOG_1796083200123aB3dE5gH7jK9mN1p",
+            "log_Zx9aB3dE5gH7jK9mN1pQr2s-",
+            "log_Zx9aB3dE5gH7jK9mN1pQr2\u{e9}",
+            "xlog_1796083200123aB3dE5gH7jK9mN1p",
+        ] {
+            assert_eq!(LogIdForm::of(foreign), LogIdForm::Foreign, "{foreign:?}");
         }
     }
 }

@@ -12,7 +12,8 @@ use super::{
     postgres_text_array, sql,
 };
 pub use crate::domain::log::{HourCount, LogEvent, LogFilter as Filter, LogOrder, ReasonCount};
-use crate::domain::log_query::Condition;
+use crate::domain::log::{LogIdForm, UNDATED_ID_LEN};
+use crate::domain::log_query::{Condition, TextField};
 use crate::domain::paging::Page;
 use crate::time_util::Millis;
 
@@ -49,7 +50,20 @@ fn from_row(r: &AnyRow) -> Result<LogEvent, StoreError> {
 /// the highest ordinal it saw can never miss one committed later (a sequence would not do: its
 /// values are taken at insert time, and two transactions may commit in the other order).
 /// SQLite has one writer at a time anyway; the same order holds there.
+///
+/// Each event's id must carry its date ([`crate::domain::log::event_id`]): lookups by id go
+/// by that date (see [`id_condition`]), so a batch with an event whose id does not is refused
+/// whole, before anything is written.
 pub async fn insert_batch(conn: &mut Conn, events: &[LogEvent]) -> Result<(), StoreError> {
+    if let Some(e) = events
+        .iter()
+        .find(|e| LogIdForm::of(&e.id) != LogIdForm::Dated(e.date))
+    {
+        return Err(StoreError::Refused(format!(
+            "audit event {:?} of date {}: its id does not carry its date",
+            e.id, e.date
+        )));
+    }
     if conn.backend_name().eq_ignore_ascii_case("sqlite") {
         insert_batch_as_rows(conn, events).await
     } else {
@@ -185,6 +199,20 @@ fn conditions(filter: &Filter) -> Conditions {
     window(&mut c, filter.since, filter.until);
     for condition in &filter.query.conditions {
         match condition {
+            Condition::Text {
+                field: TextField::LogId,
+                any_of,
+            } => {
+                let found: Vec<String> = any_of
+                    .iter()
+                    .filter_map(|id| id_condition(&mut c, id))
+                    .collect();
+                c.push(if found.is_empty() {
+                    "1 = 0".into()
+                } else {
+                    format!("({})", found.join(" OR "))
+                });
+            }
             Condition::Text { field, any_of } => c.any_of(field.column(), any_of),
             Condition::Date { since, before } => {
                 if let Some(since) = since {
@@ -310,12 +338,40 @@ pub async fn count(pool: &AnyPool, filter: &Filter) -> Result<i64, StoreError> {
         .try_get("n")?)
 }
 
+/// The condition that finds the event `id`, its values bound to `c`; `None` when no event can
+/// have that id. Neither database is asked for an id alone: SQLite keeps no index of ids
+/// (migration 0013), so an id that carries its date is found by the date's index, and one from
+/// before ids did by the index SQLite keeps of those alone (the same length test in the query
+/// lets it use that partial index). PostgreSQL finds either by its key.
+fn id_condition(c: &mut Conditions, id: &str) -> Option<String> {
+    match LogIdForm::of(id) {
+        LogIdForm::Dated(date) => {
+            let date = c.int(date);
+            let id = c.text(id);
+            Some(format!("(date = {date} AND id = {id})"))
+        }
+        LogIdForm::Undated => {
+            let id = c.text(id);
+            Some(format!("(length(id) = {UNDATED_ID_LEN} AND id = {id})"))
+        }
+        LogIdForm::Foreign => None,
+    }
+}
+
+/// The event `id`'s `columns`, if it exists.
+async fn by_id(pool: &AnyPool, columns: &str, id: &str) -> Result<Option<AnyRow>, StoreError> {
+    let mut c = Conditions::default();
+    let Some(found) = id_condition(&mut c, id) else {
+        return Ok(None);
+    };
+    c.push(found);
+    let text = format!("SELECT {columns} FROM logs {}", c.where_sql());
+    Ok(c.bind(sqlx::query(sql(text))).fetch_optional(pool).await?)
+}
+
 /// The checkpoint order of an event (see [`insert_batch`]), if it exists.
 pub async fn ordinal_of(pool: &AnyPool, id: &str) -> Result<Option<i64>, StoreError> {
-    let row = sqlx::query("SELECT ordinal FROM logs WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+    let row = by_id(pool, "ordinal", id).await?;
     Ok(row.map(|r| r.try_get("ordinal")).transpose()?)
 }
 
@@ -333,11 +389,11 @@ pub async fn after(pool: &AnyPool, ordinal: i64, take: i64) -> Result<Vec<LogEve
 }
 
 pub async fn get(pool: &AnyPool, id: &str) -> Result<Option<LogEvent>, StoreError> {
-    let row = sqlx::query(sql(format!("SELECT {COLUMNS} FROM logs WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    by_id(pool, COLUMNS, id)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 /// The date of the newest event beyond the `keep` newest, if there are more than `keep`:
@@ -351,14 +407,16 @@ pub async fn date_beyond(pool: &AnyPool, keep: u64) -> Result<Option<Millis>, St
     Ok(row.map(|r| r.try_get("date")).transpose()?)
 }
 
-/// Deletes up to `batch` events older than `before`; returns how many.
+/// Deletes up to `batch` events older than `before`; returns how many. By ordinal: SQLite's
+/// rowid, and a unique index on PostgreSQL.
 pub async fn prune(conn: &mut Conn, before: Millis, batch: i64) -> Result<u64, StoreError> {
-    let done =
-        sqlx::query("DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE date < $1 LIMIT $2)")
-            .bind(before)
-            .bind(batch)
-            .execute(conn)
-            .await?;
+    let done = sqlx::query(
+        "DELETE FROM logs WHERE ordinal IN (SELECT ordinal FROM logs WHERE date < $1 LIMIT $2)",
+    )
+    .bind(before)
+    .bind(batch)
+    .execute(conn)
+    .await?;
     crate::metrics::pruned(crate::metrics::Pruned::AuditEvents, done.rows_affected());
     Ok(done.rows_affected())
 }
@@ -367,11 +425,12 @@ pub async fn prune(conn: &mut Conn, before: Millis, batch: i64) -> Result<u64, S
 mod tests {
     use super::*;
 
-    fn event(n: i64) -> LogEvent {
+    /// The `n`th event, of date `date` (its id carries it, as every event's does).
+    fn dated(n: i64, date: Millis) -> LogEvent {
         LogEvent {
-            id: format!("log-{n:04}"),
+            id: crate::domain::log::event_id(date, &format!("{n:016}")),
             seq: n,
-            date: 1_700_000_000_000 + n,
+            date,
             kind: if n % 2 == 0 { "seccft" } else { "feccft" }.into(),
             description: "d".into(),
             client_id: Some(format!("client-{}", n % 3)),
@@ -382,6 +441,10 @@ mod tests {
             user_agent: None,
             details: serde_json::json!({"n": n}),
         }
+    }
+
+    fn event(n: i64) -> LogEvent {
+        dated(n, 1_700_000_000_000 + n)
     }
 
     #[tokio::test]
@@ -411,7 +474,7 @@ mod tests {
         // Odd n with n % 3 == 1: 1, 7, 13, ... below 150.
         assert_eq!(count(store.pool(), &failures).await.unwrap(), 25);
         assert_eq!(
-            get(store.pool(), "log-0077").await.unwrap(),
+            get(store.pool(), &events[77].id).await.unwrap(),
             Some(events[77].clone())
         );
     }
@@ -440,9 +503,8 @@ mod tests {
     fn failure(n: i64, date: Millis, details: serde_json::Value) -> LogEvent {
         LogEvent {
             kind: "feccft".into(),
-            date,
             details,
-            ..event(n)
+            ..dated(n, date)
         }
     }
 
@@ -466,8 +528,7 @@ mod tests {
             failure(3, base + H, serde_json::json!({"repeats": {"count": 5}})),
             LogEvent {
                 kind: "seccft".into(),
-                date: base + H + 1,
-                ..event(4)
+                ..dated(4, base + H + 1)
             },
         ];
         insert_batch(&mut store.acquire().await.unwrap(), &events)
@@ -586,5 +647,190 @@ mod tests {
                 want("d", None)
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn a_batch_with_an_id_that_does_not_carry_its_date_is_refused_whole() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        let mut conn = store.acquire().await.unwrap();
+        let mut wrong = event(2);
+        wrong.date += 1;
+        for batch in [
+            vec![event(1), wrong],
+            vec![LogEvent {
+                id: "log_1".into(),
+                ..event(3)
+            }],
+        ] {
+            let refused = insert_batch(&mut conn, &batch).await;
+            assert!(
+                matches!(refused, Err(StoreError::Refused(_))),
+                "{refused:?}"
+            );
+        }
+        assert_eq!(count(store.pool(), &Filter::default()).await.unwrap(), 0);
+        assert_eq!(after(store.pool(), 0, 10).await.unwrap(), []);
+    }
+
+    /// SQLite's plan for `text` with the values `c` holds, one line per step.
+    async fn plan(store: &crate::store::Store, text: &str, c: &Conditions) -> Vec<String> {
+        let rows = c
+            .bind(sqlx::query(sql(format!("EXPLAIN QUERY PLAN {text}"))))
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        rows.iter().map(|r| r.try_get("detail").unwrap()).collect()
+    }
+
+    /// SQLite's plan for reading the events `c` selects.
+    async fn select_plan(store: &crate::store::Store, c: &Conditions) -> Vec<String> {
+        let text = format!("SELECT {COLUMNS} FROM logs {}", c.where_sql());
+        plan(store, &text, c).await
+    }
+
+    #[tokio::test]
+    async fn events_are_found_by_id_and_pruned_through_an_index_never_by_reading_the_table() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        let dated_id = event(1).id;
+        let undated_id = "log_Zx9aB3dE5gH7jK9mN1pQr2sT";
+        for id in [dated_id.as_str(), undated_id] {
+            let mut c = Conditions::default();
+            let found = id_condition(&mut c, id).unwrap();
+            c.push(found);
+            let steps = select_plan(&store, &c).await;
+            assert!(
+                steps
+                    .iter()
+                    .all(|s| s.starts_with("SEARCH logs USING INDEX")),
+                "{id}: {steps:?}"
+            );
+        }
+        let search = Filter {
+            query: crate::domain::log_query::LogQuery::parse(&format!(
+                "log_id:({dated_id} OR {undated_id})"
+            ))
+            .unwrap(),
+            ..Filter::default()
+        };
+        let c = conditions(&search);
+        let steps = select_plan(&store, &c).await;
+        assert!(
+            !steps.iter().any(|s| s.starts_with("SCAN logs")),
+            "{steps:?}"
+        );
+        assert!(
+            steps.iter().any(|s| s.contains("logs_by_undated_id")),
+            "{steps:?}"
+        );
+        let mut c = Conditions::default();
+        let (before, batch) = (c.int(5), c.int(100));
+        let steps = plan(
+            &store,
+            &format!(
+                "DELETE FROM logs WHERE ordinal IN \
+                 (SELECT ordinal FROM logs WHERE date < {before} LIMIT {batch})"
+            ),
+            &c,
+        )
+        .await;
+        assert!(
+            !steps.iter().any(|s| s.starts_with("SCAN logs")),
+            "{steps:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_search_by_ids_no_event_can_have_matches_nothing() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        insert_batch(&mut store.acquire().await.unwrap(), &[event(1)])
+            .await
+            .unwrap();
+        let search = |q: &str| Filter {
+            query: crate::domain::log_query::LogQuery::parse(q).unwrap(),
+            ..Filter::default()
+        };
+        assert_eq!(
+            count(store.pool(), &search("log_id:log_1")).await.unwrap(),
+            0
+        );
+        assert_eq!(get(store.pool(), "log_1").await.unwrap(), None);
+        assert_eq!(ordinal_of(store.pool(), "nope").await.unwrap(), None);
+        let q = format!("log_id:(log_1 OR {})", event(1).id);
+        assert_eq!(count(store.pool(), &search(&q)).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn events_kept_before_the_ordinal_became_the_key_are_found_paged_and_pruned_as_before() {
+        // The database as the previous version left it: every migration before 0013, with an
+        // event whose id predates dated ids and two that carry their date.
+        let (_dir, old, url) = crate::store::sqlite_migrated_before("0013").await;
+        let undated = LogEvent {
+            id: "log_Zx9aB3dE5gH7jK9mN1pQr2sT".into(),
+            client_id: None,
+            audience: None,
+            ip: None,
+            ..event(1)
+        };
+        sqlx::query(
+            "INSERT INTO logs (id, seq, date, type, description, details, ordinal) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1); UPDATE log_ordinals SET issued = 1",
+        )
+        .bind(&undated.id)
+        .bind(undated.seq)
+        .bind(undated.date)
+        .bind(&undated.kind)
+        .bind(&undated.description)
+        .bind(undated.details_json())
+        .execute(&old)
+        .await
+        .unwrap();
+        let kept = [
+            undated,
+            event(2),
+            failure(
+                3,
+                1_700_000_000_003,
+                serde_json::json!({"error": "invalid_client"}),
+            ),
+        ];
+        // The statements of this version write to the old table as well.
+        insert_batch(&mut old.acquire().await.unwrap(), &kept[1..])
+            .await
+            .unwrap();
+        old.close().await;
+
+        let store = crate::store::Store::connect(&url).await.unwrap();
+        for (ordinal, e) in (1..).zip(&kept) {
+            assert_eq!(get(store.pool(), &e.id).await.unwrap().as_ref(), Some(e));
+            assert_eq!(
+                ordinal_of(store.pool(), &e.id).await.unwrap(),
+                Some(ordinal)
+            );
+        }
+        let q = format!("log_id:({} OR {})", kept[0].id, kept[2].id);
+        let search = Filter {
+            query: crate::domain::log_query::LogQuery::parse(&q).unwrap(),
+            ..Filter::default()
+        };
+        assert_eq!(count(store.pool(), &search).await.unwrap(), 2);
+        let failures = Filter {
+            reason: Some("invalid_client".into()),
+            ..Filter::default()
+        };
+        assert_eq!(count(store.pool(), &failures).await.unwrap(), 1);
+
+        // New events take the next ordinals, after the kept ones in checkpoint order.
+        let new = [event(4), event(5)];
+        insert_batch(&mut store.acquire().await.unwrap(), &new)
+            .await
+            .unwrap();
+        let all: Vec<LogEvent> = kept.iter().chain(&new).cloned().collect();
+        assert_eq!(after(store.pool(), 0, 10).await.unwrap(), all);
+        assert_eq!(after(store.pool(), 3, 10).await.unwrap(), new);
+
+        let mut conn = store.acquire().await.unwrap();
+        assert_eq!(prune(&mut conn, 1_700_000_000_003, 10).await.unwrap(), 2);
+        assert_eq!(after(store.pool(), 0, 10).await.unwrap(), all[2..]);
+        assert_eq!(get(store.pool(), &kept[0].id).await.unwrap(), None);
     }
 }

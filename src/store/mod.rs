@@ -56,6 +56,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
+    /// The store refused to write what would break what it relies on to read it back.
+    #[error("refused before writing: {0}")]
+    Refused(String),
 }
 
 /// Every database error is counted as it enters the store's error type (`signet_db_errors_total`).
