@@ -42,8 +42,11 @@ impl LogEvent {
 /// characters). Time first, so ids follow the order of events; and the storage finds an event
 /// by the date its id carries, with no index of ids of its own ([`LogIdForm`]).
 pub fn event_id(date: Millis, unique: &str) -> String {
-    format!("log_{date:013}{unique}")
+    format!("log_{date:0width$}{unique}", width = DATE_DIGITS)
 }
+
+/// Digits of the date in an id made by [`event_id`]: Unix milliseconds until the year 2286.
+const DATE_DIGITS: usize = 13;
 
 /// Length of the random part of an id made by [`event_id`].
 pub const EVENT_ID_UNIQUE_LEN: usize = 16;
@@ -74,7 +77,7 @@ impl LogIdForm {
         if id.len() == UNDATED_ID_LEN {
             return Self::Undated;
         }
-        match rest.split_at_checked(13) {
+        match rest.split_at_checked(DATE_DIGITS) {
             Some((date, unique))
                 if unique.len() == EVENT_ID_UNIQUE_LEN
                     && date.bytes().all(|b| b.is_ascii_digit()) =>
