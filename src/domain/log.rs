@@ -52,7 +52,7 @@ const DATE_DIGITS: usize = 13;
 pub const EVENT_ID_UNIQUE_LEN: usize = 16;
 
 /// Length of the ids written before they carried their date: `log_` and 24 random base62
-/// characters. SQLite keeps an index of those alone (migration 0013).
+/// characters. Both databases keep an index of those alone (migrations 0013).
 pub const UNDATED_ID_LEN: usize = 28;
 
 /// What an event id says about where its event is kept.

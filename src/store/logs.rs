@@ -339,10 +339,10 @@ pub async fn count(pool: &AnyPool, filter: &Filter) -> Result<i64, StoreError> {
 }
 
 /// The condition that finds the event `id`, its values bound to `c`; `None` when no event can
-/// have that id. Neither database is asked for an id alone: SQLite keeps no index of ids
-/// (migration 0013), so an id that carries its date is found by the date's index, and one from
-/// before ids did by the index SQLite keeps of those alone (the same length test in the query
-/// lets it use that partial index). PostgreSQL finds either by its key.
+/// have that id. Neither database is asked for an id alone: neither keeps an index of ids
+/// (migrations 0013), so an id that carries its date is found by the date's index, and one from
+/// before ids did by the index kept of those alone (the same length test in the query lets the
+/// database use that partial index).
 fn id_condition(c: &mut Conditions, id: &str) -> Option<String> {
     match LogIdForm::of(id) {
         LogIdForm::Dated(date) => {

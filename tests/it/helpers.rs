@@ -88,6 +88,30 @@ impl Database {
         }
     }
 
+    /// A pool on this database with only the PostgreSQL migrations named before `first_new`
+    /// (e.g. `"0013"`) applied: the database as an earlier version left it, to write old-shaped
+    /// rows with before `Store::connect` applies the rest.
+    pub async fn postgres_migrated_before(&self, first_new: &str) -> sqlx::AnyPool {
+        let before = tempfile::tempdir().unwrap();
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+        for entry in std::fs::read_dir(&source).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            if name.as_str() < first_new {
+                std::fs::copy(&path, before.path().join(name)).unwrap();
+            }
+        }
+        sqlx::any::install_default_drivers();
+        let old = sqlx::AnyPool::connect(&self.url).await.unwrap();
+        sqlx::migrate::Migrator::new(before.path())
+            .await
+            .unwrap()
+            .run(&old)
+            .await
+            .unwrap();
+        old
+    }
+
     /// The same database for a second server instance (the first one owns the clean-up).
     pub fn share(&self) -> Self {
         Self {

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod audit_table;
 mod backup;
 mod bad_input;
 mod client_side;

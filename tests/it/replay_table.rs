@@ -132,23 +132,7 @@ async fn ids_used_before_the_digest_key_stay_used_after_the_upgrade() {
     let Some(database) = Database::create(Db::Postgres).await else {
         return;
     };
-    let before = tempfile::tempdir().unwrap();
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
-    for entry in std::fs::read_dir(&source).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        if name.as_str() < "0012" {
-            std::fs::copy(&path, before.path().join(name)).unwrap();
-        }
-    }
-    sqlx::any::install_default_drivers();
-    let old = sqlx::AnyPool::connect(&database.url).await.unwrap();
-    sqlx::migrate::Migrator::new(before.path())
-        .await
-        .unwrap()
-        .run(&old)
-        .await
-        .unwrap();
+    let old = database.postgres_migrated_before("0012").await;
     let now: Millis = 1_800_000_000_000;
     let s = now / 1000;
     sqlx::query(
