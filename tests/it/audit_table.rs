@@ -1,6 +1,7 @@
-//! PostgreSQL's audit log table after it lost its key on event ids (migration 0013): events
-//! are found by the date their id carries, or, for ids made before they carried it, by an
-//! index of those alone. SQLite's table is covered by the unit tests of `store::logs`.
+//! The audit log's table after migration 0013, which took the index of event ids away (SQLite
+//! re-keyed the table by its ordinal, PostgreSQL dropped its key on ids): events are found by
+//! the date their id carries, or, for ids made before they carried it, by an index of those
+//! alone. SQLite's plans are checked by the unit tests of `store::logs`.
 
 use signet::domain::log::event_id;
 use signet::domain::log_query::LogQuery;
@@ -64,13 +65,23 @@ async fn plan_avoiding_table_scans(store: &Store, text: &str) -> String {
 }
 
 #[tokio::test]
-async fn events_kept_before_the_id_key_was_dropped_are_found_paged_and_pruned_as_before() {
-    let Some(database) = Database::create(Db::Postgres).await else {
+async fn sqlite_events_kept_before_the_index_of_ids_went_are_found_paged_and_pruned_as_before() {
+    events_kept_before_the_index_of_ids_went_are_found_paged_and_pruned_as_before(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_events_kept_before_the_index_of_ids_went_are_found_paged_and_pruned_as_before() {
+    events_kept_before_the_index_of_ids_went_are_found_paged_and_pruned_as_before(Db::Postgres)
+        .await;
+}
+
+async fn events_kept_before_the_index_of_ids_went_are_found_paged_and_pruned_as_before(db: Db) {
+    let Some(database) = Database::create(db).await else {
         return;
     };
     // The database as the previous version left it: an event whose id predates dated ids, and
     // two that carry their date, written by this version's statements.
-    let old = database.postgres_migrated_before("0013").await;
+    let old = database.migrated_before("0013").await;
     let undated = LogEvent {
         id: UNDATED_ID.into(),
         client_id: None,

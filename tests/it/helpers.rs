@@ -88,12 +88,17 @@ impl Database {
         }
     }
 
-    /// A pool on this database with only the PostgreSQL migrations named before `first_new`
-    /// (e.g. `"0013"`) applied: the database as an earlier version left it, to write old-shaped
-    /// rows with before `Store::connect` applies the rest.
-    pub async fn postgres_migrated_before(&self, first_new: &str) -> sqlx::AnyPool {
+    /// A pool on this database with only the migrations named before `first_new` (e.g.
+    /// `"0013"`) applied: the database as an earlier version left it, to write old-shaped rows
+    /// with before `Store::connect` applies the rest.
+    pub async fn migrated_before(&self, first_new: &str) -> sqlx::AnyPool {
+        let (migrations, url) = if self.schema.is_some() {
+            ("migrations/postgres", self.url.clone())
+        } else {
+            ("migrations/sqlite", format!("{}?mode=rwc", self.url))
+        };
         let before = tempfile::tempdir().unwrap();
-        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(migrations);
         for entry in std::fs::read_dir(&source).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_str().unwrap().to_owned();
@@ -102,7 +107,7 @@ impl Database {
             }
         }
         sqlx::any::install_default_drivers();
-        let old = sqlx::AnyPool::connect(&self.url).await.unwrap();
+        let old = sqlx::AnyPool::connect(&url).await.unwrap();
         sqlx::migrate::Migrator::new(before.path())
             .await
             .unwrap()

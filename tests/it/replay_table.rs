@@ -132,7 +132,7 @@ async fn ids_used_before_the_digest_key_stay_used_after_the_upgrade() {
     let Some(database) = Database::create(Db::Postgres).await else {
         return;
     };
-    let old = database.postgres_migrated_before("0012").await;
+    let old = database.migrated_before("0012").await;
     let now: Millis = 1_800_000_000_000;
     let s = now / 1000;
     sqlx::query(
