@@ -3,7 +3,7 @@
 //! the date their id carries, or, for ids made before they carried it, by an index of those
 //! alone. SQLite's plans are checked by the unit tests of `store::logs`.
 
-use signet::domain::log::event_id;
+use signet::domain::log::{UNDATED_ID_LEN, event_id};
 use signet::domain::log_query::LogQuery;
 use signet::store::Store;
 use signet::store::logs::{Filter, LogEvent, after, count, get, insert_batch, ordinal_of, prune};
@@ -186,7 +186,9 @@ async fn events_are_found_by_id_through_an_index_though_ids_have_no_key() {
             "SELECT id FROM logs WHERE (date = {} AND id = '{}')",
             e.date, e.id
         ),
-        format!("SELECT id FROM logs WHERE (length(id) = 28 AND id = '{UNDATED_ID}')"),
+        format!(
+            "SELECT id FROM logs WHERE (length(id) = {UNDATED_ID_LEN} AND id = '{UNDATED_ID}')"
+        ),
     ] {
         let plan = plan_avoiding_table_scans(&store, &lookup).await;
         assert!(!plan.contains("Seq Scan"), "{lookup}:\n{plan}");
