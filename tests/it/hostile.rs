@@ -31,6 +31,7 @@ on_both_databases!(
     management_calls_are_limited_per_application_with_auth0s_headers,
     sign_in_is_limited_per_address_and_per_email,
     an_enforced_token_quota_refuses_with_auth0s_answer,
+    a_replayed_assertion_is_refused_and_gives_its_quota_back,
     the_tenants_default_quota_applies_and_an_unenforced_one_only_warns,
     a_sign_in_flood_leaves_the_pool_free_and_the_lockout_lets_exactly_five_through,
     two_first_starts_at_once_share_one_key_and_one_bootstrap_client,
@@ -963,6 +964,39 @@ async fn an_enforced_token_quota_refuses_with_auth0s_answer(db: Db) {
     let res = secret_request(&app.http, &app, &id, &secret).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().get("auth0-client-quota-limit").is_none());
+}
+
+/// The token is signed while the jti commits; a replay must still be refused, without a token,
+/// and hand back the share of the quota it took, so that it never spends a legitimate token's.
+async fn a_replayed_assertion_is_refused_and_gives_its_quota_back(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let admin = app.management_token().await;
+    app.create_api(&admin, API, &["read"]).await;
+    let id = key_app(&app, &admin, "metered-by-key").await;
+    let res = app
+        .patch_json(
+            &admin,
+            &format!("/api/v2/clients/{id}"),
+            &json!({"token_quota": {"client_credentials": {"per_hour": 2}}}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let first = assertion(&app, &id, "quota-first");
+    let res = assertion_request(&app, &first).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(quota_buckets(&res).starts_with("b=per_hour;q=2;r=1;t="));
+    for _ in 0..3 {
+        let body =
+            assert_oauth_error(assertion_request(&app, &first).await, 401, "invalid_client").await;
+        assert!(body.get("access_token").is_none(), "{body}");
+    }
+    let res = assertion_request(&app, &assertion(&app, &id, "quota-second")).await;
+    assert_eq!(res.status(), StatusCode::OK, "the replays took no share");
+    assert!(quota_buckets(&res).starts_with("b=per_hour;q=2;r=0;t="));
+    let res = assertion_request(&app, &assertion(&app, &id, "quota-third")).await;
+    assert_oauth_error(res, 429, "too_many_requests").await;
 }
 
 /// A quota refusal: `Retry-After` until the window ends (up to an hour here).

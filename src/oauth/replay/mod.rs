@@ -148,15 +148,20 @@ impl ReplayGuard {
     /// concurrent calls with the same `(client_id, jti)` gets `true`, on this instance or any
     /// other sharing the database.
     pub async fn consume(&self, used: UsedJti) -> Result<bool, ReplayError> {
+        self.hand_over(used).await?.fresh().await
+    }
+
+    /// Hands the jti to the writer, which records it whether or not [`Consuming::fresh`] is
+    /// awaited: the caller may do other work while the batch commits, and the id counts as
+    /// used from here on.
+    pub async fn hand_over(&self, used: UsedJti) -> Result<Consuming, ReplayError> {
         let started = std::time::Instant::now();
         let (fresh, answer) = oneshot::channel();
         self.queue
             .send(Pending { used, fresh })
             .await
             .map_err(|_| ReplayError::Stopped)?;
-        let answer = answer.await.map_err(|_| ReplayError::Stopped)?;
-        crate::metrics::replay_wait(started.elapsed());
-        Ok(answer?)
+        Ok(Consuming { answer, started })
     }
 
     /// Records a batch at once, as the writer does with the requests it collected, and says for
@@ -190,6 +195,21 @@ impl ReplayGuard {
     /// Ids remembered in memory: SQLite only.
     pub fn remembered(&self) -> Option<usize> {
         Some(lock(self.shared.memory.as_ref()?).ids.len())
+    }
+}
+
+/// A jti handed to the writer, its answer still to come.
+pub struct Consuming {
+    answer: oneshot::Receiver<Result<bool, Arc<StoreError>>>,
+    started: std::time::Instant,
+}
+
+impl Consuming {
+    /// `Ok(false)` when the id was already used, as [`ReplayGuard::consume`].
+    pub async fn fresh(self) -> Result<bool, ReplayError> {
+        let answer = self.answer.await.map_err(|_| ReplayError::Stopped)?;
+        crate::metrics::replay_wait(self.started.elapsed());
+        Ok(answer?)
     }
 }
 
@@ -441,6 +461,19 @@ mod tests {
         assert_eq!(fresh_same, 1);
         assert!(!guard.consume(used("same")).await.unwrap());
         assert!(!guard.consume(used("own-1")).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_id_handed_over_is_used_whether_or_not_its_answer_is_awaited() {
+        let (store, _dir) = crate::store::temp_sqlite().await;
+        let guard = guard_on(store).await;
+        let used = |jti: &str| used_jti("c".into(), jti.into(), 1, 0);
+        // A request dropped while its token is being signed still spent its id.
+        drop(guard.hand_over(used("dropped")).await.unwrap());
+        let awaited = guard.hand_over(used("awaited")).await.unwrap();
+        assert!(awaited.fresh().await.unwrap());
+        assert!(!guard.consume(used("dropped")).await.unwrap());
+        assert!(!guard.consume(used("awaited")).await.unwrap());
     }
 
     fn live(jti: &str) -> UsedJti {

@@ -1,7 +1,8 @@
 //! `POST /oauth/token` for the client credentials grant (BEHAVIOUR A.5). [`TokenIssuer::issue`]
 //! reads top to bottom as the rules apply: the request's shape, who the client is, its grant for
-//! the audience, its token quota, the assertion's `jti` consumed last, the signed token; then
-//! one audit event says how it went, naming whoever the request turned out to be.
+//! the audience, its token quota, the assertion's `jti` consumed last, the token signed while
+//! the `jti` commits; then one audit event says how it went, naming whoever the request turned
+//! out to be.
 
 mod authenticate;
 mod event;
@@ -29,7 +30,7 @@ use super::access_token::{IssuedClaims, TokenFacts};
 use super::cache::{CachedClient, TokenCache};
 use super::error::AuthFailure;
 use super::quota::{Admitted, QuotaCounter};
-use super::replay::{ReplayGuard, used_jti};
+use super::replay::{Consuming, ReplayGuard, used_jti};
 use super::request::TokenParams;
 use crate::audit::{self, AuditLog, Entry};
 use crate::crypto::random;
@@ -283,19 +284,28 @@ impl TokenIssuer {
         };
         // BEHAVIOUR B.6: the jti is consumed only after every other check passed, so a forged
         // or misdirected assertion cannot spend a legitimate one.
-        if let Some(proof) = &proof {
-            if let Some((jti, exp)) = &proof.once
-                && let Err(e) = self.consume_jti(&client, jti, *exp, now_ms).await
-            {
-                if let Some(a) = &admitted {
-                    self.quotas.release(&client.client.client_id, a, now_ms);
-                }
-                return Err(caller.refused(e));
+        let consuming = match proof.as_ref().and_then(|p| p.once.as_ref()) {
+            Some((jti, exp)) => Some(self.hand_over_jti(&client, jti, *exp, now_ms).await),
+            None => None,
+        };
+        // The token is signed while the writer commits the jti with others: the cores sign
+        // instead of waiting on the database. Only a replay wastes the signature, and each one
+        // spends the sender's failure budget (`rate_limit`), so a captured assertion buys at
+        // most that many discarded signatures from an address.
+        let signed = self.sign(&client, &shape.audience, &grant, now).await;
+        if let Some(consuming) = consuming
+            && let Err(e) = Self::fresh(consuming).await
+        {
+            if let Some(a) = &admitted {
+                self.quotas.release(&client.client.client_id, a, now_ms);
             }
+            return Err(caller.refused(e));
+        }
+        if let Some(proof) = &proof {
             self.note_use(&proof.credential_id, now_ms);
         }
         let (quota, quota_warnings) = admitted.map(|a| (a.states, a.warnings)).unwrap_or_default();
-        let response = match self.sign(&client, &shape.audience, &grant, now).await {
+        let response = match signed {
             Ok(response) => response,
             Err(e) => return Err(caller.refused(e)),
         };
@@ -382,28 +392,27 @@ impl TokenIssuer {
         }
     }
 
-    /// Records the assertion's `jti`; a second use is a replay (BEHAVIOUR B.6).
-    async fn consume_jti(
+    /// Hands the assertion's `jti` to the replay guard to be recorded (BEHAVIOUR B.6).
+    async fn hand_over_jti(
         &self,
         client: &CachedClient,
         jti: &str,
         exp: i64,
         now_ms: Millis,
-    ) -> Result<(), OAuthError> {
-        let fresh = self
-            .replay
-            .consume(used_jti(
-                client.client.client_id.clone(),
-                jti.to_owned(),
-                exp,
-                now_ms,
-            ))
+    ) -> Result<Consuming, OAuthError> {
+        let used = used_jti(client.client.client_id.clone(), jti.to_owned(), exp, now_ms);
+        self.replay
+            .hand_over(used)
             .await
-            .map_err(|e| server_error(&e))?;
-        if fresh {
-            Ok(())
-        } else {
-            Err(OAuthError::unauthenticated(AuthFailure::Replayed, false))
+            .map_err(|e| server_error(&e))
+    }
+
+    /// The guard's answer for a handed-over `jti`: a second use is a replay.
+    async fn fresh(consuming: Result<Consuming, OAuthError>) -> Result<(), OAuthError> {
+        match consuming?.fresh().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(OAuthError::unauthenticated(AuthFailure::Replayed, false)),
+            Err(e) => Err(server_error(&e)),
         }
     }
 
