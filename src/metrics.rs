@@ -133,7 +133,7 @@ fn describe() {
     describe_histogram!(
         REPLAY_WAIT,
         Unit::Seconds,
-        "Time a token request waited for the replay guard to record its assertion id"
+        "Time from a token request handing its assertion id to the replay guard to the guard's answer"
     );
     describe_counter!(
         CACHE_LOOKUPS,

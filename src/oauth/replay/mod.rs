@@ -67,7 +67,29 @@ pub enum ReplayError {
 
 struct Pending {
     used: UsedJti,
-    fresh: oneshot::Sender<Result<bool, Arc<StoreError>>>,
+    fresh: Answer,
+}
+
+/// Where a request awaits the guard's answer for its id.
+struct Answer {
+    to: oneshot::Sender<Result<bool, Arc<StoreError>>>,
+    handed_over: std::time::Instant,
+}
+
+impl Answer {
+    fn new(to: oneshot::Sender<Result<bool, Arc<StoreError>>>) -> Self {
+        Self {
+            to,
+            handed_over: std::time::Instant::now(),
+        }
+    }
+
+    /// Timed here, not where the request reads it: the request signs its token meanwhile, and
+    /// the wait is the queue, the statement and its commit alone.
+    fn send(self, answer: Result<bool, Arc<StoreError>>) {
+        crate::metrics::replay_wait(self.handed_over.elapsed());
+        let _ = self.to.send(answer);
+    }
 }
 
 #[derive(Clone)]
@@ -155,13 +177,15 @@ impl ReplayGuard {
     /// awaited: the caller may do other work while the batch commits, and the id counts as
     /// used from here on.
     pub async fn hand_over(&self, used: UsedJti) -> Result<Consuming, ReplayError> {
-        let started = std::time::Instant::now();
         let (fresh, answer) = oneshot::channel();
         self.queue
-            .send(Pending { used, fresh })
+            .send(Pending {
+                used,
+                fresh: Answer::new(fresh),
+            })
             .await
             .map_err(|_| ReplayError::Stopped)?;
-        Ok(Consuming { answer, started })
+        Ok(Consuming { answer })
     }
 
     /// Records a batch at once, as the writer does with the requests it collected, and says for
@@ -201,14 +225,12 @@ impl ReplayGuard {
 /// A jti handed to the writer, its answer still to come.
 pub struct Consuming {
     answer: oneshot::Receiver<Result<bool, Arc<StoreError>>>,
-    started: std::time::Instant,
 }
 
 impl Consuming {
     /// `Ok(false)` when the id was already used, as [`ReplayGuard::consume`].
     pub async fn fresh(self) -> Result<bool, ReplayError> {
         let answer = self.answer.await.map_err(|_| ReplayError::Stopped)?;
-        crate::metrics::replay_wait(self.started.elapsed());
         Ok(answer?)
     }
 }
@@ -229,14 +251,14 @@ async fn write_batches(shared: Arc<Shared>, mut requests: mpsc::Receiver<Pending
         let (first_uses, repeats) = split_repeats(std::mem::take(&mut waiting));
         // A repeat within one batch is a replay of an id the same batch records.
         for repeat in repeats {
-            let _ = repeat.fresh.send(Ok(false));
+            repeat.fresh.send(Ok(false));
         }
         let (batch, waiters): (Vec<UsedJti>, Vec<_>) =
             first_uses.into_iter().map(|p| (p.used, p.fresh)).unzip();
         crate::metrics::replay_batch(batch.len());
         let answers = consume_or_salvage(&shared, &batch).await;
         for (fresh, answer) in waiters.into_iter().zip(answers) {
-            let _ = fresh.send(answer);
+            fresh.send(answer);
         }
     }
 }
@@ -344,7 +366,13 @@ mod tests {
     ) -> (Pending, oneshot::Receiver<Result<bool, Arc<StoreError>>>) {
         let (fresh, rx) = oneshot::channel();
         let used = used_jti(client_id.into(), jti.into(), 0, 0);
-        (Pending { used, fresh }, rx)
+        (
+            Pending {
+                used,
+                fresh: Answer::new(fresh),
+            },
+            rx,
+        )
     }
 
     #[test]
