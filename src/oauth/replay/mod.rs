@@ -65,6 +65,9 @@ pub enum ReplayError {
     Stopped,
 }
 
+/// Whether an id was fresh (`false`: a replay), or the error that kept it from being recorded.
+type Freshness = Result<bool, Arc<StoreError>>;
+
 struct Pending {
     used: UsedJti,
     fresh: Answer,
@@ -72,12 +75,12 @@ struct Pending {
 
 /// Where a request awaits the guard's answer for its id.
 struct Answer {
-    to: oneshot::Sender<Result<bool, Arc<StoreError>>>,
+    to: oneshot::Sender<Freshness>,
     handed_over: std::time::Instant,
 }
 
 impl Answer {
-    fn new(to: oneshot::Sender<Result<bool, Arc<StoreError>>>) -> Self {
+    fn new(to: oneshot::Sender<Freshness>) -> Self {
         Self {
             to,
             handed_over: std::time::Instant::now(),
@@ -86,7 +89,7 @@ impl Answer {
 
     /// Timed here, not where the request reads it: the request signs its token meanwhile, and
     /// the wait is the queue, the statement and its commit alone.
-    fn send(self, answer: Result<bool, Arc<StoreError>>) {
+    fn send(self, answer: Freshness) {
         crate::metrics::replay_wait(self.handed_over.elapsed());
         let _ = self.to.send(answer);
     }
@@ -224,7 +227,7 @@ impl ReplayGuard {
 
 /// A jti handed to the writer, its answer still to come.
 pub struct Consuming {
-    answer: oneshot::Receiver<Result<bool, Arc<StoreError>>>,
+    answer: oneshot::Receiver<Freshness>,
 }
 
 impl Consuming {
@@ -317,10 +320,7 @@ impl Shared {
 /// Records the batch in one statement; when the database refuses it, each id on its own, so
 /// that an id the database cannot take fails only its own request, never the others sharing
 /// its batch.
-async fn consume_or_salvage(
-    shared: &Shared,
-    batch: &[UsedJti],
-) -> Vec<Result<bool, Arc<StoreError>>> {
+async fn consume_or_salvage(shared: &Shared, batch: &[UsedJti]) -> Vec<Freshness> {
     let e = match shared.record(batch).await {
         Ok(fresh) => return fresh.into_iter().map(Ok).collect(),
         Err(e) => e,
@@ -360,10 +360,7 @@ fn split_repeats(batch: Vec<Pending>) -> (Vec<Pending>, Vec<Pending>) {
 mod tests {
     use super::*;
 
-    fn pending(
-        client_id: &str,
-        jti: &str,
-    ) -> (Pending, oneshot::Receiver<Result<bool, Arc<StoreError>>>) {
+    fn pending(client_id: &str, jti: &str) -> (Pending, oneshot::Receiver<Freshness>) {
         let (fresh, rx) = oneshot::channel();
         let used = used_jti(client_id.into(), jti.into(), 0, 0);
         (
