@@ -180,3 +180,63 @@ async fn ids_used_before_the_digest_key_stay_used_after_the_upgrade() {
     );
     assert_eq!(count(&store).await.unwrap(), 4);
 }
+
+async fn backend_pid(conn: &mut signet::store::Conn) -> Result<i32, signet::store::StoreError> {
+    use sqlx::Row as _;
+    Ok(sqlx::query("SELECT pg_backend_pid()")
+        .fetch_one(conn)
+        .await?
+        .try_get(0)?)
+}
+
+/// The replay guard writes on a connection of its own, kept from one batch to the next; one
+/// the server closed while it stood idle is replaced before a batch is sent on it, so that no
+/// request fails for it.
+#[tokio::test]
+async fn a_kept_connection_is_reused_and_replaced_once_closed_while_idle() {
+    let Some((store, _db)) = postgres_store().await else {
+        return;
+    };
+    let writer = store.kept_writer();
+    let first = writer
+        .write(async |conn| backend_pid(conn).await)
+        .await
+        .unwrap();
+    let again = writer
+        .write(async |conn| backend_pid(conn).await)
+        .await
+        .unwrap();
+    assert_eq!(first, again, "the same backend, batch after batch");
+
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(first)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let replaced = writer
+        .write(async |conn| {
+            consume_batch(conn, &[used("after-restart", 1, 0)]).await?;
+            backend_pid(conn).await
+        })
+        .await
+        .expect("a new connection, not an error");
+    assert_ne!(replaced, first);
+    assert_eq!(count(&store).await.unwrap(), 1);
+
+    writer.retire().await;
+    // The backend exits once it has read the goodbye: give it a moment.
+    for _ in 0..50 {
+        let open: i64 =
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = $1")
+                .bind(replaced)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        if open == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the retired connection's backend is still there");
+}

@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use super::assertion::{MAX_LIFETIME, SKEW};
 use crate::store::jti_log::{self, Logged};
 use crate::store::replay::{self, MAX_BATCH, UsedJti};
-use crate::store::{Conn, Store, StoreError};
+use crate::store::{Conn, KeptConnection, Store, StoreError};
 use crate::time_util::Millis;
 use used_ids::UsedIds;
 
@@ -103,6 +103,8 @@ pub struct ReplayGuard {
 
 struct Shared {
     store: Store,
+    /// Where batches are written: on PostgreSQL a connection of the guard's own.
+    writer: Arc<KeptConnection>,
     /// SQLite only: the ids this server has seen used, here or by the others on the file.
     memory: Option<Mutex<Memory>>,
 }
@@ -163,7 +165,11 @@ impl ReplayGuard {
         } else {
             None
         };
-        let shared = Arc::new(Shared { store, memory });
+        let shared = Arc::new(Shared {
+            writer: store.kept_writer(),
+            store,
+            memory,
+        });
         let (queue, requests) = mpsc::channel(QUEUE);
         let writer = tokio::spawn(write_batches(shared.clone(), requests));
         Ok((Self { queue, shared }, writer))
@@ -264,6 +270,7 @@ async fn write_batches(shared: Arc<Shared>, mut requests: mpsc::Receiver<Pending
             fresh.send(answer);
         }
     }
+    shared.writer.retire().await;
 }
 
 impl Shared {
@@ -271,17 +278,17 @@ impl Shared {
     async fn record(&self, batch: &[UsedJti]) -> Result<Vec<bool>, StoreError> {
         let Some(memory) = &self.memory else {
             return self
-                .store
-                .with_writer(async |conn| replay::consume_batch(conn, batch).await)
+                .writer
+                .write(async |conn| replay::consume_batch(conn, batch).await)
                 .await;
         };
-        self.store
-            .with_writer(async |conn| {
+        self.writer
+            .write(async |conn| {
                 // The write lock is held from here to the commit: no other server on the file
                 // can append an id between the check and the append. `BEGIN IMMEDIATE` goes
                 // with the first read and `COMMIT` with the last append, two round trips to
                 // sqlx's SQLite thread a batch instead of four; should anything between fail,
-                // `with_writer` closes the connection, which rolls the transaction back.
+                // `write` closes the connection, which rolls the transaction back.
                 let after = lock(memory).read_up_to;
                 let page = jti_log::begin_and_read_after(conn, after, READ_PAGE).await?;
                 lock(memory).learn(&page);
